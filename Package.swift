@@ -1,0 +1,90 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "apns-gateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "HTTP2Engine", targets: ["HTTP2Engine"]),
+        .library(name: "APNsCore", targets: ["APNsCore"]),
+        .library(name: "APNs", targets: ["APNs"]),
+        .library(name: "MockAPNs", targets: ["MockAPNs"]),
+        .executable(name: "apns-mock", targets: ["apns-mock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from the system (apt: libnghttp2-dev, libssl-dev, pkg-config).
+        .systemLibrary(
+            name: "CNGHTTP2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"]), .brew(["nghttp2"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
+        ),
+        .target(name: "CAPNSShims", dependencies: ["CNGHTTP2", "COpenSSL"]),
+
+        // The HTTP/2 client engine: OpenSSL over memory BIOs and nghttp2, driven by SwiftNIO.
+        .target(
+            name: "HTTP2Engine",
+            dependencies: [
+                "CNGHTTP2", "COpenSSL", "CAPNSShims",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // APNs models, validation, provider tokens and retry policy: no I/O.
+        .target(
+            name: "APNsCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The APNs client: APNsCore over the engine's connection pool.
+        .target(
+            name: "APNs",
+            dependencies: [
+                "APNsCore", "HTTP2Engine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A TLS + HTTP/2 APNs look-alike on an independent stack (swift-nio-http2, swift-nio-ssl).
+        .target(
+            name: "MockAPNs",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "apns-mock",
+            dependencies: [
+                "MockAPNs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "APNsCoreTests", dependencies: ["APNsCore"]),
+        .testTarget(
+            name: "HTTP2EngineTests",
+            dependencies: ["HTTP2Engine", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
+    ]
+)
