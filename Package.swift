@@ -85,6 +85,7 @@ let package = Package(
             name: "HTTP2EngineTests",
             dependencies: ["HTTP2Engine", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
+        .testTarget(name: "MockAPNsTests", dependencies: ["MockAPNs", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
     ]
 )
