@@ -67,7 +67,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -77,6 +80,8 @@ let package = Package(
             dependencies: [
                 "MockAPNs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
 
@@ -85,7 +90,15 @@ let package = Package(
             name: "HTTP2EngineTests",
             dependencies: ["HTTP2Engine", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "MockAPNsTests", dependencies: ["MockAPNs", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(
+            name: "MockAPNsTests",
+            dependencies: [
+                "MockAPNs",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
     ]
 )

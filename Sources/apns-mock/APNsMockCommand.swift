@@ -1,0 +1,214 @@
+import ArgumentParser
+import Foundation
+import MockAPNs
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// `apns-mock`: runs a ``MockAPNsServer`` until SIGINT or SIGTERM.
+///
+/// On start it prints exactly one line, `apns-mock listening on <host>:<port>`, to standard output,
+/// so that scripts can read the port when they asked for port 0.
+@main
+struct APNsMockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apns-mock",
+        abstract: "A TLS + HTTP/2 look-alike of the Apple Push Notification service, for tests and demos."
+    )
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on; 0 picks a free one.")
+    var port = 2197
+
+    @Option(name: .customLong("cert"), help: "Server certificate chain, PEM.")
+    var certificateChainPath: String
+
+    @Option(name: .customLong("key"), help: "Server private key, PEM.")
+    var privateKeyPath: String
+
+    @Option(
+        name: .customLong("provider-key"),
+        help: "An accepted ES256 provider key as KEYID:TEAMID:PUBLIC_KEY_PEM_PATH (repeatable)."
+    )
+    var providerKeys: [String] = []
+
+    @Option(name: .customLong("bundle-id"), help: "An accepted app bundle id (repeatable).")
+    var bundleIDs: [String] = []
+
+    @Option(
+        name: .customLong("unregistered"),
+        help: "A device token answered with 410 Unregistered, as TOKEN or TOKEN:TIMESTAMP_MS (repeatable)."
+    )
+    var unregistered: [String] = []
+
+    @Option(
+        name: .customLong("client-ca"),
+        help: "Require TLS client certificates issued by this CA (PEM); then no provider token is needed."
+    )
+    var clientCA: String?
+
+    @Option(name: .customLong("goaway-after"), help: "Per connection: send GOAWAY after N answered streams.")
+    var goawayAfter: Int?
+
+    @Option(
+        name: .customLong("close-after"),
+        help: "Per connection: drop the TCP connection when the N-th request has arrived."
+    )
+    var closeAfter: Int?
+
+    @Option(name: .customLong("reset-every"), help: "Reset every N-th stream (server-wide) with RST_STREAM.")
+    var resetEvery: Int?
+
+    @Option(
+        name: .customLong("status-every"),
+        help: "Answer every N-th stream (server-wide) with STATUS, as N:STATUS (429, 500 or 503)."
+    )
+    var statusEvery: String?
+
+    @Option(name: .customLong("delay-ms"), help: "Delay every response by this many milliseconds.")
+    var delayMilliseconds: Int?
+
+    @Option(name: .customLong("stall-after"), help: "Per connection: stop answering anything after N requests.")
+    var stallAfter: Int?
+
+    @Option(name: .customLong("initial-streams"), help: "MAX_CONCURRENT_STREAMS before the first success.")
+    var initialStreams = 1
+
+    @Option(name: .customLong("max-streams"), help: "MAX_CONCURRENT_STREAMS after the first success.")
+    var maxStreams = 1000
+
+    @Option(name: .customLong("token-max-age"), help: "Seconds a provider token stays valid after its iat.")
+    var tokenMaxAge = 3600
+
+    @Flag(name: .customLong("no-record"), help: "Don't keep received requests (for benchmarks).")
+    var noRecord = false
+
+    mutating func validate() throws {
+        if self.providerKeys.isEmpty && self.clientCA == nil {
+            throw ValidationError("give at least one --provider-key (or --client-ca for certificate authentication)")
+        }
+        if self.bundleIDs.isEmpty {
+            throw ValidationError("give at least one --bundle-id")
+        }
+    }
+
+    func run() async throws {
+        let configuration = try self.makeConfiguration()
+        let server = try await MockAPNsServer.start(configuration: configuration)
+        // Unbuffered: a script reading the port sees the line at once.
+        FileHandle.standardOutput.write(Data("apns-mock listening on \(self.host):\(server.port)\n".utf8))
+        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        FileHandle.standardError.write(Data("apns-mock: signal \(signal), shutting down\n".utf8))
+        try await server.shutdown()
+    }
+
+    private func makeConfiguration() throws -> MockAPNsConfiguration {
+        var configuration = MockAPNsConfiguration(
+            certificateChainPath: self.certificateChainPath,
+            privateKeyPath: self.privateKeyPath,
+            providerKeys: try self.parseProviderKeys(),
+            bundleIDs: self.bundleIDs
+        )
+        configuration.host = self.host
+        configuration.port = self.port
+        configuration.initialMaxConcurrentStreams = self.initialStreams
+        configuration.authenticatedMaxConcurrentStreams = self.maxStreams
+        configuration.tokenMaxAge = self.tokenMaxAge
+        configuration.trustRootsForClientCertificates = self.clientCA
+        configuration.recordRequests = !self.noRecord
+        configuration.recordBodies = !self.noRecord
+        configuration.unregisteredTokens = try self.parseUnregistered()
+        configuration.faults = try self.parseFaults()
+        return configuration
+    }
+
+    private func parseProviderKeys() throws -> [MockProviderKey] {
+        var keys: [MockProviderKey] = []
+        for argument in self.providerKeys {
+            let parts = argument.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
+                throw ValidationError("--provider-key wants KEYID:TEAMID:PATH, got \(argument)")
+            }
+            let pem: String
+            do {
+                pem = try String(contentsOfFile: String(parts[2]), encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read provider key \(parts[2]): \(error)")
+            }
+            keys.append(MockProviderKey(keyID: String(parts[0]), teamID: String(parts[1]), publicKeyPEM: pem))
+        }
+        return keys
+    }
+
+    private func parseUnregistered() throws -> [String: Int64] {
+        let nowMilliseconds = Int64(Date().timeIntervalSince1970 * 1000)
+        var tokens: [String: Int64] = [:]
+        for argument in self.unregistered {
+            let parts = argument.split(separator: ":", maxSplits: 1)
+            guard let token = parts.first, !token.isEmpty else {
+                throw ValidationError("--unregistered wants TOKEN[:TIMESTAMP_MS]")
+            }
+            var timestamp = nowMilliseconds
+            if parts.count == 2 {
+                guard let given = Int64(parts[1]) else {
+                    throw ValidationError("--unregistered: \(parts[1]) is not a timestamp in milliseconds")
+                }
+                timestamp = given
+            }
+            tokens[String(token)] = timestamp
+        }
+        return tokens
+    }
+
+    private func parseFaults() throws -> MockFaults {
+        var faults = MockFaults()
+        faults.goawayAfterStreams = self.goawayAfter
+        faults.closeAfterStreams = self.closeAfter
+        faults.resetStreamEvery = self.resetEvery
+        faults.stallAfterStreams = self.stallAfter
+        if let delay = self.delayMilliseconds {
+            faults.responseDelay = .milliseconds(Int64(delay))
+        }
+        if let statusEvery = self.statusEvery {
+            let parts = statusEvery.split(separator: ":")
+            guard parts.count == 2, let every = Int(parts[0]), every > 0, let status = Int(parts[1]) else {
+                throw ValidationError("--status-every wants N:STATUS, got \(statusEvery)")
+            }
+            faults.statusEvery = MockStatusFault(every: every, status: status)
+        }
+        return faults
+    }
+}
+
+/// Waits for the first of some signals; their default action (ending the process) is turned off.
+enum SignalWaiter {
+    static func wait(for signals: [Int32]) async -> Int32 {
+        let queue = DispatchQueue(label: "apns-mock.signals")
+        let sources = NIOLockedValueBox<[any DispatchSourceSignal]>([])
+        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let resumed = NIOLockedValueBox(false)
+            for number in signals {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    let first = resumed.withLockedValue { done in
+                        defer { done = true }
+                        return !done
+                    }
+                    if first {
+                        continuation.resume(returning: number)
+                    }
+                }
+                source.resume()
+                sources.withLockedValue { $0.append(source) }
+            }
+        }
+        sources.withLockedValue { list in
+            for source in list {
+                source.cancel()
+            }
+        }
+        return received
+    }
+}
