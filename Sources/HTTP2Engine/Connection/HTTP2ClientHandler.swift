@@ -1,0 +1,423 @@
+import NIOCore
+import Synchronization
+
+/// Figures of one connection that other threads may read.
+final class HTTP2ConnectionGauges: Sendable {
+    /// Streams open on the connection.
+    let inFlight = Atomic<Int>(0)
+    /// The server's current stream limit, capped by the configuration; 0 until known.
+    let streamLimit = Atomic<Int>(0)
+}
+
+/// Drives one client connection: TLS through ``TLSConnection``, HTTP/2 through ``NGHTTP2Session``, bytes
+/// through NIO.
+///
+/// Reads never write directly: they parse, complete streams and note that a write is wanted. At the end of a
+/// read burst (`channelReadComplete`), after a wake-up from the pool, or on a timer tick, the handler refills
+/// free stream slots from the pool and then flushes: all pending frames go through one `SSL_write` and one
+/// socket write. Everything here runs on the channel's event loop.
+final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case handshaking
+        case waitingForSettings
+        case active
+        case draining
+        case closed
+    }
+
+    let connectionID: Int
+    private let configuration: HTTP2ConnectionConfiguration
+    private let tls: TLSConnection
+    private var session: NGHTTP2Session?
+    private weak var delegate: (any HTTP2ConnectionDelegate)?
+    private var state = State.handshaking
+    private var context: ChannelHandlerContext?
+    private var endReason: HTTP2ConnectionEnd?
+
+    private var plaintextOut: ByteBuffer
+    private var readScratch: UnsafeMutableRawBufferPointer
+    private var headerWriter = HTTP2HeaderWriter()
+    private var batch: [any HTTP2Exchange] = []
+    private var unsent: [any HTTP2Exchange] = []
+    private var inReadBurst = false
+
+    private var lastActivity = NIODeadline.now()
+    private var pingSentAt: NIODeadline?
+    private var tick: RepeatedTask?
+    private let openedAt = NIODeadline.now()
+    /// Figures the pool reads from other threads.
+    let gauges: HTTP2ConnectionGauges
+
+    init(
+        connectionID: Int,
+        configuration: HTTP2ConnectionConfiguration,
+        tls: TLSConnection,
+        delegate: any HTTP2ConnectionDelegate
+    ) {
+        self.connectionID = connectionID
+        self.configuration = configuration
+        self.tls = tls
+        self.delegate = delegate
+        self.gauges = HTTP2ConnectionGauges()
+        self.plaintextOut = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        self.readScratch = .allocate(byteCount: 64 * 1024, alignment: 16)
+        batch.reserveCapacity(256)
+    }
+
+    deinit {
+        readScratch.deallocate()
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive {
+            startHandshake(context: context)
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startHandshake(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        lastActivity = .now()
+        tls.receiveCiphertext(bytes)
+        inReadBurst = true
+        switch state {
+        case .handshaking:
+            continueHandshake(context: context)
+            if state != .handshaking {
+                readPlaintext(context: context)
+            }
+        case .waitingForSettings, .active, .draining:
+            readPlaintext(context: context)
+        case .closed:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        inReadBurst = false
+        fillAndFlush(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        close(context: context, reason: endReason ?? .transport("the server closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        close(context: context, reason: .transport("\(error)"))
+    }
+
+    // MARK: Commands from the pool (already hopped onto this loop)
+
+    /// Work is queued: pull what fits and send it.
+    func wake() {
+        guard let context else { return }
+        fillAndFlush(context: context)
+    }
+
+    /// Stops opening streams, lets open ones finish, then closes. After `deadline`, closes regardless.
+    func drain(deadline: NIODeadline) {
+        guard let context else { return }
+        switch state {
+        case .handshaking, .waitingForSettings:
+            close(context: context, reason: .closedLocally)
+        case .active:
+            state = .draining
+            session?.terminate()
+            flush(context: context)
+            closeIfDrained(context: context)
+            if state == .draining {
+                context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                    if let context = self.context {
+                        self.close(context: context, reason: .closedLocally)
+                    }
+                }
+            }
+        case .draining, .closed:
+            break
+        }
+    }
+
+    // MARK: Handshake
+
+    private func startHandshake(context: ChannelHandlerContext) {
+        guard state == .handshaking, tick == nil else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        tick = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: configuration.tickInterval,
+            delay: configuration.tickInterval
+        ) { _ in
+            handler.value.onTick()
+        }
+        continueHandshake(context: context)
+    }
+
+    private func continueHandshake(context: ChannelHandlerContext) {
+        switch tls.handshake() {
+        case .incomplete:
+            writeCiphertext(context: context)
+        case .failed(let error):
+            writeCiphertext(context: context)
+            close(context: context, reason: .tls(error))
+        case .complete:
+            guard tls.negotiatedALPN == "h2" else {
+                let offered = tls.negotiatedALPN.map { "the server chose \($0)" } ?? "the server chose no protocol"
+                close(context: context, reason: .tls(.alpnNotNegotiated("\(offered); APNs requires HTTP/2")))
+                return
+            }
+            do {
+                let session = try NGHTTP2Session()
+                try session.start()
+                self.session = session
+                state = .waitingForSettings
+                flush(context: context)
+            } catch {
+                close(context: context, reason: .protocolError("\(error)"))
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    private func readPlaintext(context: ChannelHandlerContext) {
+        guard let session else { return }
+        while state != .closed {
+            switch tls.readPlaintext(into: readScratch) {
+            case .bytes(let count):
+                do {
+                    try session.receive(UnsafeRawBufferPointer(rebasing: readScratch[0..<count]))
+                } catch {
+                    close(context: context, reason: .protocolError("\(error)"))
+                    return
+                }
+                handleSessionEvents(context: context)
+            case .wantMore:
+                return
+            case .closed:
+                close(context: context, reason: .transport("the server closed the TLS session"))
+                return
+            case .failed(let error):
+                close(context: context, reason: .tls(error))
+                return
+            }
+        }
+    }
+
+    /// Acts on what the session recorded during the last receive or send.
+    private func handleSessionEvents(context: ChannelHandlerContext) {
+        guard let session else { return }
+        if !session.completedStreams.isEmpty {
+            let completed = session.completedStreams
+            session.completedStreams.removeAll(keepingCapacity: true)
+            gauges.inFlight.store(session.openStreams.count, ordering: .relaxed)
+            for stream in completed {
+                let result = stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result
+                if case .failure(let error) = result, error.isNotSent {
+                    unsent.append(stream.exchange)
+                } else {
+                    stream.exchange.complete(result)
+                }
+            }
+        }
+        if session.pingAcknowledged {
+            session.pingAcknowledged = false
+            pingSentAt = nil
+        }
+        if session.settingsChanged {
+            session.settingsChanged = false
+            let limit = min(session.remoteMaxConcurrentStreams, configuration.maxConcurrentStreams)
+            gauges.streamLimit.store(limit, ordering: .relaxed)
+            if state == .waitingForSettings {
+                state = .active
+                delegate?.connectionReady(connectionID, maxStreams: limit)
+            }
+        }
+        if let goAway = session.goAway, state == .active || state == .waitingForSettings {
+            state = .draining
+            endReason = .goAway(errorCode: goAway.errorCode, debugData: goAway.debugData)
+            delegate?.connectionGoingAway(connectionID, endReason!)
+        }
+        if !unsent.isEmpty, state == .active {
+            // Refused streams go back to the pool at once; another connection (or this one) takes them.
+            let refused = unsent
+            unsent.removeAll(keepingCapacity: true)
+            delegate?.connectionReturned(connectionID, unsent: refused)
+        }
+    }
+
+    // MARK: Writing
+
+    private func fillAndFlush(context: ChannelHandlerContext) {
+        if state == .active, let session, let delegate {
+            let limit = gauges.streamLimit.load(ordering: .relaxed)
+            let free = limit - session.openStreams.count
+            if free > 0 {
+                delegate.dequeue(for: connectionID, max: free, into: &batch)
+                if !batch.isEmpty {
+                    submit(batch, session: session, context: context)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        flush(context: context)
+        if state == .draining {
+            closeIfDrained(context: context)
+        }
+    }
+
+    private func submit(_ exchanges: [any HTTP2Exchange], session: NGHTTP2Session, context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        var refused: [any HTTP2Exchange] = []
+        for exchange in exchanges {
+            if exchange.deadline <= now {
+                exchange.complete(.failure(.deadlineExceeded))
+                continue
+            }
+            if !refused.isEmpty {
+                refused.append(exchange)
+                continue
+            }
+            headerWriter.reset()
+            exchange.writeHeaders(into: &headerWriter)
+            do {
+                _ = try session.submit(exchange, headers: headerWriter)
+            } catch {
+                // Stream ids are exhausted or the session is going away: this connection is done.
+                refused.append(exchange)
+            }
+        }
+        gauges.inFlight.store(session.openStreams.count, ordering: .relaxed)
+        if !refused.isEmpty {
+            state = .draining
+            session.terminate()
+            endReason = .protocolError("no more streams can be opened on this connection")
+            delegate?.connectionGoingAway(connectionID, endReason!)
+            delegate?.connectionReturned(connectionID, unsent: refused)
+        }
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        guard let session, state != .closed else { return }
+        do {
+            try session.send(into: &plaintextOut)
+        } catch {
+            close(context: context, reason: .protocolError("\(error)"))
+            return
+        }
+        // Streams can close while frames go out (a reset for a passed deadline).
+        if !session.completedStreams.isEmpty {
+            handleSessionEvents(context: context)
+        }
+        if plaintextOut.readableBytes > 0 {
+            do {
+                try plaintextOut.withUnsafeReadableBytes { try tls.writePlaintext($0) }
+            } catch {
+                close(context: context, reason: .tls(error as? TLSError ?? .handshakeFailed("\(error)")))
+                return
+            }
+            plaintextOut.clear()
+        }
+        writeCiphertext(context: context)
+    }
+
+    private func writeCiphertext(context: ChannelHandlerContext) {
+        let pending = tls.pendingCiphertext
+        guard pending > 0, context.channel.isActive else { return }
+        var out = context.channel.allocator.buffer(capacity: pending)
+        tls.drainCiphertext(into: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    // MARK: Timers
+
+    private func onTick() {
+        guard let context else { return }
+        let now = NIODeadline.now()
+        switch state {
+        case .handshaking, .waitingForSettings:
+            if now - openedAt > configuration.connectTimeout {
+                close(context: context, reason: .timeout("no HTTP/2 SETTINGS from the server within the connect timeout"))
+            }
+            return
+        case .closed:
+            return
+        case .active, .draining:
+            break
+        }
+        guard let session else { return }
+        var expired = false
+        for stream in session.openStreams.values where stream.exchange.deadline <= now && !stream.deadlinePassed {
+            stream.deadlinePassed = true
+            session.reset(streamID: stream.streamID)
+            expired = true
+        }
+        if let pingSentAt {
+            if now - pingSentAt > configuration.pingTimeout {
+                close(context: context, reason: .timeout("no PING acknowledgement within \(configuration.pingTimeout)"))
+                return
+            }
+        } else if now - lastActivity > configuration.pingInterval {
+            try? session.ping()
+            pingSentAt = now
+            expired = true
+        }
+        if expired || state == .active {
+            fillAndFlush(context: context)
+        }
+    }
+
+    // MARK: Closing
+
+    private func closeIfDrained(context: ChannelHandlerContext) {
+        guard state == .draining, let session, session.openStreams.isEmpty else { return }
+        close(context: context, reason: endReason ?? .closedLocally)
+    }
+
+    private func close(context: ChannelHandlerContext, reason: HTTP2ConnectionEnd) {
+        guard state != .closed else { return }
+        if state == .draining, let session, session.openStreams.isEmpty {
+            // A graceful end: flush the final frames (GOAWAY) before closing.
+            flush(context: context)
+        }
+        state = .closed
+        tick?.cancel()
+        tick = nil
+        let reason = endReason ?? reason
+        var lost: [HTTP2Stream] = []
+        if let session {
+            // Streams that completed in the last pass but were not yet handled.
+            for stream in session.completedStreams {
+                stream.exchange.complete(stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result)
+            }
+            session.completedStreams.removeAll()
+            lost = session.removeAllStreams()
+        }
+        gauges.inFlight.store(0, ordering: .relaxed)
+        var notSent = unsent
+        unsent.removeAll()
+        for stream in lost {
+            if stream.deadlinePassed {
+                stream.exchange.complete(.failure(.deadlineExceeded))
+            } else if stream.headersSent {
+                stream.exchange.complete(.failure(.connectionLost("\(reason)")))
+            } else {
+                notSent.append(stream.exchange)
+            }
+        }
+        self.session = nil
+        delegate?.connectionClosed(connectionID, reason, unsent: notSent)
+        context.close(promise: nil)
+        self.context = nil
+    }
+}

@@ -1,0 +1,49 @@
+import NIOCore
+
+/// One request/response exchange that the pool carries to a server.
+///
+/// The pool stores exchanges as class references, so the caller's own per-request object is the only
+/// allocation it needs: no wrapper, no closure. Ownership passes hand to hand: the caller, the pool's queue,
+/// one connection, then ``complete(_:)``. At any moment exactly one of them holds it.
+public protocol HTTP2Exchange: AnyObject, Sendable {
+    /// When the exchange must have completed; past it, the pool answers ``HTTP2Error/deadlineExceeded``.
+    var deadline: NIODeadline { get }
+    /// The request body, sent exactly as given.
+    var requestBody: ByteBuffer { get }
+    /// Writes the request's header fields, pseudo-headers first. Called on the connection's event loop
+    /// each time the exchange is sent (so a retry can carry a fresh `authorization`).
+    func writeHeaders(into writer: inout HTTP2HeaderWriter)
+    /// Receives the outcome, exactly once, on a connection's event loop or the thread that drove the pool.
+    func complete(_ result: Result<HTTP2Response, HTTP2Error>)
+}
+
+/// A response: status, regular header fields and body.
+public struct HTTP2Response: Sendable, Hashable {
+    public var status: Int
+    /// Header fields other than pseudo-headers, names lowercase, in arrival order.
+    public var headers: [HTTP2Header]
+    /// The body, nil when the server sent none.
+    public var body: ByteBuffer?
+
+    public init(status: Int, headers: [HTTP2Header] = [], body: ByteBuffer? = nil) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of a header field (`name` in lowercase).
+    public func header(_ name: String) -> String? {
+        headers.first(where: { $0.name == name })?.value
+    }
+}
+
+/// One header field.
+public struct HTTP2Header: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(name: String, value: String) {
+        self.name = name
+        self.value = value
+    }
+}

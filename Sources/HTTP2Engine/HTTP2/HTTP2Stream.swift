@@ -1,0 +1,48 @@
+import NIOCore
+
+/// The state of one open stream: its exchange and the response as it arrives.
+/// Owned by the ``NGHTTP2Session`` that opened it, on that session's event loop.
+final class HTTP2Stream {
+    let exchange: any HTTP2Exchange
+    /// The request body still to send.
+    var pendingBody: ByteBuffer
+    var streamID: Int32 = 0
+    /// True once the HEADERS frame went out: from then on the server may act on the request.
+    var headersSent = false
+    var endStreamReceived = false
+    var status = 0
+    var headers: [HTTP2Header] = []
+    var body: ByteBuffer?
+    /// The RST_STREAM or close error code, set when the stream closes.
+    var closeErrorCode: UInt32 = 0
+    /// Set when the exchange's deadline passed and the stream was reset for it.
+    var deadlinePassed = false
+
+    init(exchange: any HTTP2Exchange) {
+        self.exchange = exchange
+        self.pendingBody = exchange.requestBody
+    }
+
+    /// What this stream's close means for its exchange.
+    var result: Result<HTTP2Response, HTTP2Error> {
+        if status != 0 && (closeErrorCode == 0 || endStreamReceived) {
+            return .success(HTTP2Response(status: status, headers: headers, body: body))
+        }
+        if !headersSent || closeErrorCode == HTTP2ErrorCode.refusedStream {
+            return .failure(.notSent("stream refused before the server processed it"))
+        }
+        if closeErrorCode == 0 {
+            return .failure(.protocolError("stream closed without a response"))
+        }
+        return .failure(.streamReset(closeErrorCode))
+    }
+}
+
+/// HTTP/2 error codes (RFC 9113 §7) the engine acts on.
+enum HTTP2ErrorCode {
+    static let noError: UInt32 = 0x0
+    static let protocolError: UInt32 = 0x1
+    static let internalError: UInt32 = 0x2
+    static let refusedStream: UInt32 = 0x7
+    static let cancel: UInt32 = 0x8
+}

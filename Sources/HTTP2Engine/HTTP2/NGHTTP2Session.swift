@@ -1,0 +1,298 @@
+import NIOCore
+internal import CNGHTTP2
+
+/// One nghttp2 client session. It does no I/O: bytes go in through ``receive(_:)`` and out through
+/// ``send(into:)``.
+///
+/// nghttp2 reports what it parses through C callbacks. They are non-capturing trampolines that find the session
+/// through `user_data`, record what happened and return; nothing re-enters the session from inside a callback.
+/// The owner reads the results after ``receive(_:)`` returns: ``completedStreams``, ``settingsChanged``,
+/// ``goAway`` and ``pingAcknowledged``. Confined to one event loop.
+final class NGHTTP2Session {
+    struct GoAway: Equatable {
+        var lastStreamID: Int32
+        var errorCode: UInt32
+        var debugData: String
+    }
+
+    private var session: OpaquePointer?
+    /// Streams opened and not yet closed. The dictionary holds the only strong reference to each.
+    private(set) var openStreams: [Int32: HTTP2Stream] = [:]
+    /// Streams that closed during the last ``receive(_:)`` or ``send(into:)``, in closing order.
+    var completedStreams: [HTTP2Stream] = []
+    /// Set when a SETTINGS frame from the server arrived.
+    var settingsChanged = false
+    /// Set when the server's first SETTINGS frame arrived.
+    private(set) var receivedServerSettings = false
+    /// The server's GOAWAY, once received.
+    private(set) var goAway: GoAway?
+    /// Set when a PING acknowledgement arrived.
+    var pingAcknowledged = false
+    private var nameValues: [nghttp2_nv] = []
+
+    init() throws {
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw HTTP2Error.protocolError("nghttp2_session_callbacks_new failed")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSend)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+
+        var option: OpaquePointer?
+        guard nghttp2_option_new(&option) == 0, let option else {
+            throw HTTP2Error.protocolError("nghttp2_option_new failed")
+        }
+        defer { nghttp2_option_del(option) }
+        // Open no more than one stream until the server says how many it allows.
+        nghttp2_option_set_peer_max_concurrent_streams(option, 1)
+
+        var session: OpaquePointer?
+        let rc = nghttp2_session_client_new2(&session, callbacks, nil, option)
+        guard rc == 0, let session else {
+            throw HTTP2Error.protocolError("nghttp2_session_client_new2 failed: \(Self.describe(rc))")
+        }
+        self.session = session
+        nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
+        nameValues.reserveCapacity(16)
+    }
+
+    deinit {
+        if let session {
+            nghttp2_session_del(session)
+        }
+    }
+
+    /// Queues the client preface SETTINGS: no server push, a large receive window.
+    func start(initialWindowSize: UInt32 = 1 << 20) throws {
+        var settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: initialWindowSize),
+        ]
+        try check(nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count))
+        try check(nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 16 << 20))
+    }
+
+    /// The server's current SETTINGS_MAX_CONCURRENT_STREAMS.
+    var remoteMaxConcurrentStreams: Int {
+        Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
+    }
+
+    /// Whether the session still wants to read or write; false once both sides are done.
+    var isAlive: Bool {
+        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
+    }
+
+    /// Opens a stream for `exchange`, with the header fields in `writer`.
+    /// Returns the stream, or throws when the session cannot open one (stream ids exhausted, GOAWAY).
+    func submit(_ exchange: any HTTP2Exchange, headers writer: borrowing HTTP2HeaderWriter) throws(HTTP2Error) -> HTTP2Stream {
+        let stream = HTTP2Stream(exchange: exchange)
+        let streamPointer = Unmanaged.passUnretained(stream).toOpaque()
+        let flags = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
+        let streamID: Int32 = writer.bytes.withUnsafeBufferPointer { bytes in
+            nameValues.removeAll(keepingCapacity: true)
+            for field in writer.fields {
+                nameValues.append(nghttp2_nv(
+                    name: UnsafeMutablePointer(mutating: field.name.utf8Start),
+                    value: UnsafeMutablePointer(mutating: bytes.baseAddress! + field.valueOffset),
+                    namelen: field.name.utf8CodeUnitCount,
+                    valuelen: field.valueLength,
+                    flags: flags
+                ))
+            }
+            var provider = nghttp2_data_provider(
+                source: nghttp2_data_source(ptr: streamPointer),
+                read_callback: readBody
+            )
+            return nghttp2_submit_request(session, nil, nameValues, nameValues.count, &provider, streamPointer)
+        }
+        guard streamID > 0 else {
+            throw HTTP2Error.notSent("cannot open a stream: \(Self.describe(streamID))")
+        }
+        stream.streamID = streamID
+        openStreams[streamID] = stream
+        return stream
+    }
+
+    /// Resets a stream (for a passed deadline). Its close arrives through ``completedStreams``.
+    func reset(streamID: Int32, errorCode: UInt32 = HTTP2ErrorCode.cancel) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// Queues a PING.
+    func ping() throws {
+        try check(nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil))
+    }
+
+    /// Queues a GOAWAY telling the server we are done.
+    func terminate() {
+        _ = nghttp2_session_terminate_session(session, HTTP2ErrorCode.noError)
+    }
+
+    /// Parses received plaintext. Throws on a connection-level protocol error.
+    func receive(_ bytes: UnsafeRawBufferPointer) throws {
+        guard !bytes.isEmpty else { return }
+        let rc = nghttp2_session_mem_recv(session, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rc < 0 {
+            throw HTTP2Error.protocolError("HTTP/2 receive failed: \(Self.describe(Int32(truncatingIfNeeded: rc)))")
+        }
+    }
+
+    /// Serialises every pending frame into `buffer`. Returns the number of bytes added.
+    @discardableResult
+    func send(into buffer: inout ByteBuffer) throws -> Int {
+        var total = 0
+        while true {
+            var data: UnsafePointer<UInt8>?
+            let n = nghttp2_session_mem_send(session, &data)
+            if n < 0 {
+                throw HTTP2Error.protocolError("HTTP/2 send failed: \(Self.describe(Int32(truncatingIfNeeded: n)))")
+            }
+            guard n > 0, let data else { return total }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: data, count: n))
+            total += n
+        }
+    }
+
+    /// Takes every open stream away (the connection died): their exchanges are the caller's to answer.
+    func removeAllStreams() -> [HTTP2Stream] {
+        let streams = Array(openStreams.values)
+        openStreams.removeAll()
+        return streams
+    }
+
+    private func check(_ rc: Int32) throws {
+        if rc != 0 {
+            throw HTTP2Error.protocolError(Self.describe(rc))
+        }
+    }
+
+    static func describe(_ rc: Int32) -> String {
+        String(cString: nghttp2_strerror(rc))
+    }
+
+    // MARK: Callback bodies (called from the trampolines below)
+
+    fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
+        let header = frame.pointee.hd
+        switch Int(header.type) {
+        case Int(NGHTTP2_SETTINGS.rawValue):
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 {
+                receivedServerSettings = true
+                settingsChanged = true
+            }
+        case Int(NGHTTP2_GOAWAY.rawValue):
+            let goaway = frame.pointee.goaway
+            var debug = ""
+            if let data = goaway.opaque_data, goaway.opaque_data_len > 0 {
+                debug = String(decoding: UnsafeBufferPointer(start: data, count: min(goaway.opaque_data_len, 512)), as: UTF8.self)
+            }
+            goAway = GoAway(lastStreamID: goaway.last_stream_id, errorCode: goaway.error_code, debugData: debug)
+        case Int(NGHTTP2_PING.rawValue):
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
+                pingAcknowledged = true
+            }
+        case Int(NGHTTP2_HEADERS.rawValue), Int(NGHTTP2_DATA.rawValue):
+            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0, let stream = openStreams[header.stream_id] {
+                stream.endStreamReceived = true
+            }
+        default:
+            break
+        }
+    }
+
+    fileprivate func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
+        let header = frame.pointee.hd
+        if Int(header.type) == Int(NGHTTP2_HEADERS.rawValue), let stream = openStreams[header.stream_id] {
+            stream.headersSent = true
+        }
+    }
+
+    fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
+        guard let stream = openStreams.removeValue(forKey: streamID) else { return }
+        stream.closeErrorCode = errorCode
+        completedStreams.append(stream)
+    }
+}
+
+// MARK: - C trampolines
+
+private func session(from userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+    guard let userData else { fatalError("nghttp2 callback without user data") }
+    return Unmanaged<NGHTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+}
+
+private func stream(_ session: OpaquePointer?, _ streamID: Int32) -> HTTP2Stream? {
+    guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return nil }
+    return Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
+}
+
+private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
+    if let frame {
+        session(from: userData).frameReceived(frame)
+    }
+    return 0
+}
+
+private let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData in
+    if let frame {
+        session(from: userData).frameSent(frame)
+    }
+    return 0
+}
+
+private let onHeader: nghttp2_on_header_callback = { rawSession, frame, name, nameLength, value, valueLength, _, _ in
+    guard let frame, let name, let value, let target = stream(rawSession, frame.pointee.hd.stream_id) else { return 0 }
+    let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
+    let valueBytes = UnsafeBufferPointer(start: value, count: valueLength)
+    if nameLength == 7, nameBytes.elementsEqual(":status".utf8) {
+        var status = 0
+        for digit in valueBytes where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") {
+            status = status * 10 + Int(digit - UInt8(ascii: "0"))
+        }
+        target.status = status
+    } else if nameLength > 0, name[0] != UInt8(ascii: ":") {
+        target.headers.append(HTTP2Header(
+            name: String(decoding: nameBytes, as: UTF8.self),
+            value: String(decoding: valueBytes, as: UTF8.self)
+        ))
+    }
+    return 0
+}
+
+private let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { rawSession, _, streamID, data, length, _ in
+    guard let data, let target = stream(rawSession, streamID) else { return 0 }
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    if target.body == nil {
+        target.body = ByteBuffer(bytes: bytes)
+    } else {
+        target.body!.writeBytes(bytes)
+    }
+    return 0
+}
+
+private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
+    session(from: userData).streamClosed(streamID, errorCode: errorCode)
+    return 0
+}
+
+private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length, flags, source, _ in
+    guard let pointer = source?.pointee.ptr, let buffer, let flags else {
+        return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+    }
+    let target = Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
+    let count = min(length, target.pendingBody.readableBytes)
+    target.pendingBody.withUnsafeReadableBytes { bytes in
+        if count > 0 {
+            UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+        }
+    }
+    target.pendingBody.moveReaderIndex(forwardBy: count)
+    if target.pendingBody.readableBytes == 0 {
+        flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+    }
+    return count
+}

@@ -1,0 +1,350 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A pool of HTTP/2 client connections to one server.
+///
+/// Exchanges wait in one bounded queue. Connections pull from it whenever they have free streams, so each
+/// connection stays at the server's stream limit and a burst spreads over all of them. When the queue is full,
+/// ``execute(_:)`` answers ``HTTP2Error/queueFull`` at once: callers use that as their backpressure signal.
+///
+/// Threading: the pool's state is a ``ConnectionPoolStateMachine`` behind one lock. Each connection lives on
+/// one event loop and calls back on it; side effects (connects, wake-ups, failures) run after the lock is
+/// released.
+public final class HTTP2ConnectionPool: Sendable {
+    /// Something that happened to a connection, for logs and metrics.
+    public enum Event: Sendable {
+        case connecting(connectionID: Int)
+        case ready(connectionID: Int, maxStreams: Int)
+        case goingAway(connectionID: Int, reason: HTTP2ConnectionEnd)
+        case closed(connectionID: Int, reason: HTTP2ConnectionEnd)
+    }
+
+    private struct Inner {
+        var machine: ConnectionPoolStateMachine
+        var handlers: [Int: NIOLoopBound<HTTP2ClientHandler>] = [:]
+        var gauges: [Int: HTTP2ConnectionGauges] = [:]
+        /// Connections whose end was reported (a connect failure can be seen twice).
+        var closedIDs: Set<Int> = []
+        var readyWaiters: [CheckedContinuation<Void, Error>] = []
+        var started = false
+        var connectionsOpened = 0
+        var connectionsClosed: [String: Int] = [:]
+        var sweep: RepeatedTask?
+        var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    public let configuration: HTTP2PoolConfiguration
+    private let group: any EventLoopGroup
+    private let tlsContext: TLSContext
+    private let logger: Logger
+    private let onEvent: (@Sendable (Event) -> Void)?
+    private let inner: NIOLockedValueBox<Inner>
+
+    /// Builds the pool; nothing connects until ``start()``. Throws ``TLSError`` for a bad TLS configuration.
+    public init(
+        configuration: HTTP2PoolConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger = Logger(label: "apns.http2.pool"),
+        onEvent: (@Sendable (Event) -> Void)? = nil
+    ) throws {
+        precondition(configuration.connectionCount > 0, "connectionCount must be positive")
+        precondition(configuration.maxQueued > 0, "maxQueued must be positive")
+        self.configuration = configuration
+        self.group = group
+        self.tlsContext = try TLSContext(configuration: configuration.tls)
+        self.logger = logger
+        self.onEvent = onEvent
+        let machine = ConnectionPoolStateMachine(configuration: .init(
+            connectionCount: configuration.connectionCount,
+            maxQueued: configuration.maxQueued,
+            staggerMilliseconds: configuration.connectStagger.nanoseconds / 1_000_000,
+            reconnectInitialMilliseconds: max(1, configuration.reconnectInitialBackoff.nanoseconds / 1_000_000),
+            reconnectMaxMilliseconds: max(1, configuration.reconnectMaxBackoff.nanoseconds / 1_000_000)
+        ))
+        self.inner = NIOLockedValueBox(Inner(machine: machine))
+    }
+
+    /// Opens the connections (staggered) and starts the deadline sweep.
+    public func start() {
+        let actions: ConnectionPoolStateMachine.Actions? = inner.withLockedValue { inner in
+            guard !inner.started else { return nil }
+            inner.started = true
+            let loop = group.next()
+            inner.sweep = loop.scheduleRepeatedTask(
+                initialDelay: configuration.connection.tickInterval,
+                delay: configuration.connection.tickInterval
+            ) { [weak self] _ in
+                self?.sweepQueue()
+            }
+            return inner.machine.start()
+        }
+        if let actions { run(actions) }
+    }
+
+    /// Queues one exchange. Returns false, without queueing, when the queue is full or the pool is shutting
+    /// down; the exchange is then completed with ``HTTP2Error/queueFull`` or ``HTTP2Error/shutdown``.
+    @discardableResult
+    public func execute(_ exchange: any HTTP2Exchange) -> Bool {
+        let result = inner.withLockedValue { $0.machine.enqueue(exchange) }
+        switch result {
+        case .accepted(let wake):
+            if !wake.isEmpty { wakeConnections(wake) }
+            return true
+        case .rejected(let error):
+            exchange.complete(.failure(error))
+            return false
+        }
+    }
+
+    /// Queues as many of `exchanges` as fit, in order, under one lock. Returns how many were queued; the rest are
+    /// not completed and remain the caller's.
+    public func execute<C: Collection>(contentsOf exchanges: C) -> Int where C.Element == any HTTP2Exchange {
+        var wake: Set<Int> = []
+        var accepted = 0
+        inner.withLockedValue { inner in
+            for exchange in exchanges {
+                guard case .accepted(let ids) = inner.machine.enqueue(exchange) else { break }
+                accepted += 1
+                wake.formUnion(ids)
+            }
+        }
+        if !wake.isEmpty { wakeConnections(Array(wake)) }
+        return accepted
+    }
+
+    /// How many more exchanges the queue takes right now.
+    public var spaceInQueue: Int {
+        inner.withLockedValue { $0.machine.spaceInQueue }
+    }
+
+    /// Waits until at least one connection is ready, or throws the connection error when a connect failed in a
+    /// way retrying cannot fix (certificate, ALPN), or ``HTTP2Error/deadlineExceeded`` after `timeout`.
+    public func waitUntilReady(timeout: TimeAmount = .seconds(10)) async throws {
+        let loop = group.next()
+        let timer = loop.scheduleTask(in: timeout) { [weak self] in
+            self?.resumeReadyWaiters(with: HTTP2Error.deadlineExceeded)
+        }
+        defer { timer.cancel() }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let immediate: Result<Void, Error>? = inner.withLockedValue { inner in
+                if inner.machine.readyCount > 0 { return .success(()) }
+                if let error = inner.machine.lastConnectionError, error.isFatal {
+                    return .failure(HTTP2Error.notSent("cannot connect: \(error)"))
+                }
+                inner.readyWaiters.append(continuation)
+                return nil
+            }
+            if let immediate { continuation.resume(with: immediate) }
+        }
+    }
+
+    /// Stops taking exchanges, answers the queued ones with ``HTTP2Error/shutdown``, lets in-flight streams finish
+    /// for up to `grace`, then closes every connection.
+    public func shutdown(grace: TimeAmount = .seconds(5)) async {
+        let (actions, alreadyClosed) = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, Bool) in
+            inner.sweep?.cancel()
+            inner.sweep = nil
+            let actions = inner.machine.shutdown()
+            return (actions, inner.handlers.isEmpty)
+        }
+        resumeReadyWaiters(with: HTTP2Error.shutdown)
+        let deadline = NIODeadline.now() + grace
+        run(actions, drainDeadline: deadline)
+        if alreadyClosed { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = inner.withLockedValue { inner -> Bool in
+                if inner.handlers.isEmpty { return true }
+                inner.shutdownWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Current figures.
+    public var statistics: HTTP2PoolStatistics {
+        inner.withLockedValue { inner in
+            let states = inner.machine.connectionStates
+            var inFlight = 0
+            var limits: [Int] = []
+            for gauges in inner.gauges.values {
+                inFlight += gauges.inFlight.load(ordering: .relaxed)
+                let limit = gauges.streamLimit.load(ordering: .relaxed)
+                if limit > 0 { limits.append(limit) }
+            }
+            return HTTP2PoolStatistics(
+                queued: inner.machine.queuedCount,
+                inFlight: inFlight,
+                connecting: states.connecting,
+                ready: states.ready,
+                backingOff: states.backingOff,
+                draining: states.draining,
+                streamLimits: limits,
+                connectionsOpened: inner.connectionsOpened,
+                connectionsClosed: inner.connectionsClosed
+            )
+        }
+    }
+
+    // MARK: Side effects
+
+    private func run(_ actions: ConnectionPoolStateMachine.Actions, drainDeadline: NIODeadline? = nil) {
+        for (exchange, error) in actions.fail {
+            exchange.complete(.failure(error))
+        }
+        for connect in actions.connect {
+            if connect.delay > .zero {
+                group.next().scheduleTask(in: connect.delay) { [weak self] in
+                    self?.connect(connectionID: connect.connectionID)
+                }
+            } else {
+                self.connect(connectionID: connect.connectionID)
+            }
+        }
+        if !actions.wake.isEmpty {
+            wakeConnections(actions.wake)
+        }
+        let deadline = drainDeadline ?? NIODeadline.now() + .seconds(5)
+        for id in actions.drain {
+            guard let handler = inner.withLockedValue({ $0.handlers[id] }) else { continue }
+            handler.eventLoop.execute { handler.value.drain(deadline: deadline) }
+        }
+    }
+
+    private func wakeConnections(_ ids: [Int]) {
+        let handlers = inner.withLockedValue { inner in ids.compactMap { inner.handlers[$0] } }
+        for handler in handlers {
+            handler.eventLoop.execute { handler.value.wake() }
+        }
+    }
+
+    private func connect(connectionID: Int) {
+        inner.withLockedValue { inner in
+            inner.machine.connectionAttemptStarted(connectionID)
+            inner.connectionsOpened += 1
+        }
+        onEvent?(.connecting(connectionID: connectionID))
+        let configuration = self.configuration
+        let tlsContext = self.tlsContext
+        let loop = group.next()
+        ClientBootstrap(group: loop)
+            .connectTimeout(configuration.connection.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [weak self] channel in
+                guard let self else {
+                    return channel.eventLoop.makeFailedFuture(HTTP2Error.shutdown)
+                }
+                do {
+                    let tls = try TLSConnection(context: tlsContext, serverName: configuration.serverName ?? configuration.host)
+                    let handler = HTTP2ClientHandler(
+                        connectionID: connectionID,
+                        configuration: configuration.connection,
+                        tls: tls,
+                        delegate: self
+                    )
+                    let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+                    self.inner.withLockedValue {
+                        $0.handlers[connectionID] = bound
+                        $0.gauges[connectionID] = handler.gauges
+                    }
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .connect(host: configuration.host, port: configuration.port)
+            .whenFailure { [weak self] error in
+                guard let self else { return }
+                // The channel never became active, so its handler reports nothing: report the failed connect here.
+                let reason: HTTP2ConnectionEnd = (error as? TLSError).map { .tls($0) } ?? .transport("\(error)")
+                self.handleClosed(connectionID, reason: reason, unsent: [])
+            }
+    }
+
+    private func sweepQueue() {
+        let actions = inner.withLockedValue { $0.machine.expireQueued(now: .now()) }
+        if !actions.isEmpty { run(actions) }
+    }
+
+    private func resumeReadyWaiters(with result: Result<Void, Error>) {
+        let waiters = inner.withLockedValue { inner -> [CheckedContinuation<Void, Error>] in
+            defer { inner.readyWaiters.removeAll() }
+            return inner.readyWaiters
+        }
+        for waiter in waiters { waiter.resume(with: result) }
+    }
+
+    private func resumeReadyWaiters(with error: Error) {
+        resumeReadyWaiters(with: .failure(error))
+    }
+
+    private func handleClosed(_ connectionID: Int, reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
+        let outcome = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, [CheckedContinuation<Void, Never>], Bool)? in
+            // Report each connection's end once, whichever side notices it first.
+            guard inner.gauges.removeValue(forKey: connectionID) != nil || inner.handlers[connectionID] == nil,
+                  !inner.closedIDs.contains(connectionID)
+            else { return nil }
+            inner.closedIDs.insert(connectionID)
+            inner.handlers.removeValue(forKey: connectionID)
+            inner.connectionsClosed[reason.label, default: 0] += 1
+            let actions = inner.machine.connectionClosed(
+                connectionID, reason: reason, unsent: unsent, stillOpen: false, random: Double.random(in: 0..<1)
+            )
+            var waiters: [CheckedContinuation<Void, Never>] = []
+            if inner.machine.isShuttingDown && inner.handlers.isEmpty {
+                waiters = inner.shutdownWaiters
+                inner.shutdownWaiters.removeAll()
+            }
+            let fatal = reason.isFatal && inner.machine.readyCount == 0
+            return (actions, waiters, fatal)
+        }
+        guard let (actions, waiters, fatal) = outcome else {
+            for exchange in unsent { exchange.complete(.failure(.notSent("connection closed"))) }
+            return
+        }
+        if reason != .closedLocally {
+            logger.info("connection closed", metadata: ["connection": "\(connectionID)", "reason": "\(reason)"])
+        }
+        onEvent?(.closed(connectionID: connectionID, reason: reason))
+        if fatal {
+            resumeReadyWaiters(with: HTTP2Error.notSent("cannot connect: \(reason)"))
+        }
+        run(actions)
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+extension HTTP2ConnectionPool: HTTP2ConnectionDelegate {
+    func connectionReady(_ connectionID: Int, maxStreams: Int) {
+        let actions = inner.withLockedValue { $0.machine.connectionReady(connectionID) }
+        logger.info("connection ready", metadata: ["connection": "\(connectionID)", "max_streams": "\(maxStreams)"])
+        onEvent?(.ready(connectionID: connectionID, maxStreams: maxStreams))
+        resumeReadyWaiters(with: .success(()))
+        run(actions)
+    }
+
+    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) {
+        inner.withLockedValue { $0.machine.dequeue(for: connectionID, max: max, into: &batch) }
+    }
+
+    func connectionGoingAway(_ connectionID: Int, _ reason: HTTP2ConnectionEnd) {
+        let actions = inner.withLockedValue { $0.machine.connectionGoingAway(connectionID, random: Double.random(in: 0..<1)) }
+        logger.info("connection going away", metadata: ["connection": "\(connectionID)", "reason": "\(reason)"])
+        onEvent?(.goingAway(connectionID: connectionID, reason: reason))
+        run(actions)
+    }
+
+    func connectionReturned(_ connectionID: Int, unsent: [any HTTP2Exchange]) {
+        let actions = inner.withLockedValue {
+            $0.machine.connectionClosed(connectionID, reason: .closedLocally, unsent: unsent, stillOpen: true, random: 0)
+        }
+        run(actions)
+    }
+
+    func connectionClosed(_ connectionID: Int, _ reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
+        handleClosed(connectionID, reason: reason, unsent: unsent)
+    }
+}

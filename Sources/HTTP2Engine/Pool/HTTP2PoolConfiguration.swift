@@ -1,0 +1,65 @@
+import NIOCore
+
+/// Settings for a pool of HTTP/2 connections to one server.
+public struct HTTP2PoolConfiguration: Sendable, Hashable {
+    /// The server's host name or IP address.
+    public var host: String
+    public var port: Int
+    /// The name for SNI and certificate verification; defaults to `host`.
+    public var serverName: String?
+    /// The `:authority` pseudo-header; defaults to `host` (and `:port` when not 443).
+    public var authority: String {
+        port == 443 ? (serverName ?? host) : "\(serverName ?? host):\(port)"
+    }
+    public var tls: TLSConfiguration
+    /// How many connections to keep open.
+    public var connectionCount: Int
+    public var connection: HTTP2ConnectionConfiguration
+    /// The most exchanges that wait for a free stream; beyond it ``HTTP2ConnectionPool/execute(_:)`` answers
+    /// ``HTTP2Error/queueFull``.
+    public var maxQueued: Int
+    /// Initial connects are spread by this much per connection; also the jitter of a reconnect after GOAWAY.
+    public var connectStagger: TimeAmount
+    /// Back-off after a failed connect: doubling from `reconnectInitialBackoff` up to `reconnectMaxBackoff`,
+    /// each delay jittered.
+    public var reconnectInitialBackoff: TimeAmount
+    public var reconnectMaxBackoff: TimeAmount
+
+    public init(
+        host: String,
+        port: Int = 443,
+        serverName: String? = nil,
+        tls: TLSConfiguration = TLSConfiguration(),
+        connectionCount: Int = 2,
+        connection: HTTP2ConnectionConfiguration = HTTP2ConnectionConfiguration(),
+        maxQueued: Int = 10_000,
+        connectStagger: TimeAmount = .milliseconds(100),
+        reconnectInitialBackoff: TimeAmount = .milliseconds(100),
+        reconnectMaxBackoff: TimeAmount = .seconds(30)
+    ) {
+        self.host = host
+        self.port = port
+        self.serverName = serverName
+        self.tls = tls
+        self.connectionCount = connectionCount
+        self.connection = connection
+        self.maxQueued = maxQueued
+        self.connectStagger = connectStagger
+        self.reconnectInitialBackoff = reconnectInitialBackoff
+        self.reconnectMaxBackoff = reconnectMaxBackoff
+    }
+}
+
+/// A snapshot of the pool's figures.
+public struct HTTP2PoolStatistics: Sendable, Hashable {
+    public var queued: Int
+    public var inFlight: Int
+    public var connecting: Int
+    public var ready: Int
+    public var backingOff: Int
+    public var draining: Int
+    /// Each ready connection's stream limit (server SETTINGS capped by configuration).
+    public var streamLimits: [Int]
+    public var connectionsOpened: Int
+    public var connectionsClosed: [String: Int]
+}

@@ -1,0 +1,90 @@
+import HTTP2Engine
+import NIOCore
+import NIOPosix
+import XCTest
+
+/// The engine against nghttpd, an HTTP/2 server written by other people.
+final class NGHTTPDInteropTests: XCTestCase {
+    private var group: MultiThreadedEventLoopGroup!
+    private var server: ExternalServer!
+
+    override func setUp() async throws {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        server = try ExternalServer.nghttpd()
+    }
+
+    override func tearDown() async throws {
+        server.stop()
+        try await group.shutdownGracefully()
+    }
+
+    private func makePool(connections: Int = 1, trust: TLSConfiguration.Trust? = nil) throws -> HTTP2ConnectionPool {
+        try HTTP2ConnectionPool(
+            configuration: HTTP2PoolConfiguration(
+                host: "127.0.0.1",
+                port: server.port,
+                serverName: "localhost",
+                tls: TLSConfiguration(trust: trust ?? .caFile(Repository.path("certs/test-ca.pem"))),
+                connectionCount: connections,
+                maxQueued: 20_000,
+                connectStagger: .milliseconds(10)
+            ),
+            group: group
+        )
+    }
+
+    func testManyRequestsOverOneConnectionAllSucceedAndEchoTheBody() async throws {
+        let pool = try makePool()
+        pool.start()
+        try await pool.waitUntilReady()
+        let count = 5_000
+        let countdown = Countdown(count)
+        let authority = pool.configuration.authority
+        let exchanges = (0..<count).map { i in
+            TestExchange(path: "/3/device/\(i)", authority: authority, body: "{\"n\":\(i)}", onComplete: countdown.tick)
+        }
+        XCTAssertEqual(pool.execute(contentsOf: exchanges.map { $0 as any HTTP2Exchange }), count)
+        await countdown.wait()
+        for (i, exchange) in exchanges.enumerated() {
+            XCTAssertEqual(exchange.completions, 1)
+            guard case .success(let response) = exchange.result else {
+                return XCTFail("exchange \(i): \(String(describing: exchange.result))")
+            }
+            XCTAssertEqual(response.status, 200)
+            XCTAssertEqual(response.body.map { String(buffer: $0) }, "{\"n\":\(i)}")
+        }
+        let stats = pool.statistics
+        XCTAssertEqual(stats.ready, 1)
+        XCTAssertEqual(stats.connectionsOpened, 1)
+        await pool.shutdown()
+    }
+
+    func testServerStreamLimitIsReadFromSettings() async throws {
+        server.stop()
+        server = try ExternalServer.nghttpd(extraArguments: ["-m", "7"])
+        let pool = try makePool()
+        pool.start()
+        try await pool.waitUntilReady()
+        XCTAssertEqual(pool.statistics.streamLimits, [7])
+        let exchange = TestExchange(path: "/x", authority: pool.configuration.authority)
+        pool.execute(exchange)
+        guard case .success = await exchange.wait() else { return XCTFail("\(String(describing: exchange.result))") }
+        await pool.shutdown()
+    }
+
+    func testUnknownCertificateAuthorityIsAClearError() async throws {
+        let pool = try makePool(trust: .caFile(Repository.path("certs/other-ca.pem")))
+        pool.start()
+        do {
+            try await pool.waitUntilReady()
+            XCTFail("connected to a server whose certificate the CA did not sign")
+        } catch {
+            XCTAssertTrue("\(error)".contains("certificate verification failed"), "\(error)")
+        }
+        let exchange = TestExchange(path: "/x", authority: pool.configuration.authority)
+        pool.execute(exchange)
+        guard case .failure(let failure) = await exchange.wait() else { return XCTFail("expected a failure") }
+        XCTAssertTrue(failure.isNotSent || failure.isDeadlineExceeded, "\(failure)")
+        await pool.shutdown()
+    }
+}
