@@ -110,6 +110,10 @@ extension MockConnectionHandler {
     /// Writes the frames for `actions` (the caller flushes).
     func perform(_ actions: [MockStreamAction], context: ChannelHandlerContext) {
         guard !self.isStalled else { return }
+        // Writing a stream's last frame closes it at once, and the StreamClosedEvent arrives from
+        // inside the write: don't let it close the connection before the rest is written.
+        self.isWriting = true
+        defer { self.isWriting = false }
         for action in actions {
             switch action {
             case .respond(let streamID, let verdict, let apnsID):

@@ -58,6 +58,8 @@ final class MockConnectionHandler: ChannelInboundHandler {
     var isClosing = false
     var sawFirstFrame = false
     var needsFlush = false
+    /// Set while ``perform(_:context:)`` writes a batch's frames.
+    var isWriting = false
 
     init(
         server: MockServerContext,
@@ -238,7 +240,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
 
     /// Closes gracefully once a GOAWAY (ours or the client's) left no stream to finish.
     func closeIfDone(context: ChannelHandlerContext) {
-        guard !self.isClosing, !self.isStalled else { return }
+        guard !self.isClosing, !self.isStalled, !self.isWriting else { return }
         let done: Bool
         if let last = self.goawayLastStreamID {
             done = !self.openStreams.contains(where: { $0 <= last })

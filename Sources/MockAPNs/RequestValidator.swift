@@ -164,11 +164,15 @@ struct RequestValidator: Sendable {
 
     /// The JWT in `bearer <jwt>` (scheme case-insensitive), or `nil` when it isn't one.
     static func bearerToken(_ authorization: String) -> Substring? {
-        let scheme = "bearer "
-        guard authorization.utf8.count > scheme.utf8.count else { return nil }
-        let prefix = authorization.prefix(scheme.count)
-        guard prefix.lowercased() == scheme else { return nil }
-        let token = authorization.dropFirst(scheme.count).drop(while: { $0 == " " })
+        let scheme: StaticString = "bearer "
+        let utf8 = authorization.utf8
+        guard utf8.count > scheme.utf8CodeUnitCount else { return nil }
+        // ASCII case folding: OR-ing 0x20 lowercases letters and leaves the space alone.
+        for (offset, byte) in utf8.prefix(scheme.utf8CodeUnitCount).enumerated()
+        where byte | 0x20 != scheme.utf8Start[offset] {
+            return nil
+        }
+        let token = authorization.dropFirst(scheme.utf8CodeUnitCount).drop(while: { $0 == " " })
         return token.isEmpty ? nil : token
     }
 
