@@ -1,0 +1,48 @@
+import NIOCore
+
+/// One push request for APNs: the device token, the payload bytes and the `apns-*` headers.
+///
+/// A plain value with no behaviour of its own besides ``validate()`` and header encoding
+/// (``APNsHeaderEncoder``). The payload is carried as the bytes the caller gave and is forwarded
+/// to APNs exactly as given: it is checked, never decoded and re-encoded.
+public struct APNsNotification: Sendable {
+    /// The device token (or Live Activity update / push-to-start token) as hex; it becomes the
+    /// `:path` `/3/device/<token>`. Its length is not assumed (64 hex digits today).
+    public var deviceToken: String
+    /// The JSON payload, forwarded byte for byte.
+    public var payload: ByteBuffer
+    /// `apns-push-type`.
+    public var pushType: APNsPushType
+    /// `apns-topic`: the bundle ID plus the push type's suffix (see ``APNsPushType/topic(forBundleID:)``).
+    public var topic: String
+    /// `apns-priority`; `nil` omits the header (APNs then uses 10).
+    public var priority: APNsPriority?
+    /// `apns-expiration` in seconds since the epoch; `0` asks APNs to try once and not store the
+    /// notification; `nil` omits the header (APNs's storage policy applies).
+    public var expiration: Int64?
+    /// `apns-collapse-id`: at most 64 bytes of UTF-8; `nil` omits the header.
+    public var collapseID: String?
+    /// `apns-id`: a canonical UUID (8-4-4-4-12 hex digits); `nil` lets APNs generate one.
+    public var apnsID: String?
+
+    /// Creates a notification; the optional headers default to omitted.
+    public init(
+        deviceToken: String,
+        payload: ByteBuffer,
+        pushType: APNsPushType,
+        topic: String,
+        priority: APNsPriority? = nil,
+        expiration: Int64? = nil,
+        collapseID: String? = nil,
+        apnsID: String? = nil
+    ) {
+        self.deviceToken = deviceToken
+        self.payload = payload
+        self.pushType = pushType
+        self.topic = topic
+        self.priority = priority
+        self.expiration = expiration
+        self.collapseID = collapseID
+        self.apnsID = apnsID
+    }
+}
