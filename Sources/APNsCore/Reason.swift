@@ -1,0 +1,236 @@
+/// The `reason` of an APNs error response (or of a GOAWAY frame's debug data).
+///
+/// Every reason Apple documents has a case; anything else is kept verbatim in ``unknown(_:)``.
+/// ``init(rawValue:)`` never produces `unknown` for a documented string, so two values compare
+/// equal exactly when their raw strings do.
+public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
+    // MARK: 400
+    /// `BadCollapseId` (400): The collapse ID is longer than 64 bytes.
+    case badCollapseId
+    /// `BadDeviceToken` (400): The device token is invalid or for the other environment (sandbox vs production).
+    case badDeviceToken
+    /// `BadExpirationDate` (400): The `apns-expiration` value is invalid.
+    case badExpirationDate
+    /// `BadMessageId` (400): The `apns-id` value is invalid.
+    case badMessageId
+    /// `BadPriority` (400): The `apns-priority` value is invalid.
+    case badPriority
+    /// `BadTopic` (400): The `apns-topic` value is invalid.
+    case badTopic
+    /// `DeviceTokenNotForTopic` (400): The device token does not match the topic.
+    case deviceTokenNotForTopic
+    /// `DuplicateHeaders` (400): A header was repeated.
+    case duplicateHeaders
+    /// `IdleTimeout` (400): Idle time out.
+    case idleTimeout
+    /// `InvalidPushType` (400): The `apns-push-type` value is invalid.
+    case invalidPushType
+    /// `MissingDeviceToken` (400): The path has no device token.
+    case missingDeviceToken
+    /// `MissingTopic` (400): The `apns-topic` header is missing and required.
+    case missingTopic
+    /// `PayloadEmpty` (400): The payload is empty.
+    case payloadEmpty
+    /// `TopicDisallowed` (400): Pushing to this topic is not allowed.
+    case topicDisallowed
+    // MARK: 403
+    /// `BadCertificate` (403): The certificate is invalid.
+    case badCertificate
+    /// `BadCertificateEnvironment` (403): The client certificate is for the wrong environment.
+    case badCertificateEnvironment
+    /// `ExpiredProviderToken` (403): The provider token is stale; sign a new one.
+    case expiredProviderToken
+    /// `Forbidden` (403): The action is not allowed.
+    case forbidden
+    /// `InvalidProviderToken` (403): The provider token is invalid or its signature could not be verified.
+    case invalidProviderToken
+    /// `MissingProviderToken` (403): No provider certificate was used and no `authorization` header was sent.
+    case missingProviderToken
+    /// `UnrelatedKeyIdInToken` (403): The token's key ID differs from the one this connection was first used with; open a new connection.
+    case unrelatedKeyIdInToken
+    /// `BadEnvironmentKeyIdInToken` (403): The token's key is for the other environment.
+    case badEnvironmentKeyIdInToken
+    /// `BadEnvironmentKeyInToken` (403): The same as `badEnvironmentKeyIdInToken`, in the other spelling seen in practice.
+    case badEnvironmentKeyInToken
+    // MARK: 404
+    /// `BadPath` (404): The request path is invalid.
+    case badPath
+    // MARK: 405
+    /// `MethodNotAllowed` (405): The method is not POST.
+    case methodNotAllowed
+    // MARK: 410
+    /// `ExpiredToken` (410): The device token has expired.
+    case expiredToken
+    /// `Unregistered` (410): The device token is no longer active for the topic.
+    case unregistered
+    // MARK: 413
+    /// `PayloadTooLarge` (413): The payload is too large.
+    case payloadTooLarge
+    // MARK: 429
+    /// `TooManyProviderTokenUpdates` (429): The provider token was updated too often.
+    case tooManyProviderTokenUpdates
+    /// `TooManyRequests` (429): Too many requests were sent to the same device token.
+    case tooManyRequests
+    // MARK: 500
+    /// `InternalServerError` (500): An internal server error occurred.
+    case internalServerError
+    // MARK: 503
+    /// `ServiceUnavailable` (503): The service is unavailable.
+    case serviceUnavailable
+    /// `Shutdown` (503): The APNs server is shutting down.
+    case shutdown
+    /// A reason this version does not know, as received.
+    case unknown(String)
+
+    /// Maps a reason string to its case; never fails: unknown strings become ``unknown(_:)``.
+    /// Matching is exact (APNs's spelling and case).
+    public init(rawValue: String) {
+        switch rawValue {
+        case "BadCollapseId": self = .badCollapseId
+        case "BadDeviceToken": self = .badDeviceToken
+        case "BadExpirationDate": self = .badExpirationDate
+        case "BadMessageId": self = .badMessageId
+        case "BadPriority": self = .badPriority
+        case "BadTopic": self = .badTopic
+        case "DeviceTokenNotForTopic": self = .deviceTokenNotForTopic
+        case "DuplicateHeaders": self = .duplicateHeaders
+        case "IdleTimeout": self = .idleTimeout
+        case "InvalidPushType": self = .invalidPushType
+        case "MissingDeviceToken": self = .missingDeviceToken
+        case "MissingTopic": self = .missingTopic
+        case "PayloadEmpty": self = .payloadEmpty
+        case "TopicDisallowed": self = .topicDisallowed
+        case "BadCertificate": self = .badCertificate
+        case "BadCertificateEnvironment": self = .badCertificateEnvironment
+        case "ExpiredProviderToken": self = .expiredProviderToken
+        case "Forbidden": self = .forbidden
+        case "InvalidProviderToken": self = .invalidProviderToken
+        case "MissingProviderToken": self = .missingProviderToken
+        case "UnrelatedKeyIdInToken": self = .unrelatedKeyIdInToken
+        case "BadEnvironmentKeyIdInToken": self = .badEnvironmentKeyIdInToken
+        case "BadEnvironmentKeyInToken": self = .badEnvironmentKeyInToken
+        case "BadPath": self = .badPath
+        case "MethodNotAllowed": self = .methodNotAllowed
+        case "ExpiredToken": self = .expiredToken
+        case "Unregistered": self = .unregistered
+        case "PayloadTooLarge": self = .payloadTooLarge
+        case "TooManyProviderTokenUpdates": self = .tooManyProviderTokenUpdates
+        case "TooManyRequests": self = .tooManyRequests
+        case "InternalServerError": self = .internalServerError
+        case "ServiceUnavailable": self = .serviceUnavailable
+        case "Shutdown": self = .shutdown
+        default: self = .unknown(rawValue)
+        }
+    }
+
+    /// The reason string as APNs sends it.
+    public var rawValue: String {
+        switch self {
+        case .badCollapseId: return "BadCollapseId"
+        case .badDeviceToken: return "BadDeviceToken"
+        case .badExpirationDate: return "BadExpirationDate"
+        case .badMessageId: return "BadMessageId"
+        case .badPriority: return "BadPriority"
+        case .badTopic: return "BadTopic"
+        case .deviceTokenNotForTopic: return "DeviceTokenNotForTopic"
+        case .duplicateHeaders: return "DuplicateHeaders"
+        case .idleTimeout: return "IdleTimeout"
+        case .invalidPushType: return "InvalidPushType"
+        case .missingDeviceToken: return "MissingDeviceToken"
+        case .missingTopic: return "MissingTopic"
+        case .payloadEmpty: return "PayloadEmpty"
+        case .topicDisallowed: return "TopicDisallowed"
+        case .badCertificate: return "BadCertificate"
+        case .badCertificateEnvironment: return "BadCertificateEnvironment"
+        case .expiredProviderToken: return "ExpiredProviderToken"
+        case .forbidden: return "Forbidden"
+        case .invalidProviderToken: return "InvalidProviderToken"
+        case .missingProviderToken: return "MissingProviderToken"
+        case .unrelatedKeyIdInToken: return "UnrelatedKeyIdInToken"
+        case .badEnvironmentKeyIdInToken: return "BadEnvironmentKeyIdInToken"
+        case .badEnvironmentKeyInToken: return "BadEnvironmentKeyInToken"
+        case .badPath: return "BadPath"
+        case .methodNotAllowed: return "MethodNotAllowed"
+        case .expiredToken: return "ExpiredToken"
+        case .unregistered: return "Unregistered"
+        case .payloadTooLarge: return "PayloadTooLarge"
+        case .tooManyProviderTokenUpdates: return "TooManyProviderTokenUpdates"
+        case .tooManyRequests: return "TooManyRequests"
+        case .internalServerError: return "InternalServerError"
+        case .serviceUnavailable: return "ServiceUnavailable"
+        case .shutdown: return "Shutdown"
+        case .unknown(let rawValue): return rawValue
+        }
+    }
+
+    /// The HTTP status APNs documents for this reason, or `nil` for ``unknown(_:)``.
+    public var documentedStatus: Int? {
+        switch self {
+        case .badCollapseId, .badDeviceToken, .badExpirationDate, .badMessageId, .badPriority, .badTopic,
+            .deviceTokenNotForTopic, .duplicateHeaders, .idleTimeout, .invalidPushType, .missingDeviceToken,
+            .missingTopic, .payloadEmpty, .topicDisallowed:
+            return 400
+        case .badCertificate, .badCertificateEnvironment, .expiredProviderToken, .forbidden,
+            .invalidProviderToken, .missingProviderToken, .unrelatedKeyIdInToken,
+            .badEnvironmentKeyIdInToken, .badEnvironmentKeyInToken:
+            return 403
+        case .badPath:
+            return 404
+        case .methodNotAllowed:
+            return 405
+        case .expiredToken, .unregistered:
+            return 410
+        case .payloadTooLarge:
+            return 413
+        case .tooManyProviderTokenUpdates, .tooManyRequests:
+            return 429
+        case .internalServerError:
+            return 500
+        case .serviceUnavailable, .shutdown:
+            return 503
+        case .unknown: return nil
+        }
+    }
+
+    /// Every documented reason (all cases but ``unknown(_:)``).
+    public static let documented: [APNsReason] = [
+        .badCollapseId,
+        .badDeviceToken,
+        .badExpirationDate,
+        .badMessageId,
+        .badPriority,
+        .badTopic,
+        .deviceTokenNotForTopic,
+        .duplicateHeaders,
+        .idleTimeout,
+        .invalidPushType,
+        .missingDeviceToken,
+        .missingTopic,
+        .payloadEmpty,
+        .topicDisallowed,
+        .badCertificate,
+        .badCertificateEnvironment,
+        .expiredProviderToken,
+        .forbidden,
+        .invalidProviderToken,
+        .missingProviderToken,
+        .unrelatedKeyIdInToken,
+        .badEnvironmentKeyIdInToken,
+        .badEnvironmentKeyInToken,
+        .badPath,
+        .methodNotAllowed,
+        .expiredToken,
+        .unregistered,
+        .payloadTooLarge,
+        .tooManyProviderTokenUpdates,
+        .tooManyRequests,
+        .internalServerError,
+        .serviceUnavailable,
+        .shutdown,
+    ]
+
+    /// The raw value.
+    public var description: String {
+        self.rawValue
+    }
+}
