@@ -221,10 +221,13 @@ public final class HTTP2ConnectionPool: Sendable {
     }
 
     private func connect(connectionID: Int) {
-        inner.withLockedValue { inner in
+        let proceed = inner.withLockedValue { inner -> Bool in
+            guard !inner.machine.isShuttingDown else { return false }
             inner.machine.connectionAttemptStarted(connectionID)
             inner.connectionsOpened += 1
+            return true
         }
+        guard proceed else { return }
         onEvent?(.connecting(connectionID: connectionID))
         let configuration = self.configuration
         let tlsContext = self.tlsContext
