@@ -88,9 +88,10 @@ struct ConnectionPoolStateMachine {
     }
 
     /// Queues one exchange, or says why it cannot be.
-    mutating func enqueue(_ exchange: any HTTP2Exchange) -> EnqueueResult {
+    /// A retry (`bypassingLimit`) was counted against the bound when first queued, so it is always taken.
+    mutating func enqueue(_ exchange: any HTTP2Exchange, bypassingLimit: Bool = false) -> EnqueueResult {
         if isShuttingDown { return .rejected(.shutdown) }
-        guard queue.count < configuration.maxQueued else { return .rejected(.queueFull) }
+        guard bypassingLimit || queue.count < configuration.maxQueued else { return .rejected(.queueFull) }
         queue.append(exchange)
         return .accepted(wake: takeWaitingConnections())
     }

@@ -85,9 +85,11 @@ public final class HTTP2ConnectionPool: Sendable {
 
     /// Queues one exchange. Returns false, without queueing, when the queue is full or the pool is shutting
     /// down; the exchange is then completed with ``HTTP2Error/queueFull`` or ``HTTP2Error/shutdown``.
+    /// A retry of an exchange that was already accepted once passes `bypassingQueueLimit`, so that it never
+    /// loses its place to the bound.
     @discardableResult
-    public func execute(_ exchange: any HTTP2Exchange) -> Bool {
-        let result = inner.withLockedValue { $0.machine.enqueue(exchange) }
+    public func execute(_ exchange: any HTTP2Exchange, bypassingQueueLimit: Bool = false) -> Bool {
+        let result = inner.withLockedValue { $0.machine.enqueue(exchange, bypassingLimit: bypassingQueueLimit) }
         switch result {
         case .accepted(let wake):
             if !wake.isEmpty { wakeConnections(wake) }

@@ -1,0 +1,186 @@
+import APNsCore
+import HTTP2Engine
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Synchronization
+
+/// Sends notifications to APNs over a pool of HTTP/2 connections.
+///
+/// Every notification handed to the client ends in exactly one ``APNsResult``: APNs's answer, a local rejection
+/// (malformed notifications never reach APNs), or a gateway failure with its reason. The number of
+/// notifications accepted and not yet answered is bounded by ``APNsClientConfiguration/maxOutstanding``.
+public final class APNsClient: Sendable {
+    public let configuration: APNsClientConfiguration
+    let tokens: APNsProviderTokenCache?
+    let authority: String
+    private let pool: HTTP2ConnectionPool
+    private let group: any EventLoopGroup
+    private let limiter: OutstandingLimiter
+    private let clock: @Sendable () -> Int64
+    private let counters = APNsClientCounters()
+    private let logger: Logger
+
+    /// Builds the client; call ``start()`` to connect. `clock` gives epoch seconds (tests inject their own).
+    public init(
+        configuration: APNsClientConfiguration,
+        group: any EventLoopGroup,
+        logger: Logger = Logger(label: "apns.client"),
+        clock: @escaping @Sendable () -> Int64 = APNsProviderTokenCache.systemClock,
+        onConnectionEvent: (@Sendable (HTTP2ConnectionPool.Event) -> Void)? = nil
+    ) throws {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.clock = clock
+        if case .token(let cache) = configuration.authentication {
+            self.tokens = cache
+        } else {
+            self.tokens = nil
+        }
+        let poolConfiguration = configuration.poolConfiguration
+        self.authority = poolConfiguration.authority
+        self.pool = try HTTP2ConnectionPool(configuration: poolConfiguration, group: group, logger: logger, onEvent: onConnectionEvent)
+        self.limiter = OutstandingLimiter(limit: configuration.maxOutstanding)
+    }
+
+    /// Opens the connections.
+    public func start() {
+        pool.start()
+    }
+
+    /// Waits until a connection is ready; throws when none can be made (see ``HTTP2ConnectionPool/waitUntilReady(timeout:)``).
+    public func waitUntilReady(timeout: TimeAmount = .seconds(10)) async throws {
+        try await pool.waitUntilReady(timeout: timeout)
+    }
+
+    /// Sends one notification without waiting for room. Returns false, and does nothing else, when the client
+    /// is at its bound of outstanding notifications: the caller should stop reading input and try again after
+    /// ``whenCapacityAvailable(_:)``. Otherwise `completion` receives the result exactly once, on an
+    /// arbitrary thread.
+    public func trySend(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) -> Bool {
+        guard limiter.tryAcquire() else { return false }
+        dispatch(notification, completion: completion)
+        return true
+    }
+
+    /// Calls `callback` once as soon as ``trySend(_:completion:)`` can accept a notification.
+    public func whenCapacityAvailable(_ callback: @escaping @Sendable () -> Void) {
+        limiter.whenAvailable(callback)
+    }
+
+    /// Sends one notification, waiting for room if the client is at its bound, and returns its result.
+    public func send(_ notification: APNsNotification) async -> APNsResult {
+        await limiter.acquire()
+        return await withCheckedContinuation { continuation in
+            dispatch(notification) { continuation.resume(returning: $0) }
+        }
+    }
+
+    /// Sends notifications with a callback per result (index, result), waiting for room as needed.
+    /// Returns once every notification is accepted; results may still be arriving.
+    public func send(_ notifications: [APNsNotification], onResult: @escaping @Sendable (Int, APNsResult) -> Void) async {
+        for (index, notification) in notifications.enumerated() {
+            if !limiter.tryAcquire() {
+                await limiter.acquire()
+            }
+            dispatch(notification) { onResult(index, $0) }
+        }
+    }
+
+    /// Sends a batch and returns the results in input order.
+    public func send(batch notifications: [APNsNotification]) async -> [APNsResult] {
+        let collector = BatchCollector(count: notifications.count)
+        await send(notifications) { index, result in collector.set(index, result) }
+        return await collector.wait()
+    }
+
+    private func dispatch(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) {
+        counters.accepted.add(1, ordering: .relaxed)
+        do {
+            try notification.validate()
+        } catch {
+            let result = APNsResult.local(error)
+            finished(result)
+            completion(result)
+            return
+        }
+        let push = APNsPush(
+            notification: notification,
+            deadline: .now() + configuration.requestTimeout,
+            client: self,
+            completion: completion
+        )
+        pool.execute(push)
+    }
+
+    // MARK: Called by APNsPush
+
+    func retry(_ push: APNsPush, after delay: TimeAmount) {
+        counters.retries.add(1, ordering: .relaxed)
+        if delay <= .zero {
+            pool.execute(push, bypassingQueueLimit: true)
+        } else {
+            let pool = self.pool
+            group.next().scheduleTask(in: delay) {
+                pool.execute(push, bypassingQueueLimit: true)
+            }
+        }
+    }
+
+    func finished(_ result: APNsResult) {
+        counters.record(result)
+        limiter.release()
+    }
+
+    func recordFailure(_ error: HTTP2Error) {
+        counters.attemptFailures.add(1, ordering: .relaxed)
+    }
+
+    func epochSeconds() -> Int64 { clock() }
+
+    // MARK: Figures and shutdown
+
+    /// A snapshot of the client's counters and its pool's state.
+    public var statistics: APNsClientStatistics {
+        counters.snapshot(pool: pool.statistics, outstanding: limiter.outstanding, tokenRefreshes: tokens?.refreshCount ?? 0)
+    }
+
+    /// Stops accepting, gives in-flight notifications up to `grace` to finish, answers the rest with
+    /// ``GatewayReason/shutdown``, and closes the connections.
+    public func shutdown(grace: TimeAmount = .seconds(5)) async {
+        await pool.shutdown(grace: grace)
+    }
+}
+
+/// Gathers a batch's results by index and hands them over when the last one arrives.
+final class BatchCollector: Sendable {
+    private let state: NIOLockedValueBox<(results: [APNsResult?], remaining: Int, waiter: CheckedContinuation<[APNsResult], Never>?)>
+
+    init(count: Int) {
+        state = NIOLockedValueBox((Array(repeating: nil, count: count), count, nil))
+    }
+
+    func set(_ index: Int, _ result: APNsResult) {
+        let done = state.withLockedValue { state -> (CheckedContinuation<[APNsResult], Never>, [APNsResult])? in
+            precondition(state.results[index] == nil, "two results for one notification")
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.results.map { $0! })
+        }
+        if let (waiter, results) = done { waiter.resume(returning: results) }
+    }
+
+    func wait() async -> [APNsResult] {
+        await withCheckedContinuation { continuation in
+            let results = state.withLockedValue { state -> [APNsResult]? in
+                if state.remaining == 0 { return state.results.map { $0! } }
+                state.waiter = continuation
+                return nil
+            }
+            if let results { continuation.resume(returning: results) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import APNsCore
+import HTTP2Engine
+import NIOCore
+
+/// Everything an ``APNsClient`` needs: where APNs is, how to authenticate, and how hard to push.
+public struct APNsClientConfiguration: Sendable {
+    /// Which APNs to talk to.
+    public enum Environment: Sendable, Hashable {
+        case production
+        case sandbox
+        /// Any HTTP/2 endpoint (the bundled mock, a proxy). `caFile` adds a private CA; `serverName` overrides
+        /// the name checked in the certificate.
+        case custom(host: String, port: Int, serverName: String? = nil, caFile: String? = nil)
+
+        var host: String {
+            switch self {
+            case .production: "api.push.apple.com"
+            case .sandbox: "api.sandbox.push.apple.com"
+            case .custom(let host, _, _, _): host
+            }
+        }
+
+        var port: Int {
+            if case .custom(_, let port, _, _) = self { return port }
+            return 443
+        }
+
+        /// A short name for logs and metrics.
+        public var name: String {
+            switch self {
+            case .production: "production"
+            case .sandbox: "sandbox"
+            case .custom: "custom"
+            }
+        }
+    }
+
+    /// How the client proves who it is.
+    public enum Authentication: Sendable {
+        /// ES256 provider tokens signed with a .p8 key, shared by every connection.
+        case token(APNsProviderTokenCache)
+        /// A TLS client certificate (one per app); no `authorization` header.
+        case certificate(TLSConfiguration.ClientCertificate)
+    }
+
+    public var environment: Environment
+    public var authentication: Authentication
+    /// Connections in the pool.
+    public var connectionCount: Int
+    /// The most streams per connection, whatever the server allows.
+    public var maxConcurrentStreams: Int
+    /// The bound on notifications accepted and not yet answered (queued plus in flight). When it is reached,
+    /// ``APNsClient/trySend(_:completion:)`` says no and the async ``APNsClient/send(_:)`` waits.
+    public var maxOutstanding: Int
+    /// How long a notification may take from acceptance to its final result, retries included.
+    public var requestTimeout: TimeAmount
+    public var retry: APNsRetryPolicy
+    public var connectTimeout: TimeAmount
+    public var pingInterval: TimeAmount
+    public var pingTimeout: TimeAmount
+
+    public init(
+        environment: Environment,
+        authentication: Authentication,
+        connectionCount: Int = 2,
+        maxConcurrentStreams: Int = 1000,
+        maxOutstanding: Int = 20_000,
+        requestTimeout: TimeAmount = .seconds(30),
+        retry: APNsRetryPolicy = APNsRetryPolicy(),
+        connectTimeout: TimeAmount = .seconds(10),
+        pingInterval: TimeAmount = .seconds(60),
+        pingTimeout: TimeAmount = .seconds(10)
+    ) {
+        self.environment = environment
+        self.authentication = authentication
+        self.connectionCount = connectionCount
+        self.maxConcurrentStreams = maxConcurrentStreams
+        self.maxOutstanding = maxOutstanding
+        self.requestTimeout = requestTimeout
+        self.retry = retry
+        self.connectTimeout = connectTimeout
+        self.pingInterval = pingInterval
+        self.pingTimeout = pingTimeout
+    }
+
+    var poolConfiguration: HTTP2PoolConfiguration {
+        var trust = TLSConfiguration.Trust.system
+        var serverName: String?
+        if case .custom(_, _, let name, let caFile) = environment {
+            serverName = name
+            if let caFile { trust = .caFile(caFile) }
+        }
+        var clientCertificate: TLSConfiguration.ClientCertificate?
+        if case .certificate(let certificate) = authentication { clientCertificate = certificate }
+        return HTTP2PoolConfiguration(
+            host: environment.host,
+            port: environment.port,
+            serverName: serverName,
+            tls: TLSConfiguration(trust: trust, clientCertificate: clientCertificate),
+            connectionCount: connectionCount,
+            connection: HTTP2ConnectionConfiguration(
+                maxConcurrentStreams: maxConcurrentStreams,
+                pingInterval: pingInterval,
+                pingTimeout: pingTimeout,
+                connectTimeout: connectTimeout
+            ),
+            maxQueued: maxOutstanding
+        )
+    }
+}

@@ -1,0 +1,71 @@
+import APNsCore
+
+/// The final result of one notification: APNs's answer, a local rejection, or the gateway's own failure.
+public struct APNsResult: Sendable, Hashable {
+    /// Who decided the result.
+    public enum Source: String, Sendable, Hashable {
+        /// APNs answered (success or error).
+        case apns
+        /// Rejected before sending: the notification was malformed.
+        case local
+        /// The gateway could not get an answer (deadline, shutdown, retries exhausted, no connection).
+        case gateway
+    }
+
+    public var source: Source
+    /// APNs's HTTP status, nil unless `source == .apns`.
+    public var status: Int?
+    /// APNs's reason, the validation error's code, or the gateway's reason (see ``GatewayReason``).
+    public var reason: String?
+    /// A human-readable explanation for local and gateway failures.
+    public var detail: String?
+    public var apnsID: String?
+    public var apnsUniqueID: String?
+    /// With 410: when APNs learned the token was no longer valid (ms since the epoch).
+    public var timestamp: Int64?
+    /// How many times the notification was sent.
+    public var attempts: Int
+    /// True when an attempt's outcome was unknown (connection lost after sending) and it was sent again:
+    /// the device may receive it twice.
+    public var retriedAfterUnknownOutcome: Bool
+
+    public init(
+        source: Source, status: Int? = nil, reason: String? = nil, detail: String? = nil, apnsID: String? = nil,
+        apnsUniqueID: String? = nil, timestamp: Int64? = nil, attempts: Int = 0, retriedAfterUnknownOutcome: Bool = false
+    ) {
+        self.source = source
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.apnsID = apnsID
+        self.apnsUniqueID = apnsUniqueID
+        self.timestamp = timestamp
+        self.attempts = attempts
+        self.retriedAfterUnknownOutcome = retriedAfterUnknownOutcome
+    }
+
+    /// True for APNs status 200.
+    public var isSuccess: Bool { status == 200 }
+
+    static func local(_ error: APNsValidationError) -> APNsResult {
+        APNsResult(source: .local, reason: error.reason, detail: error.message)
+    }
+
+    static func gateway(_ reason: GatewayReason, _ detail: String, attempts: Int = 0, uncertain: Bool = false) -> APNsResult {
+        APNsResult(source: .gateway, reason: reason.rawValue, detail: detail, attempts: attempts, retriedAfterUnknownOutcome: uncertain)
+    }
+}
+
+/// The gateway's own reasons for a result APNs did not give.
+public enum GatewayReason: String, Sendable, Hashable, CaseIterable {
+    /// The notification's deadline passed before APNs answered.
+    case deadlineExceeded = "DeadlineExceeded"
+    /// The gateway shut down before the notification could be sent.
+    case shutdown = "Shutdown"
+    /// Every allowed attempt failed without an APNs answer.
+    case retriesExhausted = "RetriesExhausted"
+    /// No connection to APNs could be made.
+    case connectFailed = "ConnectFailed"
+    /// The gateway is at its bound of outstanding notifications.
+    case overloaded = "Overloaded"
+}

@@ -1,0 +1,77 @@
+import NIOConcurrencyHelpers
+
+/// Counts notifications accepted and not yet answered, against one bound. Callers that find it full either
+/// hear "no" (``tryAcquire()``) or wait (``acquire()``); each release wakes the oldest waiter.
+final class OutstandingLimiter: Sendable {
+    private struct State {
+        var outstanding = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiterHead = 0
+        var callbacks: [@Sendable () -> Void] = []
+    }
+
+    let limit: Int
+    private let state = NIOLockedValueBox(State())
+
+    init(limit: Int) {
+        precondition(limit > 0)
+        self.limit = limit
+    }
+
+    var outstanding: Int { state.withLockedValue { $0.outstanding } }
+
+    /// Takes a slot if one is free.
+    func tryAcquire() -> Bool {
+        state.withLockedValue { state in
+            guard state.outstanding < limit, state.waiterHead == state.waiters.count else { return false }
+            state.outstanding += 1
+            return true
+        }
+    }
+
+    /// Takes a slot, waiting for one if needed (first come, first served).
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLockedValue { state -> Bool in
+                if state.outstanding < limit, state.waiterHead == state.waiters.count {
+                    state.outstanding += 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    /// Calls `callback` once, as soon as a slot is free (at once if one is).
+    func whenAvailable(_ callback: @escaping @Sendable () -> Void) {
+        let now = state.withLockedValue { state -> Bool in
+            if state.outstanding < limit { return true }
+            state.callbacks.append(callback)
+            return false
+        }
+        if now { callback() }
+    }
+
+    /// Gives a slot back: to the oldest waiter if there is one.
+    func release() {
+        let (waiter, callbacks) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, [@Sendable () -> Void]) in
+            if state.waiterHead < state.waiters.count {
+                let waiter = state.waiters[state.waiterHead]
+                state.waiterHead += 1
+                if state.waiterHead == state.waiters.count {
+                    state.waiters.removeAll(keepingCapacity: true)
+                    state.waiterHead = 0
+                }
+                return (waiter, [])  // the slot passes straight to the waiter
+            }
+            state.outstanding -= 1
+            let callbacks = state.callbacks
+            state.callbacks.removeAll()
+            return (nil, callbacks)
+        }
+        waiter?.resume()
+        for callback in callbacks { callback() }
+    }
+}
