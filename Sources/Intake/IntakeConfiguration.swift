@@ -1,0 +1,135 @@
+import APNs
+import APNsCore
+import NIOCore
+
+/// Settings of the intake socket and its protocol limits.
+public struct IntakeConfiguration: Sendable {
+    /// Path of the Unix stream socket.
+    public var socketPath: String
+    /// File mode of the socket (default `0o660`: owner and group may connect).
+    public var socketMode: UInt16
+    /// The longest request line accepted, in bytes (without the newline). Longer lines are skipped up to their
+    /// newline and answered with `LineTooLong`.
+    public var maxLineBytes: Int
+    /// The most notifications in one `send` request.
+    public var maxBatchSize: Int
+    /// The most intake connections at once; more are answered with `TooManyConnections` and closed.
+    public var maxConnections: Int
+
+    /// Creates a configuration; only the socket path has no default.
+    public init(
+        socketPath: String,
+        socketMode: UInt16 = 0o660,
+        maxLineBytes: Int = 8 * 1024 * 1024,
+        maxBatchSize: Int = 10_000,
+        maxConnections: Int = 1024
+    ) {
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.maxLineBytes = maxLineBytes
+        self.maxBatchSize = maxBatchSize
+        self.maxConnections = maxConnections
+    }
+}
+
+/// An app the intake sends for: its name in requests (`"app"`), its bundle ID (the default topic) and
+/// the APNs client that carries its notifications.
+public struct IntakeApp: Sendable {
+    /// The name requests use in `"app"`.
+    public var name: String
+    /// The bundle ID; the default topic is this plus the push type's suffix.
+    public var bundleID: String
+    /// The client that sends this app's notifications. Apps may share one client.
+    public var client: APNsClient
+
+    /// Creates an app entry.
+    public init(name: String, bundleID: String, client: APNsClient) {
+        self.name = name
+        self.bundleID = bundleID
+        self.client = client
+    }
+}
+
+/// The apps the intake routes to, and which one serves notifications that name none.
+struct IntakeRoutes: Sendable {
+    let apps: [String: IntakeApp]
+    let defaultApp: IntakeApp?
+    /// Every distinct client once, in a stable order (by app name).
+    let clients: [(name: String, client: APNsClient)]
+
+    init(apps: [IntakeApp], defaultApp: String?) {
+        var table: [String: IntakeApp] = [:]
+        for app in apps { table[app.name] = app }
+        self.apps = table
+        if let defaultApp {
+            self.defaultApp = table[defaultApp]
+        } else {
+            self.defaultApp = apps.count == 1 ? apps.first : nil
+        }
+        var seen: [ObjectIdentifier] = []
+        var clients: [(String, APNsClient)] = []
+        for app in apps.sorted(by: { $0.name < $1.name }) where !seen.contains(ObjectIdentifier(app.client)) {
+            seen.append(ObjectIdentifier(app.client))
+            clients.append((app.name, app.client))
+        }
+        self.clients = clients
+    }
+
+    /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
+    func notification(for item: ScannedItem, payload: ByteBuffer?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
+        if let problem = item.problem {
+            return .failure(LocalRejection(reason: "BadRequest", detail: problem))
+        }
+        let app: IntakeApp
+        if let name = item.app {
+            guard let found = apps[name] else {
+                let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
+                return .failure(LocalRejection(reason: "UnknownApp", detail: "no app named \"\(shown)\" is configured"))
+            }
+            app = found
+        } else {
+            guard let defaultApp else {
+                return .failure(LocalRejection(reason: "UnknownApp", detail: "\"app\" is required: several apps are configured"))
+            }
+            app = defaultApp
+        }
+        var pushType = APNsPushType.alert
+        if let name = item.pushType {
+            guard let type = APNsPushType(rawValue: name) else {
+                let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
+                return .failure(LocalRejection(reason: "InvalidPushType", detail: "unknown pushType \"\(shown)\""))
+            }
+            pushType = type
+        }
+        var priority: APNsPriority?
+        if let value = item.priority {
+            guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
+                return .failure(LocalRejection(reason: "BadPriority", detail: "priority \(value) is not one of 10, 5 or 1"))
+            }
+            priority = known
+        }
+        guard let token = item.token, let payload else {
+            return .failure(LocalRejection(reason: "BadRequest", detail: "missing \"token\" or \"payload\""))
+        }
+        let notification = APNsNotification(
+            deviceToken: token,
+            payload: payload,
+            pushType: pushType,
+            topic: item.topic ?? pushType.topic(forBundleID: app.bundleID),
+            priority: priority,
+            expiration: item.expiration,
+            collapseID: item.collapseID,
+            apnsID: item.apnsID
+        )
+        return .success((notification, app.client))
+    }
+}
+
+/// A notification refused by the intake itself before reaching a client.
+struct LocalRejection: Error {
+    var reason: String
+    var detail: String
+
+    var result: APNsResult { APNsResult(source: .local, reason: reason, detail: detail) }
+}
+

@@ -1,0 +1,324 @@
+import APNs
+import NIOCore
+
+/// Asks a connection to finish: stop reading, answer what was accepted, then close.
+struct IntakeDrainEvent: Sendable {}
+
+/// One intake connection: bounded line framing, request dispatch, replies and backpressure.
+///
+/// Threading: everything here runs on the channel's event loop. Results arrive on other threads into a
+/// ``PendingBatch``; its completion hops back to this loop to write the reply.
+///
+/// Backpressure: reading stops (the outbound `read` is held back) while a batch waits for room at its
+/// client (``APNsClient/trySend(_:completion:)`` said no) or while the channel is not writable (the peer is
+/// not reading its replies). Nothing is buffered beyond one read and the line being worked on.
+final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private struct Submission {
+        var batch: PendingBatch
+        var items: [ScannedItem]
+        var line: ByteBuffer
+        var next: Int
+    }
+
+    private let shared: IntakeContext
+    private var context: ChannelHandlerContext?
+    private var input: ByteBuffer?
+    /// Where the newline search resumes in `input` (relative to its reader index).
+    private var searchedUpTo = 0
+    /// Skipping the rest of an over-long line.
+    private var discarding = false
+    private var current: Submission?
+    private var waitingForCapacity = false
+    private var writable = true
+    private var draining = false
+    private var inputClosed = false
+    private var readPending = false
+    private var pendingBatches = 0
+    private var closing = false
+    /// Set while `processInput` runs: a write inside it may report writability, which must not re-enter.
+    private var processing = false
+
+    init(context shared: IntakeContext) {
+        self.shared = shared
+    }
+
+    private var paused: Bool { waitingForCapacity || !writable || draining || closing }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        writable = context.channel.isWritable
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if draining || closing { return }
+        if input == nil || input?.readableBytes == 0 {
+            input = bytes
+            searchedUpTo = 0
+        } else {
+            input?.writeBuffer(&bytes)
+        }
+        processInput()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        writable = context.channel.isWritable
+        if writable { processInput() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IntakeDrainEvent {
+            beginDrain()
+        } else if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            processInput()
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if paused || hasCompleteLine {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: Lines
+
+    private var hasCompleteLine: Bool {
+        guard let input, input.readableBytes > searchedUpTo else { return false }
+        return input.readableBytesView.dropFirst(searchedUpTo).contains(UInt8(ascii: "\n"))
+    }
+
+    /// Works through buffered lines until paused or out of complete lines, then asks for more input.
+    private func processInput() {
+        guard let context, !processing else { return }
+        processing = true
+        defer { processing = false }
+        if paused { return }
+        if current != nil && !continueSubmission() { return }
+        while !paused, let line = nextLine() {
+            handleLine(line, context: context)
+        }
+        if paused { return }
+        if inputClosed {
+            if let rest = input, rest.readableBytes > 0, !discarding {
+                input = nil
+                handleLine(rest, context: context)
+                if paused { return }
+            }
+            input = nil
+            closeWhenIdle()
+            return
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// The next complete line (without its newline), handling over-long lines on the way.
+    private func nextLine() -> ByteBuffer? {
+        guard var buffer = input else { return nil }
+        let maxLine = shared.configuration.maxLineBytes
+        while true {
+            let view = buffer.readableBytesView
+            let start = view.startIndex + searchedUpTo
+            guard let newline = view[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                if discarding || view.count > maxLine {
+                    if !discarding { discarding = true }
+                    buffer.moveReaderIndex(forwardBy: view.count)
+                    input = nil
+                    searchedUpTo = 0
+                } else {
+                    searchedUpTo = view.count
+                    input = buffer
+                }
+                return nil
+            }
+            let length = newline - view.startIndex
+            if discarding || length > maxLine {
+                buffer.moveReaderIndex(forwardBy: length + 1)
+                searchedUpTo = 0
+                discarding = false
+                input = buffer
+                reply(error: .lineTooLong, id: nil, "line longer than \(maxLine) bytes; skipped to its end")
+                continue
+            }
+            var line = buffer.readSlice(length: length + 1)!
+            line.moveWriterIndex(to: line.writerIndex - 1)
+            if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == 0x0D {
+                line.moveWriterIndex(to: line.writerIndex - 1)
+            }
+            searchedUpTo = 0
+            input = buffer.readableBytes > 0 ? buffer : nil
+            if isBlank(line) { continue }
+            return line
+        }
+    }
+
+    private func isBlank(_ line: ByteBuffer) -> Bool {
+        line.readableBytesView.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+    }
+
+    private func handleLine(_ line: ByteBuffer, context: ChannelHandlerContext) {
+        shared.requests.add(1, ordering: .relaxed)
+        let request = line.withUnsafeReadableBytes {
+            RequestScanner.scan($0, maxBatchSize: shared.configuration.maxBatchSize)
+        }
+        switch request {
+        case .failure(let idRange, let code, let message):
+            reply(error: code, id: idRange.map { slice(line, $0) }, message)
+        case .ping(let idRange):
+            var buffer = context.channel.allocator.buffer(capacity: 32)
+            ReplyWriter.pong(id: slice(line, idRange), into: &buffer)
+            write(buffer)
+        case .stats(let idRange):
+            let buffer = shared.writeStats(id: slice(line, idRange), into: context.channel.allocator.buffer(capacity: 1024))
+            write(buffer)
+        case .send(let idRange, let items):
+            startSend(id: slice(line, idRange), items: items, line: line)
+        }
+    }
+
+    private func slice(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
+        line.getSlice(at: line.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
+    }
+
+    // MARK: Sending
+
+    private func startSend(id: ByteBuffer, items: [ScannedItem], line: ByteBuffer) {
+        guard let context else { return }
+        shared.notifications.add(items.count, ordering: .relaxed)
+        if items.isEmpty {
+            var buffer = context.channel.allocator.buffer(capacity: 32)
+            ReplyWriter.results(id: id, [], into: &buffer)
+            write(buffer)
+            return
+        }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let batch = PendingBatch(id: id, count: items.count) { batch in
+            eventLoop.execute { loopBound.value.finish(batch) }
+        }
+        pendingBatches += 1
+        current = Submission(batch: batch, items: items, line: line, next: 0)
+        _ = continueSubmission()
+    }
+
+    /// Hands the current batch's remaining items to their clients. Returns false when a client is full: the
+    /// connection then waits for room.
+    private func continueSubmission() -> Bool {
+        guard var submission = current, let context else { return true }
+        let routes = shared.routes
+        let batch = submission.batch
+        while submission.next < submission.items.count {
+            let index = submission.next
+            let item = submission.items[index]
+            let payload = item.payload.map { slice(submission.line, $0) }
+            switch routes.notification(for: item, payload: payload) {
+            case .failure(let rejection):
+                batch.set(index, rejection.result)
+            case .success(let (notification, client)):
+                let accepted = client.trySend(notification) { result in batch.set(index, result) }
+                if !accepted {
+                    current = submission
+                    waitingForCapacity = true
+                    let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+                    let eventLoop = context.eventLoop
+                    client.whenCapacityAvailable {
+                        eventLoop.execute { loopBound.value.capacityAvailable() }
+                    }
+                    return false
+                }
+            }
+            submission.next += 1
+        }
+        current = nil
+        return true
+    }
+
+    private func capacityAvailable() {
+        guard waitingForCapacity else { return }
+        waitingForCapacity = false
+        processInput()
+    }
+
+    private func finish(_ batch: PendingBatch) {
+        guard let context else { return }
+        pendingBatches -= 1
+        var buffer = context.channel.allocator.buffer(capacity: 64 + batch.count * 48)
+        ReplyWriter.results(id: batch.id, batch.results(), into: &buffer)
+        write(buffer)
+        if (draining || inputClosed) && current == nil { closeWhenIdle() }
+    }
+
+    // MARK: Replies and closing
+
+    private func reply(error code: IntakeErrorCode, id: ByteBuffer?, _ message: String) {
+        guard let context else { return }
+        shared.countError(code)
+        var buffer = context.channel.allocator.buffer(capacity: 96 + message.utf8.count)
+        ReplyWriter.error(id: id, code: code, message: message, into: &buffer)
+        write(buffer)
+    }
+
+    private func write(_ buffer: ByteBuffer) {
+        guard let context, context.channel.isActive else { return }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Stops reading; unsent items of a waiting batch get `Shutdown`, complete buffered lines get
+    /// `ShuttingDown`; the connection closes once every accepted notification is answered.
+    private func beginDrain() {
+        guard !draining, context != nil else { return }
+        draining = true
+        if let submission = current {
+            current = nil
+            waitingForCapacity = false
+            for index in submission.next..<submission.items.count {
+                submission.batch.set(
+                    index, APNsResult(source: .gateway, reason: "Shutdown", detail: "the gateway is shutting down"))
+            }
+        }
+        while let line = nextLine() {
+            let scanned = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: Int.max) }
+            var idRange: Range<Int>?
+            switch scanned {
+            case .send(let id, _), .ping(let id), .stats(let id): idRange = id
+            case .failure(let id, _, _): idRange = id
+            }
+            reply(error: .shuttingDown, id: idRange.map { slice(line, $0) }, "the gateway is shutting down; request not processed")
+        }
+        input = nil
+        closeWhenIdle()
+    }
+
+    private func closeWhenIdle() {
+        guard !closing, pendingBatches == 0, current == nil, let context else { return }
+        closing = true
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import APNs
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why the intake could not start.
+public struct IntakeError: Error, CustomStringConvertible, Sendable {
+    /// What went wrong, naming the socket path.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// The intake: a Unix stream socket speaking the NDJSON protocol (see docs/protocol.md), feeding the
+/// apps' ``APNsClient``s.
+///
+/// Start it with ``start(configuration:apps:defaultApp:group:logger:)``; stop it with ``shutdown(grace:)``,
+/// which answers every accepted notification before the socket goes away.
+public final class IntakeServer: Sendable {
+    private let channel: any Channel
+    private let shared: IntakeContext
+    private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
+    private let logger: Logger
+    private let isShutDown = NIOLockedValueBox(false)
+
+    /// The socket's path.
+    public var socketPath: String { shared.configuration.socketPath }
+
+    private init(channel: any Channel, shared: IntakeContext, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) {
+        self.channel = channel
+        self.shared = shared
+        self.connections = connections
+        self.logger = logger
+    }
+
+    /// Binds the socket and starts accepting.
+    ///
+    /// Refuses to start when another process accepts connections on the path (a running gateway); replaces a
+    /// stale socket file nobody listens on; refuses a path that exists and is not a socket.
+    ///
+    /// - Parameters:
+    ///   - apps: the apps notifications can name in `"app"`.
+    ///   - defaultApp: the app for notifications that name none; defaults to the only app when there is one.
+    public static func start(
+        configuration: IntakeConfiguration,
+        apps: [IntakeApp],
+        defaultApp: String? = nil,
+        group: any EventLoopGroup,
+        logger: Logger = Logger(label: "apns.intake")
+    ) async throws -> IntakeServer {
+        try SocketPath.prepare(configuration.socketPath)
+        let shared = IntakeContext(configuration: configuration, routes: IntakeRoutes(apps: apps, defaultApp: defaultApp))
+        let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
+            .childChannelInitializer { child in
+                let open = shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+                let key = ObjectIdentifier(child)
+                child.closeFuture.whenComplete { _ in
+                    shared.openConnections.subtract(1, ordering: .relaxed)
+                    connections.withLockedValue { _ = $0.removeValue(forKey: key) }
+                }
+                if open > configuration.maxConnections {
+                    shared.rejectedConnections.add(1, ordering: .relaxed)
+                    return child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.addHandler(RejectConnectionHandler(limit: configuration.maxConnections))
+                    }
+                }
+                shared.acceptedConnections.add(1, ordering: .relaxed)
+                connections.withLockedValue { $0[key] = child }
+                return child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(IntakeConnectionHandler(context: shared))
+                }
+            }
+        let previousMask = umask(~mode_t(configuration.socketMode) & 0o777)
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.bind(unixDomainSocketPath: configuration.socketPath, cleanupExistingSocketFile: false).get()
+            umask(previousMask)
+        } catch {
+            umask(previousMask)
+            throw IntakeError("cannot listen on \(configuration.socketPath): \(error)")
+        }
+        if chmod(configuration.socketPath, mode_t(configuration.socketMode)) != 0 {
+            try? await channel.close()
+            throw IntakeError("cannot set mode \(String(configuration.socketMode, radix: 8)) on \(configuration.socketPath)")
+        }
+        logger.info(
+            "intake listening",
+            metadata: ["socket": "\(configuration.socketPath)", "mode": "\(String(configuration.socketMode, radix: 8))"])
+        return IntakeServer(channel: channel, shared: shared, connections: connections, logger: logger)
+    }
+
+    /// How many intake connections are open.
+    public var connectionCount: Int { shared.openConnections.load(ordering: .relaxed) }
+
+    /// Stops accepting, lets each connection finish (no new requests; every accepted notification is answered:
+    /// in-flight ones get up to `grace`, then the clients answer the rest with `Shutdown`), shuts the clients
+    /// down, writes the last replies, closes the connections and removes the socket file.
+    public func shutdown(grace: TimeAmount = .seconds(5)) async {
+        let first = isShutDown.withLockedValue { done in
+            defer { done = true }
+            return !done
+        }
+        guard first else { return }
+        logger.info("intake shutting down", metadata: ["connections": "\(connectionCount)"])
+        try? await channel.close()
+        unlink(shared.configuration.socketPath)
+        let open = connections.withLockedValue { Array($0.values) }
+        for connection in open {
+            connection.pipeline.fireUserInboundEventTriggered(IntakeDrainEvent())
+        }
+        for (_, client) in shared.routes.clients {
+            await client.shutdown(grace: grace)
+        }
+        // Replies are written as results arrive; a peer that does not read them gets a little longer, then
+        // its connection is closed.
+        let closeDeadline = NIODeadline.now() + .seconds(2)
+        for connection in open {
+            let timer = connection.eventLoop.scheduleTask(deadline: closeDeadline) { connection.close(promise: nil) }
+            try? await connection.closeFuture.get()
+            timer.cancel()
+        }
+        logger.info("intake stopped")
+    }
+}
+
+/// Answers `TooManyConnections` and closes.
+final class RejectConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        ReplyWriter.error(
+            id: nil, code: .tooManyConnections, message: "the gateway allows at most \(limit) intake connections",
+            into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}

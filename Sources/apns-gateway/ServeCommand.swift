@@ -1,0 +1,106 @@
+import APNs
+import ArgumentParser
+import Foundation
+import Intake
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// `apns-gateway serve --config FILE`: runs the daemon until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: connect to APNs and serve the intake socket until SIGTERM/SIGINT."
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file (JSON).")
+    var config: String
+
+    func run() async throws {
+        let settings: GatewayConfig
+        do {
+            settings = try GatewayConfig.load(path: config)
+        } catch let error as ConfigError {
+            throw GatewayFailure("invalid configuration \(config): \(error)")
+        }
+        let level = settings.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "apns.gateway")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+
+        var apps: [IntakeApp] = []
+        var clients: [APNsClient] = []
+        for app in settings.apps {
+            let client = try APNsClient(
+                configuration: settings.clientConfiguration(for: app), group: group,
+                logger: Logger(label: "apns.client.\(app.name)"))
+            client.start()
+            clients.append(client)
+            apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
+            logger.info(
+                "app configured",
+                metadata: [
+                    "app": "\(app.name)", "bundleId": "\(app.bundleID)", "teamId": "\(app.teamID)", "keyId": "\(app.keyID)",
+                    "environment": "\(settings.environment.name)",
+                ])
+        }
+        let intake: IntakeServer
+        do {
+            intake = try await IntakeServer.start(
+                configuration: settings.intake, apps: apps, defaultApp: settings.defaultApp, group: group,
+                logger: Logger(label: "apns.intake"))
+        } catch {
+            for client in clients { await client.shutdown(grace: .zero) }
+            try? await group.shutdownGracefully()
+            throw GatewayFailure("\(error)")
+        }
+        // One line on standard output for scripts and tests that wait for readiness.
+        FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
+        for (app, client) in zip(settings.apps, clients) {
+            do {
+                try await client.waitUntilReady(timeout: .nanoseconds(Int64(settings.connectTimeout * 1e9)))
+                logger.info("APNs connection ready", metadata: ["app": "\(app.name)"])
+            } catch {
+                logger.warning("APNs not reachable yet; will keep trying", metadata: ["app": "\(app.name)", "error": "\(error)"])
+            }
+        }
+        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
+        await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
+        try? await group.shutdownGracefully()
+        logger.info("stopped")
+    }
+}
+
+/// Waits for the first of some signals; their default action (ending the process) is turned off.
+enum SignalWaiter {
+    static func wait(for signals: [Int32]) async -> Int32 {
+        let queue = DispatchQueue(label: "apns-gateway.signals")
+        let sources = NIOLockedValueBox<[any DispatchSourceSignal]>([])
+        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let resumed = NIOLockedValueBox(false)
+            for number in signals {
+                Foundation.signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    let first = resumed.withLockedValue { done in
+                        defer { done = true }
+                        return !done
+                    }
+                    if first { continuation.resume(returning: number) }
+                }
+                source.resume()
+                sources.withLockedValue { $0.append(source) }
+            }
+        }
+        sources.withLockedValue { list in
+            for source in list { source.cancel() }
+        }
+        return received
+    }
+}

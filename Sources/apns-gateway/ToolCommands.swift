@@ -1,0 +1,97 @@
+import APNsCore
+import ArgumentParser
+import Foundation
+
+/// `apns-gateway token --config FILE --app NAME`: prints a provider token (JWT) for debugging with curl.
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a provider token (JWT) for an app, e.g. for curl. Treat the output as a secret."
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file (JSON).")
+    var config: String
+
+    @Option(help: "The app's name in the configuration.")
+    var app: String
+
+    func run() throws {
+        let settings: GatewayConfig
+        do {
+            settings = try GatewayConfig.load(path: config)
+        } catch let error as ConfigError {
+            throw GatewayFailure("invalid configuration \(config): \(error)")
+        }
+        guard let entry = settings.apps.first(where: { $0.name == app }) else {
+            throw ValidationError("no app named \(app); configured: \(settings.apps.map(\.name).joined(separator: ", "))")
+        }
+        let token = try entry.key.makeProviderToken(
+            keyID: entry.keyID, teamID: entry.teamID, issuedAt: APNsProviderTokenCache.systemClock())
+        print(token)
+    }
+}
+
+/// `apns-gateway check-config --config FILE`: validates a configuration and exits.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file (keys are loaded, nothing is started)."
+    )
+
+    @Option(name: .shortAndLong, help: "The configuration file (JSON).")
+    var config: String
+
+    func run() throws {
+        do {
+            let settings = try GatewayConfig.load(path: config)
+            print("configuration OK: \(settings.apps.count) app(s), environment \(settings.environment.name), socket \(settings.intake.socketPath)")
+        } catch let error as ConfigError {
+            throw GatewayFailure("invalid configuration \(config): \(error)")
+        }
+    }
+}
+
+/// `apns-gateway demo-config`: prints the built-in local configuration (the bundled mock APNs and test key).
+struct DemoConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo-config",
+        abstract: "Print a configuration for the bundled mock APNs (apns-mock) and the test credentials in certs/."
+    )
+
+    @Option(help: "The mock's port.")
+    var port = 2197
+
+    func run() {
+        print(Self.text(port: port), terminator: "")
+    }
+
+    /// The same as config/local.json; paths are relative to the configuration file's folder.
+    static func text(port: Int) -> String {
+        """
+        {
+          "environment": {"host": "127.0.0.1", "port": \(port), "serverName": "localhost", "caFile": "../certs/test-ca.pem"},
+          "apps": [
+            {
+              "name": "demo",
+              "teamId": "TEAM123456",
+              "keyId": "TESTKEY123",
+              "keyPath": "../certs/AuthKey_TESTKEY123.p8",
+              "bundleId": "com.example.app"
+            }
+          ],
+          "pool": {"connections": 2, "maxConcurrentStreams": 1000, "maxOutstanding": 20000},
+          "timeouts": {"requestSeconds": 30, "connectSeconds": 10, "shutdownGraceSeconds": 5},
+          "retry": {"maxAttempts": 3},
+          "intake": {
+            "socketPath": "../run/apns-gateway.sock",
+            "socketMode": "0660",
+            "maxLineBytes": 8388608,
+            "maxBatchSize": 10000,
+            "maxConnections": 1024
+          },
+          "logLevel": "info"
+        }
+
+        """
+    }
+}
