@@ -1,0 +1,142 @@
+import APNs
+import APNsCore
+import HTTP2Engine
+import MockAPNs
+import NIOCore
+import NIOPosix
+import XCTest
+
+/// The client against the mock APNs over real TLS on loopback.
+final class DeliveryTests: XCTestCase {
+    private var group: MultiThreadedEventLoopGroup!
+    private var mock: MockAPNsServer!
+
+    override func setUp() async throws {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+    }
+
+    override func tearDown() async throws {
+        try await mock?.shutdown()
+        try await group.shutdownGracefully()
+    }
+
+    private func startMock(_ adjust: (inout MockAPNsConfiguration) -> Void = { _ in }) async throws {
+        var configuration = try TestCredentials.mockConfiguration()
+        adjust(&configuration)
+        mock = try await MockAPNsServer.start(configuration: configuration, group: group)
+    }
+
+    func testTenThousandNotificationsOverFourConnectionsAllSucceedWithTheirAPNsIDs() async throws {
+        try await startMock { $0.recordBodies = false }
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, connections: 4, tokens: TestCredentials.tokenCache()),
+            group: group
+        )
+        client.start()
+        try await client.waitUntilReady()
+        let notifications = (0..<10_000).map { makeNotification(token: deviceToken($0)) }
+        let results = await client.send(batch: notifications)
+
+        XCTAssertEqual(results.count, notifications.count)
+        for (notification, result) in zip(notifications, results) {
+            XCTAssertEqual(result.status, 200, "\(result)")
+            XCTAssertEqual(result.apnsID, notification.apnsID)
+        }
+        let stats = mock.stats
+        XCTAssertEqual(stats.streamsReceived, 10_000)
+        XCTAssertEqual(stats.streamLimitViolations, 0)
+        XCTAssertEqual(Set(mock.received.map(\.connectionID)).count, 4, "the load spreads over every connection")
+        XCTAssertEqual(client.statistics.succeeded, 10_000)
+        XCTAssertEqual(client.statistics.outstanding, 0)
+        await client.shutdown()
+    }
+
+    func testStreamLimitStartsAtOneAndFollowsTheServersSettings() async throws {
+        try await startMock {
+            $0.initialMaxConcurrentStreams = 1
+            $0.authenticatedMaxConcurrentStreams = 20
+            $0.faults.responseDelay = .milliseconds(2)
+        }
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache()),
+            group: group
+        )
+        client.start()
+        try await client.waitUntilReady()
+        XCTAssertEqual(client.statistics.pool.streamLimits, [1], "one stream until the first authenticated success")
+        let results = await client.send(batch: (0..<500).map { makeNotification(token: deviceToken($0)) })
+        XCTAssertTrue(results.allSatisfy { $0.status == 200 })
+        let stats = mock.stats
+        XCTAssertEqual(stats.streamLimitViolations, 0)
+        XCTAssertEqual(stats.maxConcurrentStreamsObserved, 20, "the client fills the raised limit and never exceeds it")
+        XCTAssertEqual(client.statistics.pool.streamLimits, [20])
+        await client.shutdown()
+    }
+
+    func testAPNsErrorsAreReportedWithReasonAndTimestampAndNeverRetried() async throws {
+        let dead = deviceToken(7)
+        try await startMock { $0.unregisteredTokens = [dead: 1_700_000_000_000] }
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache()),
+            group: group
+        )
+        client.start()
+        let otherTopic = APNsNotification(
+            deviceToken: deviceToken(1), payload: ByteBuffer(string: "{}"), pushType: .alert, topic: "com.other.app"
+        )
+        let results = await client.send(batch: [makeNotification(token: dead), otherTopic, makeNotification(token: "zz")])
+        XCTAssertEqual(results[0].status, 410)
+        XCTAssertEqual(results[0].reason, "Unregistered")
+        XCTAssertEqual(results[0].timestamp, 1_700_000_000_000)
+        XCTAssertEqual(results[0].attempts, 1)
+        XCTAssertEqual(results[1].status, 400)
+        XCTAssertEqual(results[1].reason, "TopicDisallowed")
+        XCTAssertEqual(results[2].source, .local, "a malformed token never reaches APNs")
+        XCTAssertEqual(results[2].reason, "BadDeviceToken")
+        XCTAssertEqual(mock.stats.streamsReceived, 2)
+        await client.shutdown()
+    }
+
+    func testExpiredProviderTokenGetsAFreshTokenAndOneRetry() async throws {
+        try await startMock()
+        let clock = TestClock()
+        let realNow = clock.value
+        clock.value = realNow - 2 * 3600  // the first token is two hours old when it reaches the mock
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache(clock: clock.read)),
+            group: group
+        )
+        client.start()
+        try await client.waitUntilReady()
+        let tokenBefore = client.statistics.tokenRefreshes
+        clock.value = realNow
+        let result = await client.send(makeNotification())
+        XCTAssertEqual(result.status, 200, "\(result)")
+        XCTAssertEqual(result.attempts, 2)
+        XCTAssertEqual(client.statistics.tokenRefreshes, tokenBefore + 1)
+        XCTAssertEqual(mock.received.map(\.reason), ["ExpiredProviderToken", nil])
+        await client.shutdown()
+    }
+
+    func testCertificateFromAnUnknownCAIsAClearConnectError() async throws {
+        try await startMock()
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(
+                port: mock.port, caFile: Repository.path("certs/other-ca.pem"), tokens: TestCredentials.tokenCache()
+            ),
+            group: group
+        )
+        client.start()
+        do {
+            try await client.waitUntilReady()
+            XCTFail("trusted a certificate from an unknown CA")
+        } catch {
+            XCTAssertTrue("\(error)".contains("certificate verification failed"), "\(error)")
+        }
+        let result = await client.send(makeNotification())
+        XCTAssertEqual(result.source, .gateway)
+        XCTAssertEqual(result.reason, GatewayReason.connectFailed.rawValue)
+        XCTAssertTrue(result.detail?.contains("certificate") ?? false, "\(result)")
+        await client.shutdown()
+    }
+}
