@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# End-to-end throughput beside h2load, in one run, against one local nghttpd over TLS.
+#
+#   Benchmarks/run.sh [REQUESTS]        (default 200000 per configuration)
+#
+# For 1 and 4 connections and payloads of about 210 B and 4 KiB it runs h2load (nghttp2's C client, the
+# ceiling), the engine (HTTP2ConnectionPool) and the APNs client (APNsClient) with the same request shape,
+# and writes Benchmarks/results/latest.json and latest.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd .. && pwd)
+requests=${1:-200000}
+streams=${STREAMS:-100}
+results=results
+mkdir -p "$results"
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+swift build -c release --product apns-bench >&2
+bench=$(swift build -c release --show-bin-path)/apns-bench
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+nghttpd -a 127.0.0.1 -m "$streams" "$port" "$root/certs/localhost.key" "$root/certs/localhost.pem" >/dev/null 2>&1 &
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+token=$(printf 'ab%.0s' $(seq 32))
+jwt="bearer eyJhbGciOiJFUzI1NiIsImtpZCI6IlRFU1RLRVkxMjMifQ.eyJpc3MiOiJURUFNMTIzNDU2IiwiaWF0IjoxNzAwMDAwMDAwfQ.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2ln"
+: > "$work/all.jsonl"
+
+payload_file() {  # a JSON payload of exactly $1 bytes, the same shape apns-bench sends
+  python3 - "$1" > "$work/payload-$1.json" <<'PY'
+import sys
+size=int(sys.argv[1]); head='{"aps":{"alert":{"title":"Score update","body":"'; tail='"},"sound":"default"}}'
+sys.stdout.write(head + "x"*max(0,size-len(head)-len(tail)) + tail)
+PY
+}
+
+run_h2load() {  # connections payload
+  local out
+  out=$(h2load -n "$requests" -c "$1" -m "$streams" -t 1 -d "$work/payload-$2.json" \
+    -H "authorization: $jwt" -H 'apns-push-type: alert' -H 'apns-topic: com.example.app' \
+    -H 'apns-priority: 10' -H 'apns-expiration: 0' "https://127.0.0.1:$port/3/device/$token" 2>&1)
+  local rate secs
+  rate=$(sed -nE 's/^finished in ([0-9.]+)(m?s), ([0-9.]+) req\/s.*/\3/p' <<<"$out")
+  secs=$(sed -nE 's/^finished in ([0-9.]+)(m?s),.*/\1 \2/p' <<<"$out" | awk '{ print ($2=="ms") ? $1/1000 : $1 }')
+  printf '{"mode":"h2load","connections":%d,"payload":%d,"requests":%d,"seconds":%s,"pushes_per_second":%s}\n' \
+    "$1" "$2" "$requests" "$secs" "$rate"
+}
+
+for payload in 210 4096; do
+  payload_file "$payload"
+  for connections in 1 4; do
+    run_h2load "$connections" "$payload" | tee -a "$work/all.jsonl" >&2
+    for mode in engine client; do
+      "$bench" --mode "$mode" --port "$port" --ca "$root/certs/test-ca.pem" --key "$root/certs/AuthKey_TESTKEY123.p8" \
+        --connections "$connections" --requests "$requests" --payload "$payload" --window 4000 \
+        | tee -a "$work/all.jsonl" >&2
+    done
+  done
+done
+
+python3 - "$work/all.jsonl" "$results" <<'PY'
+import json, sys, platform, os, datetime
+rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ceiling={(r["connections"],r["payload"]):r["pushes_per_second"] for r in rows if r["mode"]=="h2load"}
+for r in rows:
+    r["ratio_to_h2load"]=round(r["pushes_per_second"]/ceiling[(r["connections"],r["payload"])],3)
+machine={"cpus":os.cpu_count(),"platform":platform.platform(),"date":datetime.datetime.utcnow().isoformat(timespec="seconds")+"Z"}
+json.dump({"machine":machine,"results":rows},open(f"{sys.argv[2]}/latest.json","w"),indent=1)
+lines=["| mode | conns | payload B | pushes/s | × h2load | p50 ms | p99 ms | p99.9 ms | CPU s/100k | peak RSS MiB |","|---|---|---|---|---|---|---|---|---|---|"]
+for r in rows:
+    g=lambda k: ("%.3f"%r[k]) if k in r else "–"
+    lines.append(f'| {r["mode"]} | {r["connections"]} | {r["payload"]} | {r["pushes_per_second"]:.0f} | {r["ratio_to_h2load"]:.2f} | {g("p50_ms")} | {g("p99_ms")} | {g("p999_ms")} | {g("cpu_seconds_per_100k")} | {r.get("peak_rss_mib","–")} |')
+open(f"{sys.argv[2]}/latest.md","w").write(f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}\n\n'+"\n".join(lines)+"\n")
+print("\n".join(lines))
+PY
