@@ -95,8 +95,10 @@ public final class MockAPNsServer: Sendable {
         }
         guard !alreadyShutDown else { return }
         try? await self.channel.close()
-        for child in self.context.state.openChannels() {
-            try? await child.close()
+        // All at once: a TLS close may wait a while for the peer's close_notify.
+        let closing = self.context.state.openChannels().map { $0.close() }
+        for future in closing {
+            try? await future.get()
         }
         if self.ownsGroup {
             try await self.group.shutdownGracefully()
@@ -140,9 +142,7 @@ public final class MockAPNsServer: Sendable {
         }
         let transport = TransportAbortHandler()
         let gate = TransportGateHandler()
-        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
-        connectionConfiguration.initialSettings = context.initialSettings
-        let http2 = NIOHTTP2Handler(mode: .server, connectionConfiguration: connectionConfiguration)
+        let http2 = NIOHTTP2Handler(mode: .server, connectionConfiguration: context.http2Configuration)
         let handler = MockConnectionHandler(
             server: context,
             gate: gate,
@@ -153,6 +153,7 @@ public final class MockAPNsServer: Sendable {
         try pipeline.addHandler(transport)
         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
         try pipeline.addHandler(gate)
+        try pipeline.addHandler(WriteCoalescingHandler())
         try pipeline.addHandler(http2)
         try pipeline.addHandler(handler)
     }

@@ -84,7 +84,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         }
         switch frame.payload {
         case .headers(let headers):
-            self.receivedHeaders(headers, streamID: frame.streamID, context: context)
+            self.receivedHeaders(headers, streamID: frame.streamID)
         case .data(let data):
             self.receivedData(data, streamID: frame.streamID)
         case .settings(.ack):
@@ -100,13 +100,9 @@ final class MockConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func receivedHeaders(
-        _ headers: HTTP2Frame.FramePayload.Headers,
-        streamID: HTTP2StreamID,
-        context: ChannelHandlerContext
-    ) {
+    private func receivedHeaders(_ headers: HTTP2Frame.FramePayload.Headers, streamID: HTTP2StreamID) {
         if var request = self.partial[streamID] {
-            // Trailers: they end the request; their content is not part of the APNs API.
+            // Trailers end the request; their content is not part of the APNs API.
             if headers.endStream {
                 self.partial.removeValue(forKey: streamID)
                 self.complete(streamID: streamID, request: request)
@@ -169,6 +165,9 @@ final class MockConnectionHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         self.processCompleted(context: context)
+        // Streams opened without completing yet may have raised the concurrency maximum (or broken
+        // the limit): publish that too. A no-op, without the lock, when nothing changed.
+        self.server.state.commit(&self.report)
         self.flushIfNeeded(context)
         context.fireChannelReadComplete()
     }

@@ -70,6 +70,9 @@ public struct MockStats: Sendable, Equatable {
     public var streamsReset: Int = 0
     /// GOAWAY frames sent.
     public var goawaysSent: Int = 0
+    /// Requests not kept in ``MockAPNsServer/received`` because
+    /// ``MockAPNsConfiguration/maxRecordedRequests`` was reached.
+    public var recordsDropped: Int = 0
 
     /// Creates empty stats.
     public init() {}

@@ -9,6 +9,7 @@ final class MockServerContext: Sendable {
     let authenticatedMaxConcurrentStreams: Int
     let recordRequests: Bool
     let recordBodies: Bool
+    let validatesHeaderBlocks: Bool
 
     /// The most body bytes kept per request: enough to check any payload and tell a too-large one.
     static let bodyCap = 8192
@@ -18,12 +19,21 @@ final class MockServerContext: Sendable {
     static let streamWindow = 65535
 
     init(configuration: MockAPNsConfiguration, verifier: ProviderTokenVerifier?) {
-        self.state = MockServerState(faults: configuration.faults)
+        self.state = MockServerState(faults: configuration.faults, maxRecords: configuration.maxRecordedRequests)
         self.validator = RequestValidator(configuration: configuration, verifier: verifier)
         self.initialMaxConcurrentStreams = max(0, configuration.initialMaxConcurrentStreams)
         self.authenticatedMaxConcurrentStreams = max(1, configuration.authenticatedMaxConcurrentStreams)
         self.recordRequests = configuration.recordRequests
         self.recordBodies = configuration.recordBodies
+        self.validatesHeaderBlocks = configuration.validatesHeaderBlocks
+    }
+
+    /// How NIOHTTP2 is set up for every connection.
+    var http2Configuration: NIOHTTP2Handler.ConnectionConfiguration {
+        var configuration = NIOHTTP2Handler.ConnectionConfiguration()
+        configuration.initialSettings = self.initialSettings
+        configuration.headerBlockValidation = self.validatesHeaderBlocks ? .enabled : .disabled
+        return configuration
     }
 
     /// The server's first SETTINGS frame, like APNs: one stream until authenticated, HPACK table

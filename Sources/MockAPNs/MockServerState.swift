@@ -18,9 +18,11 @@ final class MockServerState: Sendable {
     }
 
     private let box: NIOLockedValueBox<State>
+    private let maxRecords: Int
 
-    init(faults: MockFaults) {
+    init(faults: MockFaults, maxRecords: Int) {
         self.box = NIOLockedValueBox(State(faults: faults))
+        self.maxRecords = max(0, maxRecords)
     }
 
     var faults: MockFaults {
@@ -80,7 +82,13 @@ final class MockServerState: Sendable {
     func commit(_ batch: inout BatchReport) {
         guard !batch.isEmpty else { return }
         self.box.withLockedValue {
-            $0.received.append(contentsOf: batch.records)
+            let room = self.maxRecords - $0.received.count
+            if batch.records.count <= room {
+                $0.received.append(contentsOf: batch.records)
+            } else {
+                $0.received.append(contentsOf: batch.records.prefix(max(0, room)))
+                $0.stats.recordsDropped += batch.records.count - max(0, room)
+            }
             for (status, count) in batch.statusCounts {
                 $0.stats.responsesByStatus[status, default: 0] += count
             }

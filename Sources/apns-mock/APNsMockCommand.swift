@@ -84,6 +84,12 @@ struct APNsMockCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-record"), help: "Don't keep received requests (for benchmarks).")
     var noRecord = false
 
+    @Flag(
+        name: .customLong("no-header-validation"),
+        help: "Skip HTTP/2 header-block checks (RFC 9113) in the HTTP/2 layer (for benchmarks)."
+    )
+    var noHeaderValidation = false
+
     mutating func validate() throws {
         if self.providerKeys.isEmpty && self.clientCA == nil {
             throw ValidationError("give at least one --provider-key (or --client-ca for certificate authentication)")
@@ -95,10 +101,18 @@ struct APNsMockCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try self.makeConfiguration()
+        // Before anything is printed: a script may signal as soon as it has read the port.
+        let signals = SignalLatch()
+        let sources = signals.install([SIGINT, SIGTERM])
+        defer {
+            for source in sources {
+                source.cancel()
+            }
+        }
         let server = try await MockAPNsServer.start(configuration: configuration)
         // Unbuffered: a script reading the port sees the line at once.
         FileHandle.standardOutput.write(Data("apns-mock listening on \(self.host):\(server.port)\n".utf8))
-        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        let signal = await signals.wait()
         FileHandle.standardError.write(Data("apns-mock: signal \(signal), shutting down\n".utf8))
         try await server.shutdown()
     }
@@ -118,6 +132,7 @@ struct APNsMockCommand: AsyncParsableCommand {
         configuration.trustRootsForClientCertificates = self.clientCA
         configuration.recordRequests = !self.noRecord
         configuration.recordBodies = !self.noRecord
+        configuration.validatesHeaderBlocks = !self.noHeaderValidation
         configuration.unregisteredTokens = try self.parseUnregistered()
         configuration.faults = try self.parseFaults()
         return configuration
@@ -181,34 +196,55 @@ struct APNsMockCommand: AsyncParsableCommand {
     }
 }
 
-/// Waits for the first of some signals; their default action (ending the process) is turned off.
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) async -> Int32 {
+/// Remembers the first of some signals, so that ``wait()`` returns it even when it arrived before
+/// ``wait()`` was called.
+final class SignalLatch: Sendable {
+    private enum State {
+        case waiting(CheckedContinuation<Int32, Never>?)
+        case received(Int32)
+    }
+
+    private let state = NIOLockedValueBox(State.waiting(nil))
+
+    /// Turns off the default action of `signals` (ending the process) and catches them instead.
+    /// The caller keeps the returned sources alive and cancels them when done.
+    func install(_ signals: [Int32]) -> [any DispatchSourceSignal] {
         let queue = DispatchQueue(label: "apns-mock.signals")
-        let sources = NIOLockedValueBox<[any DispatchSourceSignal]>([])
-        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let resumed = NIOLockedValueBox(false)
-            for number in signals {
-                Foundation.signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler {
-                    let first = resumed.withLockedValue { done in
-                        defer { done = true }
-                        return !done
-                    }
-                    if first {
-                        continuation.resume(returning: number)
-                    }
+        return signals.map { number in
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                self.deliver(number)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// The first signal caught.
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let caught: Int32? = self.state.withLockedValue { state in
+                switch state {
+                case .received(let number):
+                    return number
+                case .waiting:
+                    state = .waiting(continuation)
+                    return nil
                 }
-                source.resume()
-                sources.withLockedValue { $0.append(source) }
+            }
+            if let caught {
+                continuation.resume(returning: caught)
             }
         }
-        sources.withLockedValue { list in
-            for source in list {
-                source.cancel()
-            }
+    }
+
+    private func deliver(_ number: Int32) {
+        let continuation: CheckedContinuation<Int32, Never>? = self.state.withLockedValue { state in
+            guard case .waiting(let continuation) = state else { return nil }
+            state = .received(number)
+            return continuation
         }
-        return received
+        continuation?.resume(returning: number)
     }
 }

@@ -235,4 +235,22 @@ final class CurlInteropTests: XCTestCase {
         XCTAssertNotEqual(withoutCertificate.status, 0, "the TLS handshake must fail without a client certificate")
         XCTAssertEqual(server.received.count, 1)
     }
+
+    func testRecorderIsBoundedAndCanBeReset() async throws {
+        let server = try await self.startMock { configuration in
+            configuration.maxRecordedRequests = 2
+        }
+        var push = CurlPush()
+        push.headers.append(("authorization", "bearer \(try TestJWT.valid())"))
+
+        let responses = try push.send(to: server, times: 3)
+
+        XCTAssertEqual(responses.map(\.status), [200, 200, 200])
+        XCTAssertEqual(server.received.count, 2)
+        XCTAssertEqual(server.stats.recordsDropped, 1)
+        XCTAssertEqual(server.stats.streamsReceived, 3)
+        server.resetRecord()
+        XCTAssertTrue(server.received.isEmpty)
+        XCTAssertEqual(server.stats, MockStats())
+    }
 }
