@@ -87,4 +87,29 @@ final class NGHTTPDInteropTests: XCTestCase {
         XCTAssertTrue(failure.isNotSent || failure.isDeadlineExceeded, "\(failure)")
         await pool.shutdown()
     }
+
+    func testServerWithoutHTTP2IsAClearALPNError() async throws {
+        let port = try freePort()
+        let server = try ChildProcess("/usr/bin/openssl", [
+            "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-alpn", "http/1.1",
+            "-cert", Repository.path("certs/localhost.pem"), "-key", Repository.path("certs/localhost.key"),
+        ])
+        defer { server.stop(signal: SIGKILL) }
+        try waitUntilListening(port: port) { server.isRunning }
+        let pool = try HTTP2ConnectionPool(
+            configuration: HTTP2PoolConfiguration(
+                host: "127.0.0.1", port: port, serverName: "localhost",
+                tls: TLSConfiguration(trust: .caFile(Repository.path("certs/test-ca.pem"))), connectionCount: 1
+            ),
+            group: group
+        )
+        pool.start()
+        do {
+            try await pool.waitUntilReady()
+            XCTFail("a server without h2 was accepted")
+        } catch {
+            XCTAssertTrue("\(error)".contains("ALPN did not negotiate h2"), "\(error)")
+        }
+        await pool.shutdown()
+    }
 }
