@@ -241,14 +241,26 @@ struct JSONScanner {
     /// Scans a string starting at its opening quote; leaves the index after the closing quote.
     /// - Returns: whether it is valid; `hasEscapes` tells whether any `\` escape was seen.
     mutating func scanString(hasEscapes: inout Bool) -> Bool {
-        self.index += 1  // opening quote
-        let count = self.bytes.count
-        while self.index < count {
-            let byte = self.bytes[self.index]
+        let bytes = self.bytes
+        let count = bytes.count
+        var index = self.index + 1  // after the opening quote
+        while true {
+            // Skip plain ASCII eight bytes at a time.
+            while index + 8 <= count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if hasSpecialStringByte(word) { break }
+                index += 8
+            }
+            guard index < count else {
+                self.index = index
+                return self.fail(.unexpectedEnd)
+            }
+            let byte = bytes[index]
             if byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-                self.index += 1
+                index += 1
                 continue
             }
+            self.index = index
             switch byte {
             case UInt8(ascii: "\""):
                 self.index += 1
@@ -261,8 +273,8 @@ struct JSONScanner {
             default:
                 guard self.scanUTF8Sequence(lead: byte) else { return false }
             }
+            index = self.index
         }
-        return self.fail(.unexpectedEnd)
     }
 
     mutating func scanString() -> Bool {
@@ -371,6 +383,20 @@ struct JSONScanner {
         self.index += length
         return true
     }
+}
+
+/// Whether any byte of `word` ends plain string content: a control character (< 0x20), `"`,
+/// `\\` or a non-ASCII byte. Exact for "any byte" (SWAR zero-byte tests).
+@inline(__always)
+func hasSpecialStringByte(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let control = (word &- ones &* 0x20) & ~word & high
+    let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+    let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+    let zeroQuote = (quote &- ones) & ~quote & high
+    let zeroBackslash = (backslash &- ones) & ~backslash & high
+    return (control | zeroQuote | zeroBackslash | (word & high)) != 0
 }
 
 @inline(__always)

@@ -5,7 +5,7 @@ import NIOCore
 /// A plain value with no behaviour of its own besides ``validate()`` and header encoding
 /// (``APNsHeaderEncoder``). The payload is carried as the bytes the caller gave and is forwarded
 /// to APNs exactly as given: it is checked, never decoded and re-encoded.
-public struct APNsNotification: Sendable {
+public struct APNsNotification: Sendable, Hashable {
     /// The device token (or Live Activity update / push-to-start token) as hex; it becomes the
     /// `:path` `/3/device/<token>`. Its length is not assumed (64 hex digits today).
     public var deviceToken: String

@@ -48,9 +48,6 @@ public enum APNsPushType: String, Sendable, CaseIterable, Hashable {
         }
         return bundleID + suffix
     }
-
-    /// The push types whose topic suffix is not empty.
-    static let suffixedTypes: [APNsPushType] = APNsPushType.allCases.filter { !$0.topicSuffix.isEmpty }
 }
 
 extension String.UTF8View {

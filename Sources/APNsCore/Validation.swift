@@ -78,13 +78,12 @@ extension APNsNotification {
             }
             let suffix = pushType.topicSuffix
             if !suffix.isEmpty {
-                let suffixLength = suffix.utf8.count
-                guard bytes.count > suffixLength, bytes.hasSuffix(suffix) else {
+                guard bytes.count > suffix.utf8.count, bytes.hasSuffix(suffix) else {
                     return "topic \(quoted(bytes)) does not end with \"\(suffix)\" as \(pushType.rawValue) pushes require"
                 }
                 return nil
             }
-            for other in APNsPushType.suffixedTypes where bytes.hasSuffix(other.topicSuffix) {
+            if let other = APNsPushType.suffixedType(ofTopic: bytes) {
                 return "topic \(quoted(bytes)) ends with \"\(other.topicSuffix)\", the suffix for \(other.rawValue) pushes, "
                     + "not \(pushType.rawValue)"
             }
@@ -198,16 +197,38 @@ func quoted(_ string: String, limit: Int = 100) -> String {
     return string.withUTF8 { quoted($0, limit: limit) }
 }
 
-extension UnsafeBufferPointer<UInt8> {
-    /// Whether the bytes end with the UTF-8 of `suffix`, compared from the last byte backwards.
-    func hasSuffix(_ suffix: String) -> Bool {
-        let suffixBytes = suffix.utf8
-        guard suffixBytes.count <= self.count else { return false }
-        var position = self.count
-        for byte in suffixBytes.reversed() {
-            position -= 1
-            if self[position] != byte { return false }
+extension APNsPushType {
+    /// The push type whose non-empty topic suffix ends `topic`, if any. Dispatches on the last
+    /// byte so that the usual topic (a bare bundle ID) costs one or two comparisons.
+    static func suffixedType(ofTopic topic: UnsafeBufferPointer<UInt8>) -> APNsPushType? {
+        func match(_ type: APNsPushType) -> APNsPushType? {
+            topic.hasSuffix(type.topicSuffix) ? type : nil
         }
-        return true
+        switch topic.last {
+        case UInt8(ascii: "n"): return match(.complication)
+        case UInt8(ascii: "s"): return match(.controls) ?? match(.widgets)
+        case UInt8(ascii: "r"): return match(.fileprovider)
+        case UInt8(ascii: "y"): return match(.liveactivity) ?? match(.location)
+        case UInt8(ascii: "t"): return match(.pushtotalk)
+        case UInt8(ascii: "p"): return match(.voip)
+        default: return nil
+        }
+    }
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether the bytes end with the UTF-8 of `suffix`.
+    func hasSuffix(_ suffix: String) -> Bool {
+        var suffix = suffix
+        return suffix.withUTF8 { suffixBytes in
+            guard suffixBytes.count <= self.count else { return false }
+            let start = self.count - suffixBytes.count
+            var offset = suffixBytes.count
+            while offset > 0 {
+                offset -= 1
+                if self[start + offset] != suffixBytes[offset] { return false }
+            }
+            return true
+        }
     }
 }

@@ -98,6 +98,23 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer([0x7B, 0xC3, 0xA9, 0x7D])))
     }
 
+    func testSpecialBytesAtEveryWordOffset() {
+        // Strings are skipped eight bytes at a time: a special byte must be caught wherever it falls.
+        for offset in 0..<20 {
+            let before = String(repeating: "a", count: offset)
+            let after = String(repeating: "b", count: 19 - offset)
+            func text(_ middle: String) -> String { "{\"k\":\"" + before + middle + after + "\"}" }
+            assertAccepts([text(""), text("\\n"), text("\\u00e9"), text("é"), text("😀"), text("\u{7F}"), text(" ~")])
+            assertRejects([text("\n"), text("\u{1F}"), text("\0"), text("\""), text("\\ "), text("\\x")])
+            let bytes = Array(text("").utf8)
+            var invalid = bytes
+            invalid.insert(0xFF, at: 6 + offset)
+            XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(invalid)), "offset \(offset)")
+            // An unterminated string ending anywhere in a word.
+            XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(Array(bytes.prefix(6 + offset)))))
+        }
+    }
+
     func testNumbers() {
         assertAccepts([
             #"{"n":0}"#, #"{"n":-0}"#, #"{"n":123}"#, #"{"n":-1.5}"#, #"{"n":0.25}"#, #"{"n":1e10}"#, #"{"n":1E+2}"#,
