@@ -49,9 +49,10 @@ public final class APNsClient: Sendable {
         pool.start()
     }
 
-    /// Waits until a connection is ready; throws when none can be made (see ``HTTP2ConnectionPool/waitUntilReady(timeout:)``).
-    public func waitUntilReady(timeout: TimeAmount = .seconds(10)) async throws {
-        try await pool.waitUntilReady(timeout: timeout)
+    /// Waits until `connections` connections are ready; throws when none can be made (see
+    /// ``HTTP2ConnectionPool/waitUntilReady(connections:timeout:)``).
+    public func waitUntilReady(connections: Int = 1, timeout: TimeAmount = .seconds(10)) async throws {
+        try await pool.waitUntilReady(connections: connections, timeout: timeout)
     }
 
     /// Sends one notification without waiting for room. Returns false, and does nothing else, when the client

@@ -33,7 +33,7 @@ final class DeliveryTests: XCTestCase {
             group: group
         )
         client.start()
-        try await client.waitUntilReady()
+        try await client.waitUntilReady(connections: 4)
         let notifications = (0..<10_000).map { makeNotification(token: deviceToken($0)) }
         let results = await client.send(batch: notifications)
 
@@ -98,12 +98,16 @@ final class DeliveryTests: XCTestCase {
     }
 
     func testExpiredProviderTokenGetsAFreshTokenAndOneRetry() async throws {
-        try await startMock()
+        // The mock takes tokens up to 10 minutes old; the client's first token is 30 minutes old, young enough
+        // for the client's own 50-minute refresh, so APNs's answer is what makes it sign a new one.
+        try await startMock { $0.tokenMaxAge = 600 }
         let clock = TestClock()
         let realNow = clock.value
-        clock.value = realNow - 2 * 3600  // the first token is two hours old when it reaches the mock
+        clock.value = realNow - 30 * 60
+        let tokens = try TestCredentials.tokenCache(clock: clock.read)
+        _ = tokens.authorization()
         let client = try APNsClient(
-            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache(clock: clock.read)),
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: tokens),
             group: group
         )
         client.start()
@@ -138,5 +142,31 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(result.reason, GatewayReason.connectFailed.rawValue)
         XCTAssertTrue(result.detail?.contains("certificate") ?? false, "\(result)")
         await client.shutdown()
+    }
+
+    func testCertificateAuthenticationWithPKCS12AndPEM() async throws {
+        try await startMock { $0.trustRootsForClientCertificates = Repository.path("certs/test-ca.pem") }
+        let identities: [TLSConfiguration.ClientCertificate] = [
+            .pkcs12(path: Repository.path("certs/client.p12"), password: "test"),
+            .pem(certificateChain: Repository.path("certs/client.pem"), privateKey: Repository.path("certs/client.key")),
+        ]
+        for identity in identities {
+            var configuration = TestCredentials.clientConfiguration(port: mock.port, tokens: try TestCredentials.tokenCache())
+            configuration.authentication = .certificate(identity)
+            let client = try APNsClient(configuration: configuration, group: group)
+            client.start()
+            let result = await client.send(makeNotification())
+            XCTAssertEqual(result.status, 200, "\(identity): \(result)")
+            await client.shutdown()
+        }
+        XCTAssertTrue(mock.received.allSatisfy { $0.headers["authorization"] == nil }, "no provider token with certificate auth")
+    }
+
+    func testAWrongPKCS12PasswordIsAClearSetupError() throws {
+        var configuration = TestCredentials.clientConfiguration(port: 1, tokens: try TestCredentials.tokenCache())
+        configuration.authentication = .certificate(.pkcs12(path: Repository.path("certs/client.p12"), password: "wrong"))
+        XCTAssertThrowsError(try APNsClient(configuration: configuration, group: group)) { error in
+            XCTAssertTrue("\(error)".contains("wrong password"), "\(error)")
+        }
     }
 }

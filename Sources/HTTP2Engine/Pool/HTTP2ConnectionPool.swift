@@ -27,7 +27,7 @@ public final class HTTP2ConnectionPool: Sendable {
         var gauges: [Int: HTTP2ConnectionGauges] = [:]
         /// Connections whose end was reported (a connect failure can be seen twice).
         var closedIDs: Set<Int> = []
-        var readyWaiters: [CheckedContinuation<Void, Error>] = []
+        var readyWaiters: [(minimum: Int, continuation: CheckedContinuation<Void, Error>)] = []
         var started = false
         var connectionsOpened = 0
         var connectionsClosed: [String: Int] = [:]
@@ -121,9 +121,9 @@ public final class HTTP2ConnectionPool: Sendable {
         inner.withLockedValue { $0.machine.spaceInQueue }
     }
 
-    /// Waits until at least one connection is ready, or throws the connection error when a connect failed in a
-    /// way retrying cannot fix (certificate, ALPN), or ``HTTP2Error/deadlineExceeded`` after `timeout`.
-    public func waitUntilReady(timeout: TimeAmount = .seconds(10)) async throws {
+    /// Waits until at least `connections` connections are ready, or throws the connection error when a connect
+    /// failed in a way retrying cannot fix (certificate, ALPN), or ``HTTP2Error/deadlineExceeded`` after `timeout`.
+    public func waitUntilReady(connections: Int = 1, timeout: TimeAmount = .seconds(10)) async throws {
         let loop = group.next()
         let timer = loop.scheduleTask(in: timeout) { [weak self] in
             self?.resumeReadyWaiters(with: HTTP2Error.deadlineExceeded)
@@ -131,11 +131,11 @@ public final class HTTP2ConnectionPool: Sendable {
         defer { timer.cancel() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let immediate: Result<Void, Error>? = inner.withLockedValue { inner in
-                if inner.machine.readyCount > 0 { return .success(()) }
+                if inner.machine.readyCount >= min(connections, configuration.connectionCount) { return .success(()) }
                 if let error = inner.machine.lastConnectionError, error.isFatal {
                     return .failure(HTTP2Error.notSent("cannot connect: \(error)"))
                 }
-                inner.readyWaiters.append(continuation)
+                inner.readyWaiters.append((min(connections, configuration.connectionCount), continuation))
                 return nil
             }
             if let immediate { continuation.resume(with: immediate) }
@@ -274,10 +274,18 @@ public final class HTTP2ConnectionPool: Sendable {
         if !actions.isEmpty { run(actions) }
     }
 
+    /// Resumes the waiters that `result` settles: all of them for a failure, those whose minimum is met for a
+    /// success.
     private func resumeReadyWaiters(with result: Result<Void, Error>) {
         let waiters = inner.withLockedValue { inner -> [CheckedContinuation<Void, Error>] in
-            defer { inner.readyWaiters.removeAll() }
-            return inner.readyWaiters
+            let ready = inner.machine.readyCount
+            var settled: [CheckedContinuation<Void, Error>] = []
+            inner.readyWaiters.removeAll { waiter in
+                if case .success = result, waiter.minimum > ready { return false }
+                settled.append(waiter.continuation)
+                return true
+            }
+            return settled
         }
         for waiter in waiters { waiter.resume(with: result) }
     }
