@@ -169,6 +169,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         // the limit): publish that too. A no-op, without the lock, when nothing changed.
         self.server.state.commit(&self.report)
         self.flushIfNeeded(context)
+        self.closeIfDone(context: context)  // a GOAWAY from the client may have left nothing to do
         context.fireChannelReadComplete()
     }
 

@@ -18,14 +18,11 @@ final class ConnectionHandlerTests: XCTestCase {
         let verifier = try ProviderTokenVerifier(keys: configuration.providerKeys)
         self.server = MockServerContext(configuration: configuration, verifier: verifier)
         self.channel = EmbeddedChannel()
+        let gate = TransportGateHandler()
         try self.channel.pipeline.syncOperations.addHandlers([
+            gate,
             NIOHTTP2Handler(mode: .server, connectionConfiguration: self.server.http2Configuration),
-            MockConnectionHandler(
-                server: self.server,
-                gate: TransportGateHandler(),
-                transport: TransportAbortHandler(),
-                connectionID: 1
-            ),
+            MockConnectionHandler(server: self.server, gate: gate, transport: TransportAbortHandler(), connectionID: 1),
         ])
         try self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 443)).wait()
     }
@@ -122,6 +119,55 @@ final class ConnectionHandlerTests: XCTestCase {
     }
 }
 
+extension ConnectionHandlerTests {
+    private func ping(_ value: UInt64) -> ByteBuffer {
+        var payload = ByteBuffer()
+        payload.writeInteger(value)
+        return RawFrame.bytes(type: RawFrame.ping, flags: 0, streamID: 0, payload: payload)
+    }
+
+    private func pingAcks(in frames: [RawFrame]) -> [UInt64] {
+        frames.filter { $0.type == RawFrame.ping && $0.flags & 0x1 != 0 }.compactMap {
+            $0.payload.getInteger(at: $0.payload.readerIndex, as: UInt64.self)
+        }
+    }
+
+    func testPingIsAnsweredUntilTheConnectionStalls() throws {
+        self.server.state.faults = MockFaults(stallAfterStreams: 1)
+        try self.send(self.client.preface(acknowledgeServerSettings: true))
+        try self.send(self.ping(7))
+        XCTAssertEqual(self.pingAcks(in: try self.serverFrames()), [7])
+
+        try self.send(self.pushHeaders(stream: 1, endStream: false))
+        try self.send(self.client.data(stream: 1, #"{"aps":{}}"#))
+        XCTAssertEqual(self.server.state.received.map(\.responseStatus), [200])
+        _ = try self.serverFrames()
+
+        try self.send(self.pushHeaders(stream: 3, endStream: false))
+        try self.send(self.client.data(stream: 3, #"{"aps":{}}"#))
+        try self.send(self.ping(8))
+        let frames = try self.serverFrames()
+        XCTAssertEqual(self.pingAcks(in: frames), [], "a stalled connection answers nothing")
+        XCTAssertFalse(frames.contains { $0.streamID == 3 })
+        XCTAssertEqual(self.server.state.received.map(\.responseStatus), [200, nil])
+        XCTAssertTrue(self.channel.isActive, "stalled, not closed")
+    }
+
+    func testClientGoawayClosesOnceItsStreamsAreDone() throws {
+        try self.send(self.client.preface(acknowledgeServerSettings: true))
+        try self.send(self.pushHeaders(stream: 1, endStream: false))
+        var goawayPayload = ByteBuffer()
+        goawayPayload.writeInteger(UInt32(0))  // last-stream-id: no server-initiated streams
+        goawayPayload.writeInteger(UInt32(0))  // NO_ERROR
+        try self.send(RawFrame.bytes(type: RawFrame.goaway, flags: 0, streamID: 0, payload: goawayPayload))
+        XCTAssertTrue(self.channel.isActive, "stream 1 is still in flight")
+
+        try self.send(self.client.data(stream: 1, #"{"aps":{}}"#))
+        XCTAssertEqual(self.server.state.received.map(\.responseStatus), [200])
+        XCTAssertFalse(self.channel.isActive, "closed after answering the last stream")
+    }
+}
+
 /// Client frames written by hand.
 struct ClientFrames {
     private var encoder = HPACKEncoder(allocator: ByteBufferAllocator())
@@ -153,6 +199,7 @@ struct RawFrame {
     static let data: UInt8 = 0x0
     static let headers: UInt8 = 0x1
     static let settings: UInt8 = 0x4
+    static let ping: UInt8 = 0x6
     static let goaway: UInt8 = 0x7
     static let windowUpdate: UInt8 = 0x8
 
