@@ -62,11 +62,16 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         if draining || closing { return }
-        if input == nil || input?.readableBytes == 0 {
+        if var buffer = input, buffer.readableBytes > 0 {
+            input = nil  // keeps the storage uniquely referenced, so appending does not copy it
+            // Compact once the consumed part outweighs the rest: amortised linear, and the storage never grows
+            // beyond about twice the longest line plus one read.
+            if buffer.readerIndex >= buffer.readableBytes { buffer.discardReadBytes() }
+            buffer.writeBuffer(&bytes)
+            input = buffer
+        } else {
             input = bytes
             searchedUpTo = 0
-        } else {
-            input?.writeBuffer(&bytes)
         }
         processInput()
     }
@@ -196,12 +201,21 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let buffer = shared.writeStats(id: slice(line, idRange), into: context.channel.allocator.buffer(capacity: 1024))
             write(buffer)
         case .send(let idRange, let items):
-            startSend(id: slice(line, idRange), items: items, line: line)
+            startSend(id: copy(line, idRange), items: items, line: line)
         }
     }
 
     private func slice(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
         line.getSlice(at: line.readerIndex + range.lowerBound, length: range.count) ?? ByteBuffer()
+    }
+
+    private func copy(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(range.count)
+        line.withUnsafeReadableBytes { bytes in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+        return buffer
     }
 
     // MARK: Sending
@@ -234,7 +248,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         while submission.next < submission.items.count {
             let index = submission.next
             let item = submission.items[index]
-            let payload = item.payload.map { slice(submission.line, $0) }
+            // A copy of the payload's bytes (not a slice), so that notifications in flight never pin the input
+            // buffer's storage.
+            let payload = item.payload.map { copy(submission.line, $0) }
             switch routes.notification(for: item, payload: payload) {
             case .failure(let rejection):
                 batch.set(index, rejection.result)
