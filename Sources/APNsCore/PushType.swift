@@ -2,16 +2,27 @@
 ///
 /// The raw value is the exact header value (`"liveactivity"`, `"voip"`, ...).
 public enum APNsPushType: String, Sendable, CaseIterable, Hashable {
+    /// A notification that shows an alert, plays a sound or badges the app icon.
     case alert
+    /// Content delivered in the background (`content-available`); priority 5 or 1.
     case background
+    /// An update for a watchOS complication (topic suffix `.complication`).
     case complication
+    /// A reload of the app's Control Center controls (topic suffix `.push-type.controls`).
     case controls
+    /// A File Provider extension signal (topic suffix `.pushkit.fileprovider`).
     case fileprovider
+    /// A Live Activity start, update or end (topic suffix `.push-type.liveactivity`).
     case liveactivity
+    /// A location query for a Location Push Service extension (topic suffix `.location-query`).
     case location
+    /// A device-management wake-up; the topic comes from the MDM push certificate.
     case mdm
+    /// A Push to Talk notification (topic suffix `.voip-ptt`).
     case pushtotalk
+    /// An incoming VoIP call via PushKit (topic suffix `.voip`); payload up to 5120 bytes.
     case voip
+    /// A widget reload (topic suffix `.push-type.widgets`).
     case widgets
 
     /// The suffix APNs requires on `apns-topic` after the app's bundle ID for this push type.
