@@ -19,11 +19,15 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 swift build -c release --product apns-bench >&2
 bench=$(swift build -c release --show-bin-path)/apns-bench
 
+# APNs answers 200 with an empty body: serve an empty file at the request path.
+mkdir -p "$work/htdocs/3/device"
+token=$(printf 'ab%.0s' $(seq 32))
+: > "$work/htdocs/3/device/$token"
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-nghttpd -a 127.0.0.1 -m "$streams" "$port" "$root/certs/localhost.key" "$root/certs/localhost.pem" >/dev/null 2>&1 &
+nghttpd -a 127.0.0.1 -m "$streams" -d "$work/htdocs" "$port" "$root/certs/localhost.key" "$root/certs/localhost.pem" >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
-token=$(printf 'ab%.0s' $(seq 32))
 jwt="bearer eyJhbGciOiJFUzI1NiIsImtpZCI6IlRFU1RLRVkxMjMifQ.eyJpc3MiOiJURUFNMTIzNDU2IiwiaWF0IjoxNzAwMDAwMDAwfQ.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2ln"
 : > "$work/all.jsonl"
 

@@ -84,13 +84,19 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
             client.recordFailure(error)
         }
         lastOutcomeUnknown = outcome == .connectionLost
-        let decision = client.configuration.retry.decide(
-            outcome,
-            attempt: attempts,
-            nowEpochSeconds: client.epochSeconds(),
-            expiration: notification.expiration,
-            random: Double.random(in: 0..<1)
-        )
+        // The common case needs no policy, clock or random number (a system call on Linux).
+        let decision: APNsRetryDecision
+        if case .response(let response) = outcome, response.status == 200 {
+            decision = .finish
+        } else {
+            decision = client.configuration.retry.decide(
+                outcome,
+                attempt: attempts,
+                nowEpochSeconds: client.epochSeconds(),
+                expiration: notification.expiration,
+                random: Double.random(in: 0..<1)
+            )
+        }
         switch decision {
         case .finish:
             if case .response(let response) = outcome {
