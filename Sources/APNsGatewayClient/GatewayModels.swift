@@ -129,6 +129,10 @@ func jsonString(_ value: String) -> String {
 /// The routing key of a JSON id: strings and numbers only.
 func idKey(_ value: Any?) -> String? {
     if let string = value as? String { return "s:" + string }
-    if let number = value as? NSNumber, !(value is Bool) { return "n:\(number)" }
+    if let value, let number = value as? NSNumber {
+        let name = String(describing: type(of: value))
+        if name == "Bool" || name.contains("Boolean") { return nil }
+        return "n:\(number)"
+    }
     return nil
 }

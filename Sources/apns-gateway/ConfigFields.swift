@@ -56,7 +56,7 @@ struct ConfigObject {
 
     mutating func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
         guard let value = raw(name) else { return nil }
-        guard let number = value as? NSNumber, !(value is Bool), let int = Int(exactly: number.doubleValue) else {
+        guard let number = value as? NSNumber, !isBoolean(value), let int = Int(exactly: number.doubleValue) else {
             throw ConfigError(key: key(name), problem: "must be an integer")
         }
         guard range.contains(int) else {
@@ -67,7 +67,7 @@ struct ConfigObject {
 
     mutating func seconds(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let value = raw(name) else { return nil }
-        guard let number = value as? NSNumber, !(value is Bool) else {
+        guard let number = value as? NSNumber, !isBoolean(value) else {
             throw ConfigError(key: key(name), problem: "must be a number of seconds")
         }
         let seconds = number.doubleValue
@@ -100,4 +100,11 @@ struct ConfigObject {
             throw ConfigError(key: key(unknown), problem: "unknown key (check its spelling)")
         }
     }
+}
+
+/// True for JSON `true`/`false` (Foundation hands them out as a boolean NSNumber, which also casts to Bool when the
+/// number is 0 or 1).
+func isBoolean(_ value: Any) -> Bool {
+    let name = String(describing: type(of: value))
+    return value is Bool && (name == "Bool" || name.contains("Boolean"))
 }
