@@ -25,8 +25,9 @@ public final class HTTP2ConnectionPool: Sendable {
         var machine: ConnectionPoolStateMachine
         var handlers: [Int: NIOLoopBound<HTTP2ClientHandler>] = [:]
         var gauges: [Int: HTTP2ConnectionGauges] = [:]
-        /// Connections whose end was reported (a connect failure can be seen twice).
+        /// Recently closed connections: a connect failure can be reported twice, moments apart. Bounded.
         var closedIDs: Set<Int> = []
+        var closedOrder: [Int] = []
         var readyWaiters: [(minimum: Int, continuation: CheckedContinuation<Void, Error>)] = []
         var started = false
         var connectionsOpened = 0
@@ -301,6 +302,10 @@ public final class HTTP2ConnectionPool: Sendable {
                   !inner.closedIDs.contains(connectionID)
             else { return nil }
             inner.closedIDs.insert(connectionID)
+            inner.closedOrder.append(connectionID)
+            if inner.closedOrder.count > 256 {
+                inner.closedIDs.remove(inner.closedOrder.removeFirst())
+            }
             inner.handlers.removeValue(forKey: connectionID)
             inner.connectionsClosed[reason.label, default: 0] += 1
             let actions = inner.machine.connectionClosed(
