@@ -13,15 +13,6 @@ let package = Package(
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
         .executable(name: "apns-gateway", targets: ["apns-gateway"]),
-        .library(name: "Intake", targets: ["Intake"]),
-        .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
-        .executable(name: "apns-gateway", targets: ["apns-gateway"]),
-        .library(name: "Intake", targets: ["Intake"]),
-        .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
-        .executable(name: "apns-gateway", targets: ["apns-gateway"]),
-        .library(name: "Intake", targets: ["Intake"]),
-        .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
-        .executable(name: "apns-gateway", targets: ["apns-gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -130,105 +121,6 @@ let package = Package(
             ]
         ),
 
-        // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
-        .target(
-            name: "Intake",
-            dependencies: [
-                "APNs", "APNsCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // A Swift client for the intake socket.
-        .target(
-            name: "APNsGatewayClient",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-        // The daemon and its tools: serve, send, token, demo-config.
-        .executableTarget(
-            name: "apns-gateway",
-            dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-
-        // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
-        .target(
-            name: "Intake",
-            dependencies: [
-                "APNs", "APNsCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // A Swift client for the intake socket.
-        .target(
-            name: "APNsGatewayClient",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-        // The daemon and its tools: serve, send, token, demo-config.
-        .executableTarget(
-            name: "apns-gateway",
-            dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-
-        // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
-        .target(
-            name: "Intake",
-            dependencies: [
-                "APNs", "APNsCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // A Swift client for the intake socket.
-        .target(
-            name: "APNsGatewayClient",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-        // The daemon and its tools: serve, send, token, demo-config.
-        .executableTarget(
-            name: "apns-gateway",
-            dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
-        ),
-
         .testTarget(name: "APNsCoreTests", dependencies: ["APNsCore"]),
         .testTarget(
             name: "HTTP2EngineTests",
@@ -246,36 +138,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
-        .testTarget(
-            name: "IntakeTests",
-            dependencies: [
-                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "IntakeTests",
-            dependencies: [
-                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        .testTarget(
-            name: "IntakeTests",
-            dependencies: [
-                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
         .testTarget(
             name: "IntakeTests",
             dependencies: [
