@@ -73,7 +73,7 @@ public final class GatewayClient: Sendable {
         if let error = reply.error { throw error }
     }
 
-    /// Sends `stats` and returns the `stats` object as JSON text.
+    /// Sends `stats` and returns the reply line, `{"id":...,"stats":{...}}` (see docs/protocol.md for its fields).
     public func stats() async throws -> String {
         let id = makeID()
         let reply = try await exchange(line: "{\"id\":\"\(id)\",\"op\":\"stats\"}", key: "s:" + id)

@@ -77,9 +77,10 @@ final class IntakeHarness: Sendable {
         maxBatchSize: Int = 10_000,
         maxConnections: Int = 1024,
         faults: MockFaults = MockFaults(),
-        unregistered: [String: Int64] = [:]
+        unregistered: [String: Int64] = [:],
+        record: Bool = false
     ) async throws -> IntakeHarness {
-        let mock = try await startMock(faults: faults, unregistered: unregistered)
+        let mock = try await startMock(faults: faults, unregistered: unregistered, record: record)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "test")
         logger.logLevel = .warning

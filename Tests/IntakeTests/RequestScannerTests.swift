@@ -1,0 +1,64 @@
+import APNsGatewayClient
+import Foundation
+import XCTest
+
+@testable import Intake
+
+final class RequestScannerTests: XCTestCase {
+    private func scan(_ line: String, maxBatchSize: Int = 100) -> ScannedRequest {
+        Array(line.utf8).withUnsafeBytes { RequestScanner.scan($0, maxBatchSize: maxBatchSize) }
+    }
+
+    func testFieldsEscapesAndPayloadRange() {
+        let line = #"{"op":"send","x":[1,{"y":null}],"id":"r\"1","notifications":[{"token":"ab\u0063d","payload":{ "aps" : {"alert":"\u00e9\n"} },"priority":5,"expiration":0,"topic":"t","pushType":"voip","collapseId":"c","apnsId":"u","app":"a"}]}"#
+        guard case .send(let id, let items) = scan(line) else { return XCTFail("not a send") }
+        let bytes = Array(line.utf8)
+        XCTAssertEqual(String(decoding: bytes[id], as: UTF8.self), #""r\"1""#)
+        XCTAssertEqual(items.count, 1)
+        let item = items[0]
+        XCTAssertNil(item.problem)
+        XCTAssertEqual(item.token, "abcd")
+        XCTAssertEqual(item.payload.map { String(decoding: bytes[$0], as: UTF8.self) }, #"{ "aps" : {"alert":"\u00e9\n"} }"#)
+        XCTAssertEqual(item.priority, 5)
+        XCTAssertEqual(item.expiration, 0)
+        XCTAssertEqual(item.pushType, "voip")
+        XCTAssertEqual(item.app, "a")
+    }
+
+    func testIllTypedItemFieldsFailTheItemOnly() {
+        let line = #"{"id":1,"op":"send","notifications":[{"token":"ab","payload":{},"priority":1.5},{"token":"ab","payload":{}},"x"]}"#
+        guard case .send(_, let items) = scan(line) else { return XCTFail("not a send") }
+        XCTAssertEqual(items.map { $0.problem != nil }, [true, false, true])
+    }
+
+    func testSurrogatePairsAndSyntaxErrors() {
+        guard case .send(_, let items) = scan(#"{"id":1,"op":"send","notifications":[{"token":"\ud83d\ude00","payload":{}}]}"#)
+        else { return XCTFail("not a send") }
+        XCTAssertEqual(items.first?.token, "😀")
+        for bad in [#"{"id":1,"op":"ping",}"#, #"{"id":01,"op":"ping"}"#, #"{"id":1,"op":"ping"}}"#, #"{"id":tru,"op":"ping"}"#, "{\"id\":\"a\u{01}\"}"] {
+            guard case .failure(nil, .invalidJSON, _) = scan(bad) else { return XCTFail("accepted \(bad)") }
+        }
+    }
+
+    /// The payload reaches APNs as the exact bytes the client wrote: spacing, escapes and key order intact.
+    func testPayloadIsForwardedByteForByte() async throws {
+        let harness = try await IntakeHarness.start(record: true)
+        let client = try await GatewayClient.connect(path: harness.socketPath)
+        let payload = #"{ "aps" : { "alert" : "caf\u00e9 \"quoted\"" , "badge":1.0e0 },"z":[ ],"a":{}}"#
+        let results = try await client.send([GatewayNotification(token: deviceToken(3), payload: payload)])
+        XCTAssertEqual(results.first?.status, 200)
+        XCTAssertEqual(harness.mock.received.first.map { String(decoding: $0.body, as: UTF8.self) }, payload)
+        XCTAssertEqual(harness.mock.received.first?.headers["apns-topic"], "com.example.app")
+        XCTAssertEqual(harness.mock.received.first?.headers["apns-push-type"], "alert")
+
+        let live = try await client.send([
+            GatewayNotification(
+                token: deviceToken(4), payload: #"{"aps":{"timestamp":1,"event":"update","content-state":{}}}"#, priority: 10,
+                pushType: "liveactivity")
+        ])
+        XCTAssertEqual(live.first?.status, 200)
+        XCTAssertEqual(harness.mock.received.last?.headers["apns-topic"], "com.example.app.push-type.liveactivity")
+        await client.close()
+        try await harness.stop()
+    }
+}
