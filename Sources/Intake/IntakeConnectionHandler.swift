@@ -212,7 +212,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func copy(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(range.count)
-        line.withUnsafeReadableBytes { bytes in
+        _ = line.withUnsafeReadableBytes { bytes in
             buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
         return buffer

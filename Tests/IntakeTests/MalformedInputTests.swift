@@ -101,4 +101,32 @@ final class MalformedInputTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix(#"{"id":1,"results":[{"status":200"#) }, "\(lines)")
         try await harness.stop()
     }
+
+    /// Connections beyond `maxConnections` are answered `TooManyConnections` and closed; the others carry on.
+    func testConnectionsBeyondTheLimitAreRefused() async throws {
+        let harness = try await IntakeHarness.start(maxConnections: 2)
+        let path = harness.socketPath
+        let replies: [String] = await onThread {
+            guard let first = try? RawSocket(path: path), let second = try? RawSocket(path: path) else { return [] }
+            defer {
+                first.closeSocket()
+                second.closeSocket()
+            }
+            // Both are registered once they answered a ping.
+            first.write(Array("{\"id\":1,\"op\":\"ping\"}\n".utf8))
+            second.write(Array("{\"id\":2,\"op\":\"ping\"}\n".utf8))
+            var replies = first.readLines(1) + second.readLines(1)
+            guard let third = try? RawSocket(path: path) else { return replies }
+            replies += third.readLines(2)  // the refusal, then end of stream
+            third.closeSocket()
+            first.write(Array("{\"id\":3,\"op\":\"ping\"}\n".utf8))
+            replies += first.readLines(1)
+            return replies
+        }
+        XCTAssertEqual(replies.count, 4, "\(replies)")
+        XCTAssertEqual(replies.first, #"{"id":1,"pong":true}"#)
+        XCTAssertTrue(replies.count > 2 && replies[2].contains("TooManyConnections"), "\(replies)")
+        XCTAssertEqual(replies.last, #"{"id":3,"pong":true}"#)
+        try await harness.stop()
+    }
 }

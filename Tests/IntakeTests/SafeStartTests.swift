@@ -38,7 +38,7 @@ final class SafeStartTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: stalePath))
 
         let regular = harness.directory + "/file"
-        FileManager.default.createFile(atPath: regular, contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: regular, contents: Data("x".utf8))
         do {
             _ = try await IntakeServer.start(configuration: IntakeConfiguration(socketPath: regular), apps: apps, group: harness.group)
             XCTFail("started over a regular file")
