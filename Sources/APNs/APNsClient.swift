@@ -19,6 +19,10 @@ public final class APNsClient: Sendable {
     private let limiter: OutstandingLimiter
     private let clock: @Sendable () -> Int64
     private let counters = APNsClientCounters()
+    /// Set by ``shutdown(grace:)``: new notifications are answered with ``GatewayReason/shutdown``.
+    private let closing = Atomic<Bool>(false)
+    /// Set once the grace is over: retries are answered with ``GatewayReason/shutdown`` instead of sent.
+    private let retiring = Atomic<Bool>(false)
     private let logger: Logger
 
     /// Builds the client; call ``start()`` to connect. `clock` gives epoch seconds (tests inject their own).
@@ -98,6 +102,12 @@ public final class APNsClient: Sendable {
 
     private func dispatch(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) {
         counters.accepted.add(1, ordering: .relaxed)
+        if closing.load(ordering: .relaxed) {
+            let result = APNsResult.gateway(.shutdown, "the gateway is shutting down")
+            finished(result)
+            completion(result)
+            return
+        }
         do {
             try notification.validate()
         } catch {
@@ -118,6 +128,10 @@ public final class APNsClient: Sendable {
     // MARK: Called by APNsPush
 
     func retry(_ push: APNsPush, after delay: TimeAmount) {
+        if retiring.load(ordering: .relaxed) {
+            push.complete(.failure(.shutdown))
+            return
+        }
         counters.retries.add(1, ordering: .relaxed)
         if delay <= .zero {
             pool.execute(push, bypassingQueueLimit: true)
@@ -147,10 +161,21 @@ public final class APNsClient: Sendable {
         counters.snapshot(pool: pool.statistics, outstanding: limiter.outstanding, tokenRefreshes: tokens?.refreshCount ?? 0)
     }
 
-    /// Stops accepting, gives in-flight notifications up to `grace` to finish, answers the rest with
-    /// ``GatewayReason/shutdown``, and closes the connections.
+    /// Stops accepting (new notifications are answered with ``GatewayReason/shutdown``), gives everything
+    /// outstanding — queued, in flight and waiting for a retry — up to `grace` to finish, then answers the rest
+    /// with ``GatewayReason/shutdown`` and closes the connections.
     public func shutdown(grace: TimeAmount = .seconds(5)) async {
-        await pool.shutdown(grace: grace)
+        closing.store(true, ordering: .relaxed)
+        let limiter = self.limiter
+        let timer = group.next().scheduleTask(in: grace) { limiter.stopWaitingForIdle() }
+        await limiter.waitUntilIdle()
+        timer.cancel()
+        retiring.store(true, ordering: .relaxed)
+        await pool.shutdown(grace: .zero)
+        // Everything left is being answered now; wait for the last answers (bounded, in case of a bug).
+        let last = group.next().scheduleTask(in: .seconds(2)) { limiter.stopWaitingForIdle() }
+        await limiter.waitUntilIdle()
+        last.cancel()
     }
 }
 

@@ -8,6 +8,7 @@ final class OutstandingLimiter: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
         var waiterHead = 0
         var callbacks: [@Sendable () -> Void] = []
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     let limit: Int
@@ -54,9 +55,30 @@ final class OutstandingLimiter: Sendable {
         if now { callback() }
     }
 
+    /// Returns once nothing is outstanding.
+    func waitUntilIdle() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLockedValue { state -> Bool in
+                if state.outstanding == 0 { return true }
+                state.idleWaiters.append(continuation)
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    /// Resumes every ``waitUntilIdle()`` caller now, idle or not (its time is up).
+    func stopWaitingForIdle() {
+        let waiters = state.withLockedValue { state in
+            defer { state.idleWaiters.removeAll() }
+            return state.idleWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
     /// Gives a slot back: to the oldest waiter if there is one.
     func release() {
-        let (waiter, callbacks) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, [@Sendable () -> Void]) in
+        let (waiter, callbacks, idle) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, [@Sendable () -> Void], [CheckedContinuation<Void, Never>]) in
             if state.waiterHead < state.waiters.count {
                 let waiter = state.waiters[state.waiterHead]
                 state.waiterHead += 1
@@ -64,14 +86,20 @@ final class OutstandingLimiter: Sendable {
                     state.waiters.removeAll(keepingCapacity: true)
                     state.waiterHead = 0
                 }
-                return (waiter, [])  // the slot passes straight to the waiter
+                return (waiter, [], [])  // the slot passes straight to the waiter
             }
             state.outstanding -= 1
             let callbacks = state.callbacks
             state.callbacks.removeAll()
-            return (nil, callbacks)
+            var idle: [CheckedContinuation<Void, Never>] = []
+            if state.outstanding == 0 {
+                idle = state.idleWaiters
+                state.idleWaiters.removeAll()
+            }
+            return (nil, callbacks, idle)
         }
         waiter?.resume()
         for callback in callbacks { callback() }
+        for continuation in idle { continuation.resume() }
     }
 }

@@ -2,6 +2,7 @@ import APNs
 import APNsCore
 import HTTP2Engine
 import MockAPNs
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import XCTest
@@ -169,4 +170,45 @@ final class DeliveryTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("wrong password"), "\(error)")
         }
     }
+
+    func testShutdownLetsOutstandingNotificationsFinishWithinTheGraceAndAnswersTheRest() async throws {
+        try await startMock { $0.faults.responseDelay = .milliseconds(300) }
+        let client = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache()),
+            group: group
+        )
+        client.start()
+        try await client.waitUntilReady()
+        let collector = ResultsBox()
+        let first = (0..<50).map { makeNotification(token: deviceToken($0)) }
+        await client.send(first) { index, result in collector.add(index, result) }
+        await client.shutdown(grace: .seconds(5))
+        XCTAssertEqual(collector.results.count, 50, "every outstanding notification was answered")
+        XCTAssertTrue(collector.results.values.allSatisfy { $0.status == 200 }, "slow answers arrived within the grace")
+        let late = await client.send(makeNotification())
+        XCTAssertEqual(late.reason, GatewayReason.shutdown.rawValue)
+
+        // With a grace too short for the stalled server, what is left is answered with Shutdown.
+        try await mock.shutdown()
+        try await startMock { $0.faults.stallAfterStreams = 1 }
+        let stalled = try APNsClient(
+            configuration: TestCredentials.clientConfiguration(port: mock.port, tokens: TestCredentials.tokenCache()),
+            group: group
+        )
+        stalled.start()
+        try await stalled.waitUntilReady()
+        let box = ResultsBox()
+        await stalled.send((0..<10).map { makeNotification(token: deviceToken($0)) }) { box.add($0, $1) }
+        await stalled.shutdown(grace: .milliseconds(300))
+        XCTAssertEqual(box.results.count, 10)
+        XCTAssertEqual(box.results.values.filter { $0.source == .gateway }.count, 9)
+    }
+}
+
+final class ResultsBox: Sendable {
+    private let state = NIOLockedValueBox<[Int: APNsResult]>([:])
+    func add(_ index: Int, _ result: APNsResult) {
+        state.withLockedValue { precondition($0[index] == nil, "two results for one notification"); $0[index] = result }
+    }
+    var results: [Int: APNsResult] { state.withLockedValue { $0 } }
 }
