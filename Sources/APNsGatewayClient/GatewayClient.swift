@@ -48,6 +48,11 @@ public final class GatewayClient: Sendable {
         try await send(rawNotifications: notifications.map(\.json))
     }
 
+    /// Sends a batch as one `send` request; the same as ``send(_:)``.
+    public func send(batch notifications: [GatewayNotification]) async throws -> [GatewayResult] {
+        try await send(notifications)
+    }
+
     /// Sends notifications given as JSON object texts, inserted verbatim into one `send` request.
     public func send(rawNotifications: [String]) async throws -> [GatewayResult] {
         let id = makeID()

@@ -6,10 +6,9 @@ import Glibc
 
 /// A child process started with posix_spawn, its standard output (and optionally standard error) on a pipe.
 /// Blocking calls (``readLine()``, ``wait()``) belong on a thread of their own (``onThread(_:)``).
-final class ChildProcess: @unchecked Sendable {
-    // Both are set once in init and never change.
+final class ChildProcess: Sendable {
     let pid: pid_t
-    private let output: FileHandle
+    private let output: Int32
 
     /// The built `apns-gateway` binary, next to the test bundle in the scratch folder's debug directory.
     static var gatewayBinary: String {
@@ -38,14 +37,16 @@ final class ChildProcess: @unchecked Sendable {
             throw IntakeTestError("cannot start \(path): error \(result)")
         }
         pid = child
-        output = FileHandle(fileDescriptor: fds[0], closeOnDealloc: true)
+        output = fds[0]
     }
+
+    deinit { close(output) }
 
     /// The next line of output, or nil at its end.
     func readLine() -> String? {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
-        while Glibc.read(output.fileDescriptor, &byte, 1) == 1 {
+        while Glibc.read(output, &byte, 1) == 1 {
             if byte == 0x0A { return String(decoding: bytes, as: UTF8.self) }
             bytes.append(byte)
         }
@@ -54,7 +55,14 @@ final class ChildProcess: @unchecked Sendable {
 
     /// All remaining output.
     func readToEnd() -> String {
-        String(decoding: output.readDataToEndOfFile(), as: UTF8.self)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(output, $0.baseAddress, 4096) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Waits for the child to end; its exit status, or 128 + the signal that ended it.

@@ -6,8 +6,7 @@ import Glibc
 
 /// A blocking Unix-socket connection for tests that need exact control of reading and writing (slow readers,
 /// half-close). Use it from a thread of its own (``onThread(_:)``), never from the cooperative pool.
-final class RawSocket: @unchecked Sendable {
-    // The descriptor is written once in init; the OS synchronises reads and writes on it.
+final class RawSocket: Sendable {
     let fd: Int32
 
     init(path: String) throws {
