@@ -27,7 +27,7 @@ cat > "$work/config.json" <<JSON
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": ${CONNECTIONS:-4}, "maxOutstanding": 20000},
+  "pool": {"connections": ${CONNECTIONS:-4}, "maxOutstanding": ${MAX_OUTSTANDING:-20000}},
   "intake": {"socketPath": "gw.sock"},
   "logLevel": "warning"
 }
