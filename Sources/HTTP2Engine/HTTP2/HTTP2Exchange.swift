@@ -21,19 +21,33 @@ public protocol HTTP2Exchange: AnyObject, Sendable {
 public struct HTTP2Response: Sendable, Hashable {
     public var status: Int
     /// Header fields other than pseudo-headers, names lowercase, in arrival order.
-    public var headers: [HTTP2Header]
+    ///
+    /// Kept as the bytes that arrived and turned into strings only when read here; ``header(_:)`` looks one
+    /// field up without decoding the others.
+    public var headers: [HTTP2Header] {
+        get { fields.decoded }
+        set { fields = HTTP2HeaderFields(newValue) }
+    }
     /// The body, nil when the server sent none.
     public var body: ByteBuffer?
+    /// The header fields, encoded.
+    var fields: HTTP2HeaderFields
 
     public init(status: Int, headers: [HTTP2Header] = [], body: ByteBuffer? = nil) {
         self.status = status
-        self.headers = headers
+        self.fields = HTTP2HeaderFields(headers)
+        self.body = body
+    }
+
+    init(status: Int, fields: HTTP2HeaderFields, body: ByteBuffer?) {
+        self.status = status
+        self.fields = fields
         self.body = body
     }
 
     /// The first value of a header field (`name` in lowercase).
     public func header(_ name: String) -> String? {
-        headers.first(where: { $0.name == name })?.value
+        fields.first(named: name)
     }
 }
 

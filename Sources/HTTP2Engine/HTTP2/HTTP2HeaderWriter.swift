@@ -15,7 +15,8 @@ public struct HTTP2HeaderWriter: ~Copyable {
         bytes.reserveCapacity(1024)
     }
 
-    mutating func reset() {
+    /// Forgets the fields written so far, keeping the storage for the next request.
+    public mutating func reset() {
         fields.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
     }

@@ -11,7 +11,8 @@ final class HTTP2Stream {
     var headersSent = false
     var endStreamReceived = false
     var status = 0
-    var headers: [HTTP2Header] = []
+    /// The response's regular header fields, as they arrived.
+    var fields = HTTP2HeaderFields()
     var body: ByteBuffer?
     /// The RST_STREAM or close error code, set when the stream closes.
     var closeErrorCode: UInt32 = 0
@@ -26,7 +27,7 @@ final class HTTP2Stream {
     /// What this stream's close means for its exchange.
     var result: Result<HTTP2Response, HTTP2Error> {
         if status != 0 && (closeErrorCode == 0 || endStreamReceived) {
-            return .success(HTTP2Response(status: status, headers: headers, body: body))
+            return .success(HTTP2Response(status: status, fields: fields, body: body))
         }
         if !headersSent || closeErrorCode == HTTP2ErrorCode.refusedStream {
             return .failure(.notSent("stream refused before the server processed it"))

@@ -255,10 +255,7 @@ private let onHeader: nghttp2_on_header_callback = { rawSession, frame, name, na
         }
         target.status = status
     } else if nameLength > 0, name[0] != UInt8(ascii: ":") {
-        target.headers.append(HTTP2Header(
-            name: String(decoding: nameBytes, as: UTF8.self),
-            value: String(decoding: valueBytes, as: UTF8.self)
-        ))
+        target.fields.append(name: nameBytes, value: valueBytes)
     }
     return 0
 }
