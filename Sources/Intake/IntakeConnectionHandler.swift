@@ -331,6 +331,8 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func closeWhenIdle() {
         guard !closing, pendingBatches == 0, current == nil, let context else { return }
+        // After end of input, lines still buffered (held back while the peer was not reading) come first.
+        guard draining || (input?.readableBytes ?? 0) == 0 else { return }
         closing = true
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
