@@ -118,6 +118,16 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         XCTAssertEqual(pool.queuedCount, 1)
     }
 
+    func testTheQuickSweepLooksAtTheFrontAndTheFullSweepAtEverything() {
+        var pool = machine(connections: 1)
+        _ = pool.start()
+        _ = pool.enqueue(Stub(1, deadline: .uptimeNanoseconds(1_000)))
+        _ = pool.enqueue(Stub(2, deadline: .uptimeNanoseconds(10)))
+        XCTAssertTrue(pool.expireQueued(now: .uptimeNanoseconds(100), fullScan: false).fail.isEmpty)
+        XCTAssertEqual(pool.expireQueued(now: .uptimeNanoseconds(100), fullScan: true).fail.map { ($0.0 as! Stub).name }, [2])
+        XCTAssertEqual(pool.expireQueued(now: .uptimeNanoseconds(2_000), fullScan: false).fail.map { ($0.0 as! Stub).name }, [1])
+    }
+
     func testShutdownFailsTheQueueAndDrainsEveryConnection() {
         var pool = machine(connections: 2)
         let ids = pool.start().connect.map(\.connectionID)

@@ -206,8 +206,15 @@ struct ConnectionPoolStateMachine {
     }
 
     /// Removes the queued exchanges whose deadline has passed.
-    mutating func expireQueued(now: NIODeadline) -> Actions {
+    ///
+    /// Deadlines mostly grow from the front of the queue to the back (one timeout per client, retries go to the
+    /// front), so a quick pass (`fullScan == false`) only looks at the front; the owner runs a full scan now and
+    /// then for exchanges with their own, shorter deadlines.
+    mutating func expireQueued(now: NIODeadline, fullScan: Bool = true) -> Actions {
         var actions = Actions()
+        if !fullScan {
+            guard let first = queue.first, first.deadline <= now else { return actions }
+        }
         guard queue.contains(where: { $0.deadline <= now }) else { return actions }
         var kept = CircularBuffer<any HTTP2Exchange>(initialCapacity: queue.count)
         let detail = lastConnectionError.map { "deadline exceeded while waiting for a connection (\($0))" }

@@ -33,6 +33,7 @@ public final class HTTP2ConnectionPool: Sendable {
         var connectionsOpened = 0
         var connectionsClosed: [String: Int] = [:]
         var sweep: RepeatedTask?
+        var sweeps = 0
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
@@ -271,7 +272,10 @@ public final class HTTP2ConnectionPool: Sendable {
     }
 
     private func sweepQueue() {
-        let actions = inner.withLockedValue { $0.machine.expireQueued(now: .now()) }
+        let actions = inner.withLockedValue { inner in
+            inner.sweeps &+= 1
+            return inner.machine.expireQueued(now: .now(), fullScan: inner.sweeps % 20 == 0)
+        }
         if !actions.isEmpty { run(actions) }
     }
 
