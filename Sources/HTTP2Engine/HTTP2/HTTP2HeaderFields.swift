@@ -26,8 +26,8 @@ struct HTTP2HeaderFields: Sendable, Hashable {
         if bytes.isEmpty {
             bytes.reserveCapacity(256)
         }
-        Self.appendLength(name.count, to: &bytes)
-        Self.appendLength(value.count, to: &bytes)
+        let lengths = (UInt32(truncatingIfNeeded: name.count).littleEndian, UInt32(truncatingIfNeeded: value.count).littleEndian)
+        withUnsafeBytes(of: lengths) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: name)
         bytes.append(contentsOf: value)
     }
@@ -77,14 +77,6 @@ struct HTTP2HeaderFields: Sendable, Hashable {
                 if !keepGoing { return }
             }
         }
-    }
-
-    private static func appendLength(_ length: Int, to bytes: inout [UInt8]) {
-        let value = UInt32(truncatingIfNeeded: length)
-        bytes.append(UInt8(truncatingIfNeeded: value))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
     private static func readLength(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> Int {

@@ -196,7 +196,7 @@ final class NGHTTP2Session {
                 pingAcknowledged = true
             }
         case Int(NGHTTP2_HEADERS.rawValue), Int(NGHTTP2_DATA.rawValue):
-            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0, let stream = openStreams[header.stream_id] {
+            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0, let stream = stream(header.stream_id) {
                 stream.endStreamReceived = true
             }
         default:
@@ -206,9 +206,15 @@ final class NGHTTP2Session {
 
     fileprivate func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
         let header = frame.pointee.hd
-        if Int(header.type) == Int(NGHTTP2_HEADERS.rawValue), let stream = openStreams[header.stream_id] {
+        if Int(header.type) == Int(NGHTTP2_HEADERS.rawValue), let stream = stream(header.stream_id) {
             stream.headersSent = true
         }
+    }
+
+    /// An open stream, found through the pointer nghttp2 keeps for it (cheaper than hashing into `openStreams`).
+    private func stream(_ streamID: Int32) -> HTTP2Stream? {
+        guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return nil }
+        return Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
     }
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
