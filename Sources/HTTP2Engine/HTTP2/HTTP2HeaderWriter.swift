@@ -46,17 +46,15 @@ public struct HTTP2HeaderWriter: ~Copyable {
     /// Adds a field whose value is a decimal integer.
     public mutating func add(_ name: StaticString, decimal value: Int64) {
         let offset = bytes.count
-        if value == 0 {
-            bytes.append(UInt8(ascii: "0"))
-        } else {
-            var magnitude = value.magnitude
-            if value < 0 { bytes.append(UInt8(ascii: "-")) }
-            let start = bytes.count
-            while magnitude > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-                magnitude /= 10
-            }
-            bytes[start...].reverse()
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        // Most significant digit first, so nothing is reversed (reversing a slice in place can copy).
+        var magnitude = value.magnitude
+        var divisor: UInt64 = 1
+        while divisor <= magnitude / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude / divisor))
+            magnitude %= divisor
+            divisor /= 10
         }
         fields.append(Field(name: name, valueOffset: offset, valueLength: bytes.count - offset))
     }
