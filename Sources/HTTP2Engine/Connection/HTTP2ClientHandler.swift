@@ -12,10 +12,12 @@ final class HTTP2ConnectionGauges: Sendable {
 /// Drives one client connection: TLS through ``TLSConnection``, HTTP/2 through ``NGHTTP2Session``, bytes
 /// through NIO.
 ///
-/// Reads never write directly: they parse, complete streams and note that a write is wanted. At the end of a
-/// read burst (`channelReadComplete`), after a wake-up from the pool, or on a timer tick, the handler refills
-/// free stream slots from the pool and then flushes: all pending frames go through one `SSL_write` and one
-/// socket write. Everything here runs on the channel's event loop.
+/// Reads parse, complete streams and refill free stream slots from the pool. A refill happens at the end of a
+/// read burst (`channelReadComplete`), as soon as a quarter of the streams are free in the middle of one, after
+/// a wake-up from the pool, or on a timer tick. Its frames are written about one TLS record (16 KiB) at a time,
+/// as h2load does: each chunk goes through one `SSL_write` and one socket write, so the server works on the
+/// first chunk while the next is encoded, instead of both sides taking turns over whole batches. Everything
+/// here runs on the channel's event loop.
 final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -43,6 +45,11 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var batch: [any HTTP2Exchange] = []
     private var unsent: [any HTTP2Exchange] = []
     private var inReadBurst = false
+    /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
+    private var unflushedEstimate = 0
+    /// About one TLS record: a refill writes each time this much is queued (h2load backs off at 16 KiB too),
+    /// so the server starts on the first requests while the rest are being encoded.
+    private static let writeChunkBytes = 16 * 1024
 
     private var lastActivity = NIODeadline.now()
     private var pingSentAt: NIODeadline?
@@ -202,6 +209,14 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                     return
                 }
                 handleSessionEvents(context: context)
+                // Refill as soon as a quarter of the streams are free, rather than after the whole read burst:
+                // the server gets new work while the rest of the burst is parsed (h2load submits on close too).
+                if state == .active {
+                    let limit = gauges.streamLimit.load(ordering: .relaxed)
+                    if limit - session.openStreams.count >= max(1, limit / 4) {
+                        fillAndFlush(context: context)
+                    }
+                }
             case .wantMore:
                 return
             case .closed:
@@ -279,6 +294,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func submit(_ exchanges: [any HTTP2Exchange], session: NGHTTP2Session, context: ChannelHandlerContext) {
         let now = NIODeadline.now()
         var refused: [any HTTP2Exchange] = []
+        var leftOver: [any HTTP2Exchange] = []
         for exchange in exchanges {
             if exchange.deadline <= now {
                 exchange.complete(.failure(.deadlineExceeded))
@@ -288,26 +304,42 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refused.append(exchange)
                 continue
             }
+            if state != .active {
+                // A write on the way ended the connection or began its drain: the rest goes back to the pool.
+                leftOver.append(exchange)
+                continue
+            }
             headerWriter.reset()
             exchange.writeHeaders(into: &headerWriter)
             do {
-                _ = try session.submit(exchange, headers: headerWriter)
+                let stream = try session.submit(exchange, headers: headerWriter)
+                unflushedEstimate += headerWriter.bytes.count + stream.pendingBody.readableBytes + 32
             } catch {
                 // Stream ids are exhausted or the session is going away: this connection is done.
                 refused.append(exchange)
             }
+            if unflushedEstimate >= Self.writeChunkBytes {
+                // Write what is queued now: the server starts on it while the rest of the batch is encoded.
+                flush(context: context)
+            }
         }
         gauges.inFlight.store(session.openStreams.count, ordering: .relaxed)
+        if !leftOver.isEmpty {
+            delegate?.connectionReturned(connectionID, unsent: leftOver)
+        }
         if !refused.isEmpty {
-            state = .draining
-            session.terminate()
-            endReason = .protocolError("no more streams can be opened on this connection")
-            delegate?.connectionGoingAway(connectionID, endReason!)
+            if state == .active {
+                state = .draining
+                session.terminate()
+                endReason = .protocolError("no more streams can be opened on this connection")
+                delegate?.connectionGoingAway(connectionID, endReason!)
+            }
             delegate?.connectionReturned(connectionID, unsent: refused)
         }
     }
 
     private func flush(context: ChannelHandlerContext) {
+        unflushedEstimate = 0
         guard let session, state != .closed else { return }
         do {
             try session.send(into: &plaintextOut)
