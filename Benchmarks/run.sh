@@ -30,6 +30,7 @@ for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; 
 
 jwt="bearer eyJhbGciOiJFUzI1NiIsImtpZCI6IlRFU1RLRVkxMjMifQ.eyJpc3MiOiJURUFNMTIzNDU2IiwiaWF0IjoxNzAwMDAwMDAwfQ.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlc2ln"
 : > "$work/all.jsonl"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)  # other jobs on the machine skew every figure: recorded with the results
 
 payload_file() {  # a JSON payload of exactly $1 bytes, the same shape apns-bench sends
   python3 - "$1" > "$work/payload-$1.json" <<'PY'
@@ -63,18 +64,18 @@ for payload in 210 4096; do
   done
 done
 
-python3 - "$work/all.jsonl" "$results" <<'PY'
+LOAD_BEFORE="$load_before" python3 - "$work/all.jsonl" "$results" <<'PY'
 import json, sys, platform, os, datetime
 rows=[json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ceiling={(r["connections"],r["payload"]):r["pushes_per_second"] for r in rows if r["mode"]=="h2load"}
 for r in rows:
     r["ratio_to_h2load"]=round(r["pushes_per_second"]/ceiling[(r["connections"],r["payload"])],3)
-machine={"cpus":os.cpu_count(),"platform":platform.platform(),"date":datetime.datetime.utcnow().isoformat(timespec="seconds")+"Z"}
+machine={"cpus":os.cpu_count(),"platform":platform.platform(),"date":datetime.datetime.utcnow().isoformat(timespec="seconds")+"Z","load_before":os.environ.get("LOAD_BEFORE",""),"load_after":" ".join("%.2f"%x for x in os.getloadavg())}
 json.dump({"machine":machine,"results":rows},open(f"{sys.argv[2]}/latest.json","w"),indent=1)
 lines=["| mode | conns | payload B | pushes/s | × h2load | p50 ms | p99 ms | p99.9 ms | CPU s/100k | peak RSS MiB |","|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
     g=lambda k: ("%.3f"%r[k]) if k in r else "–"
     lines.append(f'| {r["mode"]} | {r["connections"]} | {r["payload"]} | {r["pushes_per_second"]:.0f} | {r["ratio_to_h2load"]:.2f} | {g("p50_ms")} | {g("p99_ms")} | {g("p999_ms")} | {g("cpu_seconds_per_100k")} | {r.get("peak_rss_mib","–")} |')
-open(f"{sys.argv[2]}/latest.md","w").write(f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}\n\n'+"\n".join(lines)+"\n")
+open(f"{sys.argv[2]}/latest.md","w").write(f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}, load average before {machine["load_before"]}, after {machine["load_after"]}\n\n'+"\n".join(lines)+"\n")
 print("\n".join(lines))
 PY
