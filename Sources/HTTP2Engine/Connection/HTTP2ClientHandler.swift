@@ -43,6 +43,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var readScratch: UnsafeMutableRawBufferPointer
     private var headerWriter = HTTP2HeaderWriter()
     private var batch: [any HTTP2Exchange] = []
+    private var completedScratch: [HTTP2Stream] = []
     private var unsent: [any HTTP2Exchange] = []
     private var inReadBurst = false
     /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
@@ -233,17 +234,19 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func handleSessionEvents(context: ChannelHandlerContext) {
         guard let session else { return }
         if !session.completedStreams.isEmpty {
-            let completed = session.completedStreams
-            session.completedStreams.removeAll(keepingCapacity: true)
+            // Swap buffers rather than copy: both arrays keep their storage from batch to batch.
+            swap(&completedScratch, &session.completedStreams)
             gauges.inFlight.store(session.openStreams.count, ordering: .relaxed)
-            for stream in completed {
+            for stream in completedScratch {
                 let result = stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result
                 if case .failure(let error) = result, error.isNotSent {
                     unsent.append(stream.exchange)
                 } else {
                     stream.exchange.complete(result)
                 }
+                session.recycle(stream)
             }
+            completedScratch.removeAll(keepingCapacity: true)
         }
         if session.pingAcknowledged {
             session.pingAcknowledged = false

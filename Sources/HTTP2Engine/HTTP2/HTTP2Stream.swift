@@ -3,7 +3,7 @@ import NIOCore
 /// The state of one open stream: its exchange and the response as it arrives.
 /// Owned by the ``NGHTTP2Session`` that opened it, on that session's event loop.
 final class HTTP2Stream {
-    let exchange: any HTTP2Exchange
+    private(set) var exchange: any HTTP2Exchange
     /// The request body still to send.
     var pendingBody: ByteBuffer
     var streamID: Int32 = 0
@@ -22,6 +22,28 @@ final class HTTP2Stream {
     init(exchange: any HTTP2Exchange) {
         self.exchange = exchange
         self.pendingBody = exchange.requestBody
+    }
+
+    /// Makes a recycled stream new for `exchange`.
+    func prepare(for exchange: any HTTP2Exchange) {
+        self.exchange = exchange
+        pendingBody = exchange.requestBody
+        streamID = 0
+        headersSent = false
+        endStreamReceived = false
+        status = 0
+        fields = HTTP2HeaderFields()
+        body = nil
+        closeErrorCode = 0
+        deadlinePassed = false
+    }
+
+    /// Drops what a closed stream holds (its exchange, body and response) while it waits for reuse.
+    func release() {
+        exchange = ReleasedExchange.shared
+        pendingBody = ReleasedExchange.shared.requestBody
+        fields = HTTP2HeaderFields()
+        body = nil
     }
 
     /// What this stream's close means for its exchange.
@@ -46,4 +68,13 @@ enum HTTP2ErrorCode {
     static let internalError: UInt32 = 0x2
     static let refusedStream: UInt32 = 0x7
     static let cancel: UInt32 = 0x8
+}
+
+/// Stands in for the exchange of a stream that waits for reuse, so the stream keeps nothing of the last one.
+private final class ReleasedExchange: HTTP2Exchange {
+    static let shared = ReleasedExchange()
+    let deadline = NIODeadline.distantPast
+    let requestBody = ByteBuffer()
+    func writeHeaders(into writer: inout HTTP2HeaderWriter) {}
+    func complete(_ result: Result<HTTP2Response, HTTP2Error>) {}
 }

@@ -29,6 +29,9 @@ final class NGHTTP2Session {
     /// Set when a PING acknowledgement arrived.
     var pingAcknowledged = false
     private var nameValues: [nghttp2_nv] = []
+    /// Closed streams kept for reuse, so that a push does not allocate one. Bounded.
+    private var spareStreams: [HTTP2Stream] = []
+    private static let maxSpareStreams = 1024
 
     init() throws {
         var callbacks: OpaquePointer?
@@ -89,7 +92,13 @@ final class NGHTTP2Session {
     /// Opens a stream for `exchange`, with the header fields in `writer`.
     /// Returns the stream, or throws when the session cannot open one (stream ids exhausted, GOAWAY).
     func submit(_ exchange: any HTTP2Exchange, headers writer: borrowing HTTP2HeaderWriter) throws(HTTP2Error) -> HTTP2Stream {
-        let stream = HTTP2Stream(exchange: exchange)
+        let stream: HTTP2Stream
+        if let spare = spareStreams.popLast() {
+            spare.prepare(for: exchange)
+            stream = spare
+        } else {
+            stream = HTTP2Stream(exchange: exchange)
+        }
         let streamPointer = Unmanaged.passUnretained(stream).toOpaque()
         let flags = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
         let streamID: Int32 = writer.bytes.withUnsafeBufferPointer { bytes in
@@ -115,6 +124,14 @@ final class NGHTTP2Session {
         stream.streamID = streamID
         openStreams[streamID] = stream
         return stream
+    }
+
+    /// Takes back a stream that closed and whose exchange has been answered (or handed on): a later
+    /// ``submit(_:headers:)`` reuses it. The stream must no longer be referenced by anyone else.
+    func recycle(_ stream: HTTP2Stream) {
+        guard spareStreams.count < Self.maxSpareStreams else { return }
+        stream.release()
+        spareStreams.append(stream)
     }
 
     /// Resets a stream (for a passed deadline). Its close arrives through ``completedStreams``.
