@@ -22,22 +22,14 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        case handshaking
-        case waitingForSettings
-        case active
-        case draining
-        case closed
-    }
-
     let connectionID: Int
     private let configuration: HTTP2ConnectionConfiguration
     private let tls: TLSConnection
     private var session: NGHTTP2Session?
     private weak var delegate: (any HTTP2ConnectionDelegate)?
-    private var state = State.handshaking
+    /// The lifecycle, keep-alive and timeout decisions; this handler carries out its actions.
+    private var machine: HTTP2ConnectionStateMachine
     private var context: ChannelHandlerContext?
-    private var endReason: HTTP2ConnectionEnd?
 
     private var plaintextOut: ByteBuffer
     private var readScratch: UnsafeMutableRawBufferPointer
@@ -52,10 +44,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// so the server starts on the first requests while the rest are being encoded.
     private static let writeChunkBytes = 16 * 1024
 
-    private var lastActivity = NIODeadline.now()
-    private var pingSentAt: NIODeadline?
     private var tick: RepeatedTask?
-    private let openedAt = NIODeadline.now()
     /// Figures the pool reads from other threads.
     let gauges: HTTP2ConnectionGauges
 
@@ -68,6 +57,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.connectionID = connectionID
         self.configuration = configuration
         self.tls = tls
+        self.machine = HTTP2ConnectionStateMachine(configuration: configuration, now: .now())
         self.delegate = delegate
         self.gauges = HTTP2ConnectionGauges()
         self.plaintextOut = ByteBufferAllocator().buffer(capacity: 64 * 1024)
@@ -95,13 +85,13 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
-        lastActivity = .now()
+        machine.bytesReceived(now: .now())
         tls.receiveCiphertext(bytes)
         inReadBurst = true
-        switch state {
+        switch machine.state {
         case .handshaking:
             continueHandshake(context: context)
-            if state != .handshaking {
+            if machine.state != .handshaking {
                 readPlaintext(context: context)
             }
         case .waitingForSettings, .active, .draining:
@@ -118,7 +108,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        close(context: context, reason: endReason ?? .transport("the server closed the connection"))
+        close(context: context, reason: .transport("the server closed the connection"))
         context.fireChannelInactive()
     }
 
@@ -137,22 +127,21 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Stops opening streams, lets open ones finish, then closes. After `deadline`, closes regardless.
     func drain(deadline: NIODeadline) {
         guard let context else { return }
-        switch state {
-        case .handshaking, .waitingForSettings:
-            close(context: context, reason: .closedLocally)
-        case .active:
-            state = .draining
+        switch machine.drainRequested() {
+        case .close(let reason):
+            finishClose(context: context, reason: reason)
+        case .startDraining:
             session?.terminate()
             flush(context: context)
             closeIfDrained(context: context)
-            if state == .draining {
+            if machine.state == .draining {
                 context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
                     if let context = self.context {
                         self.close(context: context, reason: .closedLocally)
                     }
                 }
             }
-        case .draining, .closed:
+        default:
             break
         }
     }
@@ -160,7 +149,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Handshake
 
     private func startHandshake(context: ChannelHandlerContext) {
-        guard state == .handshaking, tick == nil else { return }
+        guard machine.state == .handshaking, tick == nil else { return }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         tick = context.eventLoop.scheduleRepeatedTask(
             initialDelay: configuration.tickInterval,
@@ -179,19 +168,20 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeCiphertext(context: context)
             close(context: context, reason: .tls(error))
         case .complete:
-            guard tls.negotiatedALPN == "h2" else {
-                let offered = tls.negotiatedALPN.map { "the server chose \($0)" } ?? "the server chose no protocol"
-                close(context: context, reason: .tls(.alpnNotNegotiated("\(offered); APNs requires HTTP/2")))
-                return
-            }
-            do {
-                let session = try NGHTTP2Session()
-                try session.start()
-                self.session = session
-                state = .waitingForSettings
-                flush(context: context)
-            } catch {
-                close(context: context, reason: .protocolError("\(error)"))
+            switch machine.handshakeCompleted(alpn: tls.negotiatedALPN) {
+            case .startSession:
+                do {
+                    let session = try NGHTTP2Session()
+                    try session.start()
+                    self.session = session
+                    flush(context: context)
+                } catch {
+                    close(context: context, reason: .protocolError("\(error)"))
+                }
+            case .close(let reason):
+                finishClose(context: context, reason: reason)
+            default:
+                break
             }
         }
     }
@@ -200,7 +190,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func readPlaintext(context: ChannelHandlerContext) {
         guard let session else { return }
-        while state != .closed {
+        while !machine.isClosed {
             switch tls.readPlaintext(into: readScratch) {
             case .bytes(let count):
                 do {
@@ -212,7 +202,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                 handleSessionEvents(context: context)
                 // Refill as soon as a quarter of the streams are free, rather than after the whole read burst:
                 // the server gets new work while the rest of the burst is parsed (h2load submits on close too).
-                if state == .active {
+                if case .active = machine.state {
                     let limit = gauges.streamLimit.load(ordering: .relaxed)
                     if limit - session.openStreams.count >= max(1, limit / 4) {
                         fillAndFlush(context: context)
@@ -250,23 +240,25 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if session.pingAcknowledged {
             session.pingAcknowledged = false
-            pingSentAt = nil
+            machine.pingAcknowledged()
         }
         if session.settingsChanged {
             session.settingsChanged = false
-            let limit = min(session.remoteMaxConcurrentStreams, configuration.maxConcurrentStreams)
-            gauges.streamLimit.store(limit, ordering: .relaxed)
-            if state == .waitingForSettings {
-                state = .active
+            switch machine.settingsReceived(maxConcurrentStreams: session.remoteMaxConcurrentStreams) {
+            case .announceReady(let limit):
+                gauges.streamLimit.store(limit, ordering: .relaxed)
                 delegate?.connectionReady(connectionID, maxStreams: limit)
+            case .updateStreamLimit(let limit):
+                gauges.streamLimit.store(limit, ordering: .relaxed)
+            default:
+                break
             }
         }
-        if let goAway = session.goAway, state == .active || state == .waitingForSettings {
-            state = .draining
-            endReason = .goAway(errorCode: goAway.errorCode, debugData: goAway.debugData)
-            delegate?.connectionGoingAway(connectionID, endReason!)
+        if let goAway = session.goAway,
+           case .announceGoingAway(let reason) = machine.goAwayReceived(errorCode: goAway.errorCode, debugData: goAway.debugData) {
+            delegate?.connectionGoingAway(connectionID, reason)
         }
-        if !unsent.isEmpty, state == .active {
+        if !unsent.isEmpty, case .active = machine.state {
             // Refused streams go back to the pool at once; another connection (or this one) takes them.
             let refused = unsent
             unsent.removeAll(keepingCapacity: true)
@@ -277,9 +269,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Writing
 
     private func fillAndFlush(context: ChannelHandlerContext) {
-        if state == .active, let session, let delegate {
-            let limit = gauges.streamLimit.load(ordering: .relaxed)
-            let free = limit - session.openStreams.count
+        if let session, let delegate {
+            let free = machine.freeStreams(openStreams: session.openStreams.count)
             if free > 0 {
                 delegate.dequeue(for: connectionID, max: free, into: &batch)
                 if !batch.isEmpty {
@@ -289,9 +280,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         flush(context: context)
-        if state == .draining {
-            closeIfDrained(context: context)
-        }
+        closeIfDrained(context: context)
     }
 
     private func submit(_ exchanges: [any HTTP2Exchange], session: NGHTTP2Session, context: ChannelHandlerContext) {
@@ -307,7 +296,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                 refused.append(exchange)
                 continue
             }
-            if state != .active {
+            guard case .active = machine.state else {
                 // A write on the way ended the connection or began its drain: the rest goes back to the pool.
                 leftOver.append(exchange)
                 continue
@@ -331,11 +320,9 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             delegate?.connectionReturned(connectionID, unsent: leftOver)
         }
         if !refused.isEmpty {
-            if state == .active {
-                state = .draining
+            if case .announceGoingAway(let reason) = machine.streamsExhausted() {
                 session.terminate()
-                endReason = .protocolError("no more streams can be opened on this connection")
-                delegate?.connectionGoingAway(connectionID, endReason!)
+                delegate?.connectionGoingAway(connectionID, reason)
             }
             delegate?.connectionReturned(connectionID, unsent: refused)
         }
@@ -343,7 +330,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func flush(context: ChannelHandlerContext) {
         unflushedEstimate = 0
-        guard let session, state != .closed else { return }
+        guard let session else { return }
         do {
             try session.send(into: &plaintextOut)
         } catch {
@@ -379,35 +366,25 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func onTick() {
         guard let context else { return }
         let now = NIODeadline.now()
-        switch state {
-        case .handshaking, .waitingForSettings:
-            if now - openedAt > configuration.connectTimeout {
-                close(context: context, reason: .timeout("no HTTP/2 SETTINGS from the server within the connect timeout"))
+        var expired = false
+        if let session {
+            for stream in session.openStreams.values where stream.exchange.deadline <= now && !stream.deadlinePassed {
+                stream.deadlinePassed = true
+                session.reset(streamID: stream.streamID)
+                expired = true
             }
+        }
+        switch machine.tick(now: now, openStreams: session?.openStreams.count ?? 0) {
+        case .sendPing:
+            try? session?.ping()
+            expired = true
+        case .close(let reason):
+            finishClose(context: context, reason: reason)
             return
-        case .closed:
-            return
-        case .active, .draining:
+        default:
             break
         }
-        guard let session else { return }
-        var expired = false
-        for stream in session.openStreams.values where stream.exchange.deadline <= now && !stream.deadlinePassed {
-            stream.deadlinePassed = true
-            session.reset(streamID: stream.streamID)
-            expired = true
-        }
-        if let pingSentAt {
-            if now - pingSentAt > configuration.pingTimeout {
-                close(context: context, reason: .timeout("no PING acknowledgement within \(configuration.pingTimeout)"))
-                return
-            }
-        } else if now - lastActivity > configuration.pingInterval {
-            try? session.ping()
-            pingSentAt = now
-            expired = true
-        }
-        if expired || state == .active {
+        if session != nil, expired || machine.freeStreams(openStreams: session?.openStreams.count ?? 0) > 0 {
             fillAndFlush(context: context)
         }
     }
@@ -415,20 +392,23 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Closing
 
     private func closeIfDrained(context: ChannelHandlerContext) {
-        guard state == .draining, let session, session.openStreams.isEmpty else { return }
-        close(context: context, reason: endReason ?? .closedLocally)
+        guard let session, case .close(let reason) = machine.streamsChanged(openStreams: session.openStreams.count) else { return }
+        // A graceful end: the final frames (our GOAWAY) go out before the socket closes.
+        flush(context: context)
+        finishClose(context: context, reason: reason)
     }
 
+    /// Closes for `reason` unless the connection is already closed (the first reason wins).
     private func close(context: ChannelHandlerContext, reason: HTTP2ConnectionEnd) {
-        guard state != .closed else { return }
-        if state == .draining, let session, session.openStreams.isEmpty {
-            // A graceful end: flush the final frames (GOAWAY) before closing.
-            flush(context: context)
-        }
-        state = .closed
+        guard case .close(let final) = machine.failed(reason) else { return }
+        finishClose(context: context, reason: final)
+    }
+
+    /// Carries out a close the state machine decided: answers or returns every stream, tells the pool, closes.
+    private func finishClose(context: ChannelHandlerContext, reason: HTTP2ConnectionEnd) {
+        guard self.context != nil else { return }
         tick?.cancel()
         tick = nil
-        let reason = endReason ?? reason
         var lost: [HTTP2Stream] = []
         if let session {
             // Streams that completed in the last pass but were not yet handled.
