@@ -33,6 +33,7 @@ cat > "$work/config.json" <<JSON
 }
 JSON
 "$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out" &
+gateway=$!
 for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 
 payload=$(python3 -c 'h="{\"aps\":{\"alert\":{\"title\":\"Score update\",\"body\":\""; t="\"},\"sound\":\"default\"}}"; print(h+"x"*(210-len(h)-len(t))+t)')
@@ -42,3 +43,5 @@ h2=$(h2load -n "$total" -c "${CONNECTIONS:-4}" -m 1000 -t 1 -d "$work/payload.js
 echo "{\"mode\":\"h2load\",\"connections\":${CONNECTIONS:-4},\"requests\":$total,\"pushes_per_second\":$h2}"
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$((total / 10))" --connections 4 --batch 500 > /dev/null  # warm-up
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500
+# The gateway's memory: peak (VmHWM) over the whole run, and what it holds now (VmRSS), in MiB.
+awk '/^VmHWM|^VmRSS/ { printf "%s%s %.1f", (n++ ? ", " : "{\"gateway_"), ($1 == "VmHWM:" ? "peak_rss_mib\":" : "\"rss_after_mib\":"), $2/1024 } END { print "}" }' "/proc/$gateway/status"
