@@ -11,7 +11,7 @@ struct ClientBench {
     let group: MultiThreadedEventLoopGroup
     let recorder: LatencyRecorder
 
-    final class Driver: Sendable {
+    final class Driver: WindowedDriver, Sendable {
         let client: APNsClient
         let payload: ByteBuffer
         let total: Int
@@ -67,21 +67,10 @@ struct ClientBench {
         )
         client.start()
         try await client.waitUntilReady()
-        if options.warmup > 0 {
-            let warm = Driver(client: client, payload: payload, total: options.warmup, recorder: LatencyRecorder(capacity: 0))
-            warm.submit(min(options.window, options.warmup))
-            await warm.completion.wait()
+        let report = await measure(mode: "client", options: options, payloadSize: payload.readableBytes, recorder: recorder) {
+            Driver(client: client, payload: payload, total: $0, recorder: $1)
         }
-        let driver = Driver(client: client, payload: payload, total: options.requests, recorder: recorder)
-        let start = NIODeadline.now()
-        driver.submit(min(options.window, options.requests))
-        await driver.completion.wait()
-        let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         await client.shutdown()
-        return BenchReport(
-            mode: "client", connections: options.connections, payloadSize: payload.readableBytes,
-            requests: options.requests, succeeded: options.requests - driver.completion.failed,
-            failed: driver.completion.failed, seconds: seconds
-        )
+        return report
     }
 }

@@ -45,7 +45,7 @@ struct EngineBench {
     }
 
     /// Keeps `window` requests outstanding until `total` were sent.
-    final class Driver: @unchecked Sendable {
+    final class Driver: WindowedDriver, @unchecked Sendable {
         // `next` is only touched under `lock`.
         let pool: HTTP2ConnectionPool
         let authority: String
@@ -99,21 +99,10 @@ struct EngineBench {
         )
         pool.start()
         try await pool.waitUntilReady()
-        if options.warmup > 0 {
-            let warm = Driver(pool: pool, body: payload, total: options.warmup, recorder: LatencyRecorder(capacity: 0))
-            warm.submit(min(options.window, options.warmup))
-            await warm.completion.wait()
+        let report = await measure(mode: "engine", options: options, payloadSize: payload.readableBytes, recorder: recorder) {
+            Driver(pool: pool, body: payload, total: $0, recorder: $1)
         }
-        let driver = Driver(pool: pool, body: payload, total: options.requests, recorder: recorder)
-        let start = NIODeadline.now()
-        driver.submit(min(options.window, options.requests))
-        await driver.completion.wait()
-        let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
         await pool.shutdown()
-        return BenchReport(
-            mode: "engine", connections: options.connections, payloadSize: payload.readableBytes,
-            requests: options.requests, succeeded: options.requests - driver.completion.failed,
-            failed: driver.completion.failed, seconds: seconds
-        )
+        return report
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Latencies in microseconds, one slot per request, written without locks by index.
 final class LatencyRecorder: @unchecked Sendable {
@@ -95,4 +96,35 @@ final class Completion: Sendable {
             if done { continuation.resume() }
         }
     }
+}
+
+/// A load driver that keeps a window of requests outstanding until its total was sent.
+protocol WindowedDriver: AnyObject {
+    var completion: Completion { get }
+    func submit(_ count: Int)
+}
+
+/// Runs the warm-up, then the measured requests, each with a fresh driver keeping `options.window` outstanding.
+func measure<Driver: WindowedDriver>(
+    mode: String,
+    options: BenchOptions,
+    payloadSize: Int,
+    recorder: LatencyRecorder,
+    makeDriver: (_ total: Int, _ recorder: LatencyRecorder) -> Driver
+) async -> BenchReport {
+    if options.warmup > 0 {
+        let warm = makeDriver(options.warmup, LatencyRecorder(capacity: 0))
+        warm.submit(min(options.window, options.warmup))
+        await warm.completion.wait()
+    }
+    let driver = makeDriver(options.requests, recorder)
+    let start = NIODeadline.now()
+    driver.submit(min(options.window, options.requests))
+    await driver.completion.wait()
+    let seconds = Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    return BenchReport(
+        mode: mode, connections: options.connections, payloadSize: payloadSize,
+        requests: options.requests, succeeded: options.requests - driver.completion.failed,
+        failed: driver.completion.failed, seconds: seconds
+    )
 }
