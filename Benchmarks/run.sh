@@ -5,7 +5,7 @@
 #
 # For 1 and 4 connections and payloads of about 210 B and 4 KiB it runs h2load (nghttp2's C client, the
 # ceiling), the engine (HTTP2ConnectionPool) and the APNs client (APNsClient) with the same request shape,
-# and writes Benchmarks/results/latest.json and latest.md.
+# and writes Benchmarks/results/latest.json, latest.md and latest.svg (a chart of pushes/s by configuration).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -78,4 +78,25 @@ for r in rows:
     lines.append(f'| {r["mode"]} | {r["connections"]} | {r["payload"]} | {r["pushes_per_second"]:.0f} | {r["ratio_to_h2load"]:.2f} | {g("p50_ms")} | {g("p99_ms")} | {g("p999_ms")} | {g("cpu_seconds_per_100k")} | {r.get("peak_rss_mib","–")} |')
 open(f"{sys.argv[2]}/latest.md","w").write(f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}, load average before {machine["load_before"]}, after {machine["load_after"]}\n\n'+"\n".join(lines)+"\n")
 print("\n".join(lines))
+
+# A bar chart of pushes/s by configuration, as plain SVG (no plotting library needed).
+configs=sorted({(r["connections"],r["payload"]) for r in rows})
+modes=["h2load","engine","client"]; colors={"h2load":"#888888","engine":"#2b6cb0","client":"#38a169"}
+top=max(r["pushes_per_second"] for r in rows); bar=22; gap=18; left=150; width=520
+height=40+len(configs)*(len(modes)*bar+gap)
+svg=[f'<svg xmlns="http://www.w3.org/2000/svg" width="{left+width+120}" height="{height}" font-family="sans-serif" font-size="12">',
+     f'<text x="10" y="20" font-size="14">pushes/s against one nghttpd over TLS ({machine["date"]})</text>']
+y=35
+for c in configs:
+    svg.append(f'<text x="10" y="{y+bar*1.8:.0f}">{c[0]} conn × {c[1]} B</text>')
+    for m in modes:
+        r=next((r for r in rows if r["mode"]==m and (r["connections"],r["payload"])==c),None)
+        if r is None: continue
+        w=width*r["pushes_per_second"]/top
+        svg.append(f'<rect x="{left}" y="{y}" width="{w:.0f}" height="{bar-4}" fill="{colors[m]}"/>')
+        svg.append(f'<text x="{left+w+6:.0f}" y="{y+bar-8}">{m} {r["pushes_per_second"]/1000:.0f}k ({r["ratio_to_h2load"]:.2f}×)</text>')
+        y+=bar
+    y+=gap
+svg.append("</svg>")
+open(f"{sys.argv[2]}/latest.svg","w").write("\n".join(svg)+"\n")
 PY
