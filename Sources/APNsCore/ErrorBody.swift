@@ -143,59 +143,67 @@ private func parseTimestamp(_ value: UnsafeRawBufferPointer, isString: Bool) -> 
 /// Decodes a JSON string token (quotes included, already validated by the scanner).
 func decodeJSONString(_ token: UnsafeRawBufferPointer) -> String {
     guard token.count >= 2 else { return "" }
-    let content = UnsafeRawBufferPointer(rebasing: token[1..<(token.count - 1)])
-    guard content.contains(UInt8(ascii: "\\")) else {
-        return String(decoding: content, as: UTF8.self)
-    }
-    var scalars = String.UnicodeScalarView()
-    var utf8: [UInt8] = []
-    var index = 0
-    func flush() {
-        if !utf8.isEmpty {
-            scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
-            utf8.removeAll(keepingCapacity: true)
+    return APNsJSONScanner.decodeStringContent(UnsafeRawBufferPointer(rebasing: token[1..<(token.count - 1)]))
+}
+
+extension APNsJSONScanner {
+    /// Decodes the content of a JSON string (without its quotes) that a scanner has already checked: escapes,
+    /// `\u` escapes and surrogate pairs become their characters. A malformed escape never traps; it decodes to
+    /// U+FFFD or is dropped.
+    public static func decodeStringContent(_ content: UnsafeRawBufferPointer) -> String {
+        guard content.contains(UInt8(ascii: "\\")) else {
+            return String(decoding: content, as: UTF8.self)
         }
-    }
-    func hex4(at offset: Int) -> UInt32? {
-        guard offset + 4 <= content.count else { return nil }
-        var value: UInt32 = 0
-        for byte in content[offset..<(offset + 4)] {
-            guard let digit = hexValue(byte) else { return nil }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
-    }
-    while index < content.count {
-        let byte = content[index]
-        guard byte == UInt8(ascii: "\\"), index + 1 < content.count else {
-            utf8.append(byte)
-            index += 1
-            continue
-        }
-        let escaped = content[index + 1]
-        index += 2
-        switch escaped {
-        case UInt8(ascii: "b"): utf8.append(0x08)
-        case UInt8(ascii: "f"): utf8.append(0x0C)
-        case UInt8(ascii: "n"): utf8.append(0x0A)
-        case UInt8(ascii: "r"): utf8.append(0x0D)
-        case UInt8(ascii: "t"): utf8.append(0x09)
-        case UInt8(ascii: "u"):
-            flush()
-            guard let unit = hex4(at: index) else { break }
-            index += 4
-            var scalar = Unicode.Scalar(unit)
-            if (0xD800...0xDBFF).contains(unit), index + 6 <= content.count,
-                content[index] == UInt8(ascii: "\\"), content[index + 1] == UInt8(ascii: "u"),
-                let low = hex4(at: index + 2), (0xDC00...0xDFFF).contains(low)
-            {
-                scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
-                index += 6
+        var scalars = String.UnicodeScalarView()
+        var utf8: [UInt8] = []
+        var index = 0
+        func flush() {
+            if !utf8.isEmpty {
+                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
+                utf8.removeAll(keepingCapacity: true)
             }
-            scalars.append(scalar ?? "\u{FFFD}")
-        default: utf8.append(escaped)  // \" \\ \/
         }
+        func hex4(at offset: Int) -> UInt32? {
+            guard offset + 4 <= content.count else { return nil }
+            var value: UInt32 = 0
+            for byte in content[offset..<(offset + 4)] {
+                guard let digit = hexValue(byte) else { return nil }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
+        }
+        while index < content.count {
+            let byte = content[index]
+            guard byte == UInt8(ascii: "\\"), index + 1 < content.count else {
+                utf8.append(byte)
+                index += 1
+                continue
+            }
+            let escaped = content[index + 1]
+            index += 2
+            switch escaped {
+            case UInt8(ascii: "b"): utf8.append(0x08)
+            case UInt8(ascii: "f"): utf8.append(0x0C)
+            case UInt8(ascii: "n"): utf8.append(0x0A)
+            case UInt8(ascii: "r"): utf8.append(0x0D)
+            case UInt8(ascii: "t"): utf8.append(0x09)
+            case UInt8(ascii: "u"):
+                flush()
+                guard let unit = hex4(at: index) else { break }
+                index += 4
+                var scalar = Unicode.Scalar(unit)
+                if (0xD800...0xDBFF).contains(unit), index + 6 <= content.count,
+                    content[index] == UInt8(ascii: "\\"), content[index + 1] == UInt8(ascii: "u"),
+                    let low = hex4(at: index + 2), (0xDC00...0xDFFF).contains(low)
+                {
+                    scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
+                    index += 6
+                }
+                scalars.append(scalar ?? "\u{FFFD}")
+            default: utf8.append(escaped)  // \" \\ \/
+            }
+        }
+        flush()
+        return String(scalars)
     }
-    flush()
-    return String(scalars)
 }

@@ -1,3 +1,5 @@
+import APNsCore
+
 /// A syntax error in a request line, at a byte offset.
 struct JSONScanError: Error {
     var offset: Int
@@ -67,7 +69,7 @@ struct JSONCursor {
         if !escaped {
             return String(decoding: raw, as: UTF8.self)
         }
-        return try Self.unescape(raw, offset: start)
+        return APNsJSONScanner.decodeStringContent(raw)
     }
 
     /// Checks a string and returns the range of its contents (between the quotes) and whether it
@@ -106,50 +108,6 @@ struct JSONCursor {
             index += 1
         }
         throw fail("unterminated string")
-    }
-
-    private static func unescape(_ raw: UnsafeRawBufferPointer, offset: Int) throws(JSONScanError) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(raw.count)
-        var i = 0
-        func hex4(_ at: Int) -> UInt32 {
-            var value: UInt32 = 0
-            for k in 0..<4 { value = value << 4 | UInt32(hexDigit(raw[at + k]) ?? 0) }
-            return value
-        }
-        while i < raw.count {
-            let byte = raw[i]
-            guard byte == UInt8(ascii: "\\") else {
-                out.append(byte)
-                i += 1
-                continue
-            }
-            let kind = raw[i + 1]
-            i += 2
-            switch kind {
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = hex4(i)
-                i += 4
-                if (0xD800...0xDBFF).contains(scalar), i + 5 < raw.count, raw[i] == UInt8(ascii: "\\"),
-                    raw[i + 1] == UInt8(ascii: "u")
-                {
-                    let low = hex4(i + 2)
-                    if (0xDC00...0xDFFF).contains(low) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        i += 6
-                    }
-                }
-                let value = Unicode.Scalar(scalar) ?? "\u{FFFD}"
-                out.append(contentsOf: String(Character(value)).utf8)
-            default: out.append(kind)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Numbers
