@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "apns-mock", targets: ["apns-mock"]),
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
+        .library(name: "LiveActivity", targets: ["LiveActivity"]),
         .executable(name: "apns-gateway", targets: ["apns-gateway"]),
     ],
     dependencies: [
@@ -35,6 +36,12 @@ let package = Package(
             providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]
         ),
         .target(name: "CAPNSShims", dependencies: ["CNGHTTP2", "COpenSSL"]),
+        // SQLite from the system (apt: libsqlite3-dev) for the Live Activity registry.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
 
         // The HTTP/2 client engine: OpenSSL over memory BIOs and nghttp2, driven by SwiftNIO.
         .target(
@@ -99,6 +106,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Live Activities: payload builder (no I/O) and the durable token and scheduled-end registry.
+        .target(
+            name: "LiveActivity",
+            dependencies: [
+                "APNsCore", "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // A Swift client for the intake socket.
         .target(
             name: "APNsGatewayClient",
@@ -136,6 +151,10 @@ let package = Package(
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "LiveActivityTests",
+            dependencies: ["LiveActivity", "APNsCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
         .testTarget(

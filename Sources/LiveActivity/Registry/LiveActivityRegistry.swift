@@ -1,0 +1,109 @@
+/// Durable storage for Live Activity tokens and scheduled ends.
+///
+/// All times are epoch seconds passed in by the caller (its clock), so behaviour is the same in
+/// tests and in production. Tokens are validated (even number of hex digits) and stored lowercased;
+/// identifiers must be non-empty, at most ``RegistryInput/maxIdentifierLength`` bytes, without control
+/// characters.
+///
+/// ## Update tokens
+/// Keyed by (activity, device); a token belongs to exactly one key and one app. Registering:
+/// - a new key → ``RegistrationOutcome/created``;
+/// - the same key, token and details → ``RegistrationOutcome/unchanged`` (only `updatedAt` moves);
+/// - the same key and token, other stream or environment → ``RegistrationOutcome/updated``;
+/// - the same key with a new token → ``RegistrationOutcome/replaced(oldToken:)``;
+/// - a token already held by another key, or a key held by another app →
+///   ``LiveActivityRegistryError/tokenConflict(token:registeredTo:)`` /
+///   ``LiveActivityRegistryError/appMismatch(key:registeredApp:requestedApp:)``.
+///
+/// ## Push-to-start tokens
+/// Keyed by (user, device, app), same outcomes. A push-to-start token belongs to one device and
+/// app; registering it for another user on that same device and app moves it (the previous user's
+/// registration is removed), as happens when someone else signs in. Registering it for another
+/// device or app is a conflict.
+///
+/// ## Dead tokens
+/// ``markDead(token:at:reason:)`` applies to both kinds of token. The rule compares times:
+/// - a token is marked dead at `at` only if its last registration (`updatedAt`) is not after
+///   `at`: a registration made after APNs's verdict wins (APNs: stop sending "unless the device
+///   registers the token again with a later timestamp");
+/// - a later registration of the same token revives it only if it is strictly after the death
+///   (``RegistrationOutcome/revived``); one at or before it changes nothing
+///   (``RegistrationOutcome/stillDead(since:)``). A new token for the key replaces the dead one.
+/// - Dead tokens are never returned by the token queries; they stay stored (visible through
+///   ``activityToken(activityID:deviceID:)``) until unregistered.
+///
+/// For a 410 (`Unregistered`) pass APNs's timestamp in seconds (its body gives milliseconds:
+/// divide by 1000); for `BadDeviceToken` pass the current time.
+///
+/// ## Scheduled ends: exactly-once by claim
+/// ``claimDue(now:limit:)`` moves due `pending` ends to `firing` in one transaction and returns
+/// them; a later claim, by this or any other process sharing the database, never returns them
+/// again. The claimer sends the end push and then calls ``markDone(scheduledEndID:)``. Firing is
+/// therefore at most once; if the process stops between claim and send, the end stays `firing`,
+/// visible through ``scheduledEnds(state:)``, and an operator or a recovery routine decides with
+/// ``release(scheduledEndID:)`` (back to `pending`, so a later claim sends it: at least once)
+/// or ``markDone(scheduledEndID:)``.
+public protocol LiveActivityRegistry: AnyObject, Sendable {
+    // MARK: Update tokens
+
+    /// Registers an activity's update token on a device at time `now`.
+    func register(_ registration: ActivityTokenRegistration, at now: Int64) throws(LiveActivityRegistryError)
+        -> RegistrationOutcome
+    /// Removes the activity's token on `deviceID`, or on every device when `nil`; returns how many
+    /// were removed.
+    func unregister(activityID: String, deviceID: String?) throws(LiveActivityRegistryError) -> Int
+    /// Removes a token wherever it is registered (update and push-to-start); returns how many
+    /// registrations were removed.
+    func unregister(token: String) throws(LiveActivityRegistryError) -> Int
+    /// The live (not dead) update tokens of an activity, ordered by device ID.
+    func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
+    /// The live update tokens of every activity in a stream, ordered by activity ID then device ID.
+    func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
+    /// The stored registration of (activity, device), dead or alive.
+    func activityToken(activityID: String, deviceID: String) throws(LiveActivityRegistryError) -> ActivityTokenRecord?
+
+    // MARK: Push-to-start tokens
+
+    /// Registers a user's push-to-start token on a device for an app at time `now`.
+    func registerPushToStart(_ registration: PushToStartRegistration, at now: Int64) throws(LiveActivityRegistryError)
+        -> RegistrationOutcome
+    /// Removes a user's push-to-start token on a device for an app; returns whether one was removed.
+    func unregisterPushToStart(userID: String, deviceID: String, app: String) throws(LiveActivityRegistryError) -> Bool
+    /// The live push-to-start tokens of the given users for an app, in the order of `userIDs`
+    /// (duplicates ignored), then by device ID.
+    func pushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
+        -> [PushToStartRecord]
+    /// The stored push-to-start registration of (user, device, app), dead or alive.
+    func pushToStartToken(userID: String, deviceID: String, app: String) throws(LiveActivityRegistryError)
+        -> PushToStartRecord?
+
+    // MARK: Dead tokens
+
+    /// Records that APNs reported `token` invalid at `at` (see the rule above); returns how many
+    /// registrations were marked dead.
+    func markDead(token: String, at: Int64, reason: String) throws(LiveActivityRegistryError) -> Int
+
+    // MARK: Scheduled ends
+
+    /// Stores a scheduled end (`pending`) at time `now`. Repeating a request with the same ID and
+    /// details returns the stored end unchanged, whatever its state; the same ID with other
+    /// details is ``LiveActivityRegistryError/scheduleConflict(id:)``.
+    func schedule(_ request: ScheduledEndRequest, at now: Int64) throws(LiveActivityRegistryError) -> ScheduledEnd
+    /// Cancels a `pending` end; returns `false` if there is none with that ID or it is no longer
+    /// pending.
+    func cancel(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool
+    /// The `pending` ends with `fireAt <= now`, ordered by `fireAt` then ID, without claiming them.
+    func due(now: Int64) throws(LiveActivityRegistryError) -> [ScheduledEnd]
+    /// Atomically moves up to `limit` due `pending` ends to `firing` and returns them, ordered by
+    /// `fireAt` then ID. Each end is returned by at most one claim, ever.
+    func claimDue(now: Int64, limit: Int) throws(LiveActivityRegistryError) -> [ScheduledEnd]
+    /// Marks a `firing` end `done`; returns `false` if there is none with that ID in `firing`.
+    func markDone(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool
+    /// Returns a `firing` end to `pending` so that a later claim sends it again; returns `false` if
+    /// there is none with that ID in `firing`.
+    func release(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool
+    /// The scheduled end with this ID, in any state.
+    func scheduledEnd(id: String) throws(LiveActivityRegistryError) -> ScheduledEnd?
+    /// The scheduled ends in a state, ordered by `fireAt` then ID.
+    func scheduledEnds(state: ScheduledEnd.State) throws(LiveActivityRegistryError) -> [ScheduledEnd]
+}

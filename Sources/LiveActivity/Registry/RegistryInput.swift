@@ -1,0 +1,62 @@
+import APNsCore
+
+/// Checks and normalisation of registry input, shared by every registry implementation.
+public enum RegistryInput {
+    /// The longest identifier (activity, device, user, stream, app, schedule ID, death reason)
+    /// accepted, in bytes of UTF-8.
+    public static let maxIdentifierLength = 256
+
+    /// Checks an identifier: non-empty, at most ``maxIdentifierLength`` bytes, no control
+    /// characters.
+    public static func checkIdentifier(_ value: String, field: String) throws(LiveActivityRegistryError) {
+        let count = value.utf8.count
+        guard count > 0 else {
+            throw .badIdentifier(field: field, problem: "is empty")
+        }
+        guard count <= maxIdentifierLength else {
+            throw .badIdentifier(field: field, problem: "is \(count) bytes; at most \(maxIdentifierLength) are allowed")
+        }
+        if let offset = value.utf8.firstIndex(where: { $0 < 0x20 || $0 == 0x7F }) {
+            let position = value.utf8.distance(from: value.utf8.startIndex, to: offset)
+            throw .badIdentifier(field: field, problem: "has a control character at offset \(position)")
+        }
+    }
+
+    /// Checks a token (even number of hex digits, like a device token) and returns it lowercased.
+    public static func normalizedToken(_ token: String, field: String = "token") throws(LiveActivityRegistryError) -> String {
+        do {
+            try APNsNotification.validateDeviceToken(token)
+        } catch {
+            throw .badToken("\(field): \(error.message)")
+        }
+        return token.lowercased()
+    }
+
+    /// Checks that a time is not negative.
+    public static func checkTime(_ value: Int64, field: String) throws(LiveActivityRegistryError) {
+        if value < 0 {
+            throw .badTime(field: field, value: value)
+        }
+    }
+
+    /// The first 8 characters of a token, quoted, then `…`: enough to recognise it in a message.
+    static func redacted(_ token: String) -> String {
+        token.utf8.count > 8 ? "\"\(token.prefix(8))…\"" : "\"\(token)\""
+    }
+
+    /// 32 random hex digits, for generated schedule IDs.
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(32)
+        for _ in 0..<2 {
+            var word = generator.next() as UInt64
+            for _ in 0..<16 {
+                bytes.append(digits[Int(word & 0xF)])
+                word >>= 4
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

@@ -1,0 +1,121 @@
+import Synchronization
+
+/// The ``LiveActivityRegistry`` in one SQLite database file.
+///
+/// The database runs in WAL mode with `synchronous=NORMAL` (a committed transaction survives a
+/// process crash; a power loss may lose the last few, never corrupt the file) and a busy timeout,
+/// so several processes may share one file: every read-then-write happens in a `BEGIN IMMEDIATE`
+/// transaction. The schema is created when absent and versioned with `PRAGMA user_version`
+/// (``schemaVersion``); a newer version is refused rather than misread.
+///
+/// Thread safety: the one connection lives inside a `Mutex`; every call takes the lock for its
+/// whole duration (statements, transaction), so calls from any thread are serialised. Calls are
+/// synchronous and do disk I/O: keep them off event loops that carry pushes.
+public final class SQLiteLiveActivityRegistry: LiveActivityRegistry {
+    /// The schema version this build writes and reads.
+    public static let schemaVersion = 1
+
+    /// The database file.
+    public let path: String
+    private let connection: Mutex<SQLiteConnection?>
+
+    /// Opens the registry at `path`, creating the file and schema if needed.
+    ///
+    /// - Parameters:
+    ///   - path: the database file (its `-wal` and `-shm` files live beside it).
+    ///   - busyTimeout: how long a call waits for another process's write lock before failing with
+    ///     `SQLITE_BUSY`.
+    /// - Throws: ``LiveActivityRegistryError/database(operation:code:message:)`` if the file cannot
+    ///   be opened or set up, ``LiveActivityRegistryError/unsupportedSchema(found:supported:)`` for
+    ///   a database written by a newer build.
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws(LiveActivityRegistryError) {
+        let milliseconds = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: milliseconds))
+        try Self.configure(connection)
+        self.path = path
+        self.connection = Mutex(connection)
+    }
+
+    /// Closes the database; later calls throw ``LiveActivityRegistryError/closed``. Closing twice
+    /// is harmless; the registry also closes when released.
+    public func close() {
+        self.connection.withLock { connection in
+            connection?.close()
+            connection = nil
+        }
+    }
+
+    /// Runs `body` with the connection under the lock.
+    func withConnection<T: Sendable>(
+        _ body: (SQLiteConnection) throws(LiveActivityRegistryError) -> T
+    ) throws(LiveActivityRegistryError) -> T {
+        try self.connection.withLock { (connection) throws(LiveActivityRegistryError) -> T in
+            guard let connection, connection.isOpen else { throw .closed }
+            return try body(connection)
+        }
+    }
+
+    private static func configure(_ connection: SQLiteConnection) throws(LiveActivityRegistryError) {
+        let journalMode = try connection.statement("PRAGMA journal_mode=WAL")
+            .firstRow("setting journal_mode=WAL") { $0.text(0) }
+        guard journalMode?.lowercased() == "wal" else {
+            throw .database(
+                operation: "setting journal_mode=WAL", code: 0,
+                message: "the database stays in journal mode \(journalMode ?? "unknown")")
+        }
+        try connection.execute("PRAGMA synchronous=NORMAL", operation: "setting synchronous=NORMAL")
+        try connection.transaction("creating the schema") { () throws(LiveActivityRegistryError) in
+            let version = try connection.statement("PRAGMA user_version")
+                .firstRow("reading user_version") { Int($0.integer(0)) } ?? 0
+            if version > Self.schemaVersion {
+                throw .unsupportedSchema(found: version, supported: Self.schemaVersion)
+            }
+            if version < 1 {
+                try connection.execute(Self.schemaV1, operation: "creating the schema (version 1)")
+                try connection.execute("PRAGMA user_version = 1", operation: "setting user_version")
+            }
+        }
+    }
+
+    private static let schemaV1 = """
+        CREATE TABLE IF NOT EXISTS activity_tokens (
+            activity_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            stream_id TEXT,
+            app TEXT NOT NULL,
+            environment TEXT NOT NULL CHECK (environment IN ('production', 'development')),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            dead_at INTEGER,
+            dead_reason TEXT,
+            PRIMARY KEY (activity_id, device_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS activity_tokens_by_stream
+            ON activity_tokens (stream_id, activity_id, device_id) WHERE stream_id IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS push_to_start_tokens (
+            user_id TEXT NOT NULL,
+            device_id TEXT NOT NULL,
+            app TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            environment TEXT NOT NULL CHECK (environment IN ('production', 'development')),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            dead_at INTEGER,
+            dead_reason TEXT,
+            PRIMARY KEY (user_id, app, device_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS scheduled_ends (
+            id TEXT NOT NULL PRIMARY KEY,
+            activity_id TEXT NOT NULL,
+            app TEXT NOT NULL,
+            fire_at INTEGER NOT NULL,
+            content_state TEXT,
+            dismissal_date INTEGER,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'done', 'cancelled')),
+            created_at INTEGER NOT NULL,
+            claimed_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS scheduled_ends_by_state ON scheduled_ends (state, fire_at, id);
+        """
+}
