@@ -3,6 +3,9 @@
 #
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
+# Environment: CONNECTIONS (APNs connections, default 4), MAX_OUTSTANDING (default 20000), SCRATCH (build
+# folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run).
+#
 # nghttpd stands in for APNs (200, empty body); the gateway runs with the test key; scripts/intake_load.py
 # writes batches over 4 intake connections.
 set -euo pipefail
@@ -18,7 +21,7 @@ token=$(printf 'ab%.0s' $(seq 32))
 mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-nghttpd -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
+nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
 cp certs/AuthKey_TESTKEY123.p8 "$work/key.p8"
@@ -32,7 +35,7 @@ cat > "$work/config.json" <<JSON
   "logLevel": "warning"
 }
 JSON
-"$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out" &
+${WRAP:-} "$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out" &
 gateway=$!
 for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 
@@ -42,6 +45,28 @@ h2=$(h2load -n "$total" -c "${CONNECTIONS:-4}" -m 1000 -t 1 -d "$work/payload.js
   -H 'apns-topic: com.example.app' "https://127.0.0.1:$port/3/device/$token" 2>&1 | sed -nE 's/^finished in .*, ([0-9.]+) req\/s.*/\1/p')
 echo "{\"mode\":\"h2load\",\"connections\":${CONNECTIONS:-4},\"requests\":$total,\"pushes_per_second\":$h2}"
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$((total / 10))" --connections 4 --batch 500 > /dev/null  # warm-up
+if [ -n "${PERF_DATA:-}" ]; then
+  # Samples the gateway's stacks during the measured run: inspect with `perf report -i "$PERF_DATA"`.
+  perf record -F 1999 -g -o "$PERF_DATA" -p "$gateway" 2>/dev/null &
+  profiler=$!
+fi
+# The gateway's resident memory, sampled every 100 ms during the measured run.
+( while kill -0 "$gateway" 2>/dev/null; do
+    awk '/^VmRSS/ { print $2 }' "/proc/$gateway/status"; sleep 0.1
+  done ) > "$work/rss.samples" &
+sampler=$!
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500
-# The gateway's memory: peak (VmHWM) over the whole run, and what it holds now (VmRSS), in MiB.
-awk '/^VmHWM|^VmRSS/ { printf "%s%s %.1f", (n++ ? ", " : "{\"gateway_"), ($1 == "VmHWM:" ? "peak_rss_mib\":" : "\"rss_after_mib\":"), $2/1024 } END { print "}" }' "/proc/$gateway/status"
+kill "$sampler" 2>/dev/null || true
+[ -n "${RSS_SAMPLES:-}" ] && cp "$work/rss.samples" "$RSS_SAMPLES"
+if [ -n "${PERF_DATA:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; fi
+# The gateway's memory: peak (VmHWM) over the whole run, what it holds now (VmRSS), and the samples of the
+# measured run's second half (its lowest, highest and the change from its start to its end), in MiB.
+python3 - "$work/rss.samples" "/proc/$gateway/status" <<'PY'
+import json, sys
+samples = [int(line) / 1024 for line in open(sys.argv[1]) if line.strip()]
+status = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open(sys.argv[2]) if line.startswith("Vm")}
+half = samples[len(samples) // 2:] or [0]
+print(json.dumps({"gateway_peak_rss_mib": round(status["VmHWM"], 1), "rss_after_mib": round(status["VmRSS"], 1),
+                  "second_half_min_mib": round(min(half), 1), "second_half_max_mib": round(max(half), 1),
+                  "second_half_change_mib": round(half[-1] - half[0], 1), "samples": len(samples)}))
+PY

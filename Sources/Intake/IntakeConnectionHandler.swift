@@ -235,6 +235,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             eventLoop.execute { loopBound.value.finish(batch) }
         }
         pendingBatches += 1
+        shared.pendingRequests.add(1, ordering: .relaxed)
         current = Submission(batch: batch, items: items, line: line, next: 0)
         _ = continueSubmission()
     }
@@ -282,6 +283,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func finish(_ batch: PendingBatch) {
         guard let context else { return }
         pendingBatches -= 1
+        shared.pendingRequests.subtract(1, ordering: .relaxed)
         var buffer = context.channel.allocator.buffer(capacity: 64 + batch.count * 48)
         ReplyWriter.results(id: batch.id, batch.results(), into: &buffer)
         write(buffer)

@@ -13,6 +13,8 @@ final class IntakeContext: Sendable {
     let rejectedConnections = Synchronization.Atomic<Int>(0)
     let requests = Synchronization.Atomic<Int>(0)
     let notifications = Synchronization.Atomic<Int>(0)
+    /// `send` requests accepted and not yet answered, over all connections.
+    let pendingRequests = Synchronization.Atomic<Int>(0)
     private let errorCounts = NIOLockedValueBox<[String: Int]>([:])
 
     init(configuration: IntakeConfiguration, routes: IntakeRoutes) {
@@ -36,6 +38,7 @@ final class IntakeContext: Sendable {
         writer.field("connectionsRejected", rejectedConnections.load(ordering: .relaxed))
         writer.field("requests", requests.load(ordering: .relaxed))
         writer.field("notifications", notifications.load(ordering: .relaxed))
+        writer.field("pendingRequests", pendingRequests.load(ordering: .relaxed))
         writer.begin("errors")
         for (code, count) in errorCounts.withLockedValue({ $0 }).sorted(by: { $0.key < $1.key }) {
             writer.field(code, count)

@@ -40,6 +40,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var inReadBurst = false
     /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
     private var unflushedEstimate = 0
+    /// A running average of request body sizes (bytes), for ``streamsTheWindowTakes(_:)``.
+    private var averageBodyBytes = 256
     /// About one TLS record: a refill writes each time this much is queued (h2load backs off at 16 KiB too),
     /// so the server starts on the first requests while the rest are being encoded.
     private static let writeChunkBytes = 16 * 1024
@@ -270,7 +272,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func fillAndFlush(context: ChannelHandlerContext) {
         if let session, let delegate {
-            let free = machine.freeStreams(openStreams: session.openStreams.count)
+            let free = min(machine.freeStreams(openStreams: session.openStreams.count), streamsTheWindowTakes(session))
             if free > 0 {
                 delegate.dequeue(for: connectionID, max: free, into: &batch)
                 if !batch.isEmpty {
@@ -281,6 +283,19 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         flush(context: context)
         closeIfDrained(context: context)
+    }
+
+    /// How many more streams the server's connection-level flow-control window takes the bodies of, judged by
+    /// the sizes of recent bodies.
+    ///
+    /// A stream opened while the window is spent sits on the server until a WINDOW_UPDATE comes, and under a
+    /// small window nghttp2 may send the DATA of newer streams first, so such a stream can wait far longer than
+    /// the rest. Opening streams only as their bodies can follow keeps delivery in queue order and the
+    /// latency tail short. A connection with no open stream always opens one, so it cannot stall.
+    private func streamsTheWindowTakes(_ session: NGHTTP2Session) -> Int {
+        let room = session.remoteWindowSize - session.unsentBodyBytes
+        if room <= 0 { return session.openStreams.isEmpty ? 1 : 0 }
+        return room / max(averageBodyBytes, 1) + 1
     }
 
     private func submit(_ exchanges: [any HTTP2Exchange], session: NGHTTP2Session, context: ChannelHandlerContext) {
@@ -305,7 +320,9 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.writeHeaders(into: &headerWriter)
             do {
                 let stream = try session.submit(exchange, headers: headerWriter)
-                unflushedEstimate += headerWriter.bytes.count + stream.pendingBody.readableBytes + 32
+                let bodyBytes = stream.pendingBody.readableBytes
+                unflushedEstimate += headerWriter.bytes.count + bodyBytes + 32
+                averageBodyBytes += (bodyBytes - averageBodyBytes) / 8
             } catch {
                 // Stream ids are exhausted or the session is going away: this connection is done.
                 refused.append(exchange)

@@ -28,6 +28,8 @@ final class NGHTTP2Session {
     private(set) var goAway: GoAway?
     /// Set when a PING acknowledgement arrived.
     var pingAcknowledged = false
+    /// Request body bytes of open streams that nghttp2 has not yet taken for DATA frames.
+    fileprivate(set) var unsentBodyBytes = 0
     private var nameValues: [nghttp2_nv] = []
     /// Closed streams kept for reuse, so that a push does not allocate one. Bounded.
     private var spareStreams: [HTTP2Stream] = []
@@ -84,6 +86,11 @@ final class NGHTTP2Session {
         Int(nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS))
     }
 
+    /// How many request body bytes the server's connection-level flow-control window takes now.
+    var remoteWindowSize: Int {
+        Int(nghttp2_session_get_remote_window_size(session))
+    }
+
     /// Whether the session still wants to read or write; false once both sides are done.
     var isAlive: Bool {
         nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
@@ -123,6 +130,7 @@ final class NGHTTP2Session {
         }
         stream.streamID = streamID
         openStreams[streamID] = stream
+        unsentBodyBytes += stream.pendingBody.readableBytes
         return stream
     }
 
@@ -178,6 +186,7 @@ final class NGHTTP2Session {
     func removeAllStreams() -> [HTTP2Stream] {
         let streams = Array(openStreams.values)
         openStreams.removeAll()
+        unsentBodyBytes = 0
         return streams
     }
 
@@ -236,6 +245,7 @@ final class NGHTTP2Session {
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
         guard let stream = openStreams.removeValue(forKey: streamID) else { return }
+        unsentBodyBytes -= stream.pendingBody.readableBytes
         stream.closeErrorCode = errorCode
         completedStreams.append(stream)
     }
@@ -299,7 +309,7 @@ private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, err
     return 0
 }
 
-private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length, flags, source, _ in
+private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length, flags, source, userData in
     guard let pointer = source?.pointee.ptr, let buffer, let flags else {
         return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
     }
@@ -311,6 +321,7 @@ private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length
         }
     }
     target.pendingBody.moveReaderIndex(forwardBy: count)
+    session(from: userData).unsentBodyBytes -= count
     if target.pendingBody.readableBytes == 0 {
         flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
     }
