@@ -69,7 +69,9 @@ public final class APNsClient: Sendable {
         return true
     }
 
-    /// Calls `callback` once as soon as ``trySend(_:completion:)`` can accept a notification.
+    /// Calls `callback` once ``trySend(_:completion:)`` can accept notifications again: at once if it can now,
+    /// otherwise when room for a run of them has come free (an eighth of `maxOutstanding`, at most 1,024), so
+    /// that a waiting caller is not woken once per answer.
     public func whenCapacityAvailable(_ callback: @escaping @Sendable () -> Void) {
         limiter.whenAvailable(callback)
     }

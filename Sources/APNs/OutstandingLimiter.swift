@@ -12,11 +12,15 @@ final class OutstandingLimiter: Sendable {
     }
 
     let limit: Int
+    /// ``whenAvailable(_:)`` callbacks wait until the count falls to this, not just below the limit: a caller
+    /// then has room for a run of notifications instead of one per wake-up (each a thread hop).
+    let resumeBelow: Int
     private let state = NIOLockedValueBox(State())
 
     init(limit: Int) {
         precondition(limit > 0)
         self.limit = limit
+        self.resumeBelow = limit - max(1, min(limit / 8, 1024))
     }
 
     var outstanding: Int { state.withLockedValue { $0.outstanding } }
@@ -45,7 +49,8 @@ final class OutstandingLimiter: Sendable {
         }
     }
 
-    /// Calls `callback` once, as soon as a slot is free (at once if one is).
+    /// Calls `callback` once: at once if a slot is free, otherwise when the count has fallen to
+    /// ``resumeBelow`` (an eighth of the limit, at most 1,024, below it).
     func whenAvailable(_ callback: @escaping @Sendable () -> Void) {
         let now = state.withLockedValue { state -> Bool in
             if state.outstanding < limit { return true }
@@ -89,8 +94,10 @@ final class OutstandingLimiter: Sendable {
                 return (waiter, [], [])  // the slot passes straight to the waiter
             }
             state.outstanding -= 1
-            let callbacks = state.callbacks
-            state.callbacks.removeAll()
+            var callbacks: [@Sendable () -> Void] = []
+            if state.outstanding <= resumeBelow && !state.callbacks.isEmpty {
+                swap(&callbacks, &state.callbacks)
+            }
             var idle: [CheckedContinuation<Void, Never>] = []
             if state.outstanding == 0 {
                 idle = state.idleWaiters
