@@ -3,7 +3,7 @@
 #
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
-# Environment: CONNECTIONS (APNs connections, default 4), MAX_OUTSTANDING (default 20000), SCRATCH (build
+# Environment: CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
 # folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run).
 #
 # nghttpd stands in for APNs (200, empty body); the gateway runs with the test key; scripts/intake_load.py
@@ -30,7 +30,7 @@ cat > "$work/config.json" <<JSON
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": ${CONNECTIONS:-4}, "maxOutstanding": ${MAX_OUTSTANDING:-20000}},
+  "pool": {"connections": ${CONNECTIONS:-1}${MAX_OUTSTANDING:+, \"maxOutstanding\": $MAX_OUTSTANDING}},
   "intake": {"socketPath": "gw.sock"},
   "logLevel": "warning"
 }
@@ -41,9 +41,9 @@ for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 
 payload=$(python3 -c 'h="{\"aps\":{\"alert\":{\"title\":\"Score update\",\"body\":\""; t="\"},\"sound\":\"default\"}}"; print(h+"x"*(210-len(h)-len(t))+t)')
 printf '%s' "$payload" > "$work/payload.json"
-h2=$(h2load -n "$total" -c "${CONNECTIONS:-4}" -m 1000 -t 1 -d "$work/payload.json" -H 'apns-push-type: alert' \
+h2=$(h2load -n "$total" -c "${CONNECTIONS:-1}" -m 1000 -t 1 -d "$work/payload.json" -H 'apns-push-type: alert' \
   -H 'apns-topic: com.example.app' "https://127.0.0.1:$port/3/device/$token" 2>&1 | sed -nE 's/^finished in .*, ([0-9.]+) req\/s.*/\1/p')
-echo "{\"mode\":\"h2load\",\"connections\":${CONNECTIONS:-4},\"requests\":$total,\"pushes_per_second\":$h2}"
+echo "{\"mode\":\"h2load\",\"connections\":${CONNECTIONS:-1},\"requests\":$total,\"pushes_per_second\":$h2}"
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$((total / 10))" --connections 4 --batch 500 > /dev/null  # warm-up
 if [ -n "${PERF_DATA:-}" ]; then
   # Samples the gateway's stacks during the measured run: inspect with `perf report -i "$PERF_DATA"`.
@@ -64,9 +64,10 @@ if [ -n "${PERF_DATA:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true
 python3 - "$work/rss.samples" "/proc/$gateway/status" <<'PY'
 import json, sys
 samples = [int(line) / 1024 for line in open(sys.argv[1]) if line.strip()]
-status = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open(sys.argv[2]) if line.startswith("Vm")}
+status = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open(sys.argv[2]) if line.startswith(("Vm", "Rss"))}
 half = samples[len(samples) // 2:] or [0]
 print(json.dumps({"gateway_peak_rss_mib": round(status["VmHWM"], 1), "rss_after_mib": round(status["VmRSS"], 1),
+                  "heap_and_stacks_mib": round(status["RssAnon"], 1), "code_and_files_mib": round(status["RssFile"], 1),
                   "second_half_min_mib": round(min(half), 1), "second_half_max_mib": round(max(half), 1),
                   "second_half_change_mib": round(half[-1] - half[0], 1), "samples": len(samples)}))
 PY

@@ -27,7 +27,12 @@ struct GatewayConfig {
     var environment: APNsClientConfiguration.Environment
     var connections = 2
     var maxConcurrentStreams = 1000
-    var maxOutstanding = 20_000
+    /// Set in the config, or ``defaultMaxOutstanding``.
+    var configuredMaxOutstanding: Int?
+    /// Notifications queued plus in flight, per app: what the config says, or four times the streams the pool
+    /// can have open. More only holds memory (every stream is busy already); less can leave streams idle
+    /// between one answer and the next notification.
+    var maxOutstanding: Int { configuredMaxOutstanding ?? 4 * connections * maxConcurrentStreams }
     var requestTimeout = 30.0
     var connectTimeout = 10.0
     var pingInterval = 60.0
@@ -126,7 +131,7 @@ struct GatewayConfig {
         if var pool = try root.object("pool") {
             config.connections = try pool.int("connections", in: 1...64) ?? config.connections
             config.maxConcurrentStreams = try pool.int("maxConcurrentStreams", in: 1...10_000) ?? config.maxConcurrentStreams
-            config.maxOutstanding = try pool.int("maxOutstanding", in: 1...10_000_000) ?? config.maxOutstanding
+            config.configuredMaxOutstanding = try pool.int("maxOutstanding", in: 1...10_000_000)
             try pool.finish()
         }
         if var timeouts = try root.object("timeouts") {

@@ -79,7 +79,7 @@ struct DemoConfigCommand: ParsableCommand {
               "bundleId": "com.example.app"
             }
           ],
-          "pool": {"connections": 2, "maxConcurrentStreams": 1000, "maxOutstanding": 20000},
+          "pool": {"connections": 2, "maxConcurrentStreams": 1000},
           "timeouts": {"requestSeconds": 30, "connectSeconds": 10, "shutdownGraceSeconds": 5},
           "retry": {"maxAttempts": 3},
           "intake": {
