@@ -4,8 +4,10 @@
 #   Benchmarks/run.sh [REQUESTS]        (default 200000 per configuration)
 #
 # For 1 and 4 connections and payloads of about 210 B and 4 KiB it runs h2load (nghttp2's C client, the
-# ceiling), the engine (HTTP2ConnectionPool) and the APNs client (APNsClient) with the same request shape,
-# and writes Benchmarks/results/latest.json, latest.md and latest.svg (a chart of pushes/s by configuration).
+# ceiling), the engine (HTTP2ConnectionPool), the APNs client (APNsClient) and the whole gateway (the
+# apns-gateway daemon, fed through its Unix socket by SENDERS sender processes, default 4) with the same
+# request shape, and writes Benchmarks/results/latest.json, latest.md and latest.svg (a chart of pushes/s by
+# configuration).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -18,6 +20,10 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 swift build -c release --product apns-bench >&2
 bench=$(swift build -c release --show-bin-path)/apns-bench
+swift build -c release --package-path "$root" --product apns-gateway >&2
+gateway_bin=$(swift build -c release --package-path "$root" --show-bin-path)/apns-gateway
+cp "$root/certs/AuthKey_TESTKEY123.p8" "$work/key.p8"
+chmod 600 "$work/key.p8"
 
 # APNs answers 200 with an empty body: serve an empty file at the request path.
 mkdir -p "$work/htdocs/3/device"
@@ -52,6 +58,45 @@ run_h2load() {  # connections payload
     "$1" "$2" "$requests" "$secs" "$rate"
 }
 
+cpu_ticks() {  # user + system clock ticks of process $1
+  awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+run_gateway() {  # connections payload: the daemon, its socket fed by sender processes
+  cat > "$work/gateway.json" <<JSON
+{
+  "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
+  "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
+  "pool": {"connections": $1},
+  "intake": {"socketPath": "gw.sock"},
+  "logLevel": "warning"
+}
+JSON
+  rm -f "$work/gw.sock"
+  "$gateway_bin" serve --config "$work/gateway.json" > "$work/gateway.out" &
+  local pid=$!
+  for _ in $(seq 100); do grep -q ready "$work/gateway.out" && break; sleep 0.1; done
+  "$root/scripts/intake_load.py" "$work/gw.sock" "$token" --total "$((requests / 10))" --payload "$2" \
+    --connections "${SENDERS:-4}" > /dev/null  # warm-up: connections, token, allocator
+  local ticks_before ticks_after out
+  ticks_before=$(cpu_ticks "$pid")
+  out=$("$root/scripts/intake_load.py" "$work/gw.sock" "$token" --total "$requests" --payload "$2" --connections "${SENDERS:-4}")
+  ticks_after=$(cpu_ticks "$pid")
+  local peak
+  peak=$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
+  kill -TERM "$pid"
+  wait "$pid" || true
+  CONNECTIONS="$1" TICKS=$((ticks_after - ticks_before)) HZ=$(getconf CLK_TCK) PEAK="$peak" python3 -c '
+import json, os, sys
+r = json.loads(sys.argv[1])
+print(json.dumps({"mode": "gateway", "connections": int(os.environ["CONNECTIONS"]), "payload": r["payload"],
+  "requests": r["notifications"], "succeeded": r["ok"], "seconds": r["seconds"],
+  "pushes_per_second": r["pushes_per_second"], "request_p50_ms": r["request_p50_ms"],
+  "request_p99_ms": r["request_p99_ms"], "request_p999_ms": r["request_p999_ms"],
+  "cpu_seconds_per_100k": round(int(os.environ["TICKS"]) / int(os.environ["HZ"]) / r["notifications"] * 100000, 3),
+  "peak_rss_mib": float(os.environ["PEAK"])}))' "$out"
+}
+
 for payload in 210 4096; do
   payload_file "$payload"
   for connections in 1 4; do
@@ -61,6 +106,7 @@ for payload in 210 4096; do
         --connections "$connections" --requests "$requests" --payload "$payload" --window 4000 \
         | tee -a "$work/all.jsonl" >&2
     done
+    run_gateway "$connections" "$payload" | tee -a "$work/all.jsonl" >&2
   done
 done
 
@@ -74,14 +120,17 @@ machine={"cpus":os.cpu_count(),"platform":platform.platform(),"date":datetime.da
 json.dump({"machine":machine,"results":rows},open(f"{sys.argv[2]}/latest.json","w"),indent=1)
 lines=["| mode | conns | payload B | pushes/s | × h2load | p50 ms | p99 ms | p99.9 ms | CPU s/100k | peak RSS MiB |","|---|---|---|---|---|---|---|---|---|---|"]
 for r in rows:
-    g=lambda k: ("%.3f"%r[k]) if k in r else "–"
+    # Engine and client: the latency of each push. Gateway: of each request (a batch of 500), write to reply.
+    g=lambda k: ("%.3f"%r[k]) if k in r else (("%.1f*"%r["request_"+k]) if "request_"+k in r else "–")
     lines.append(f'| {r["mode"]} | {r["connections"]} | {r["payload"]} | {r["pushes_per_second"]:.0f} | {r["ratio_to_h2load"]:.2f} | {g("p50_ms")} | {g("p99_ms")} | {g("p999_ms")} | {g("cpu_seconds_per_100k")} | {r.get("peak_rss_mib","–")} |')
+lines.append("")
+lines.append("\\* gateway latencies are per request of 500 notifications (written to the socket → reply read), not per push.")
 open(f"{sys.argv[2]}/latest.md","w").write(f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}, load average before {machine["load_before"]}, after {machine["load_after"]}\n\n'+"\n".join(lines)+"\n")
 print("\n".join(lines))
 
 # A bar chart of pushes/s by configuration, as plain SVG (no plotting library needed).
 configs=sorted({(r["connections"],r["payload"]) for r in rows})
-modes=["h2load","engine","client"]; colors={"h2load":"#888888","engine":"#2b6cb0","client":"#38a169"}
+modes=["h2load","engine","client","gateway"]; colors={"h2load":"#888888","engine":"#2b6cb0","client":"#38a169","gateway":"#c05621"}
 top=max(r["pushes_per_second"] for r in rows); bar=22; gap=18; left=150; width=520
 height=40+len(configs)*(len(modes)*bar+gap)
 svg=[f'<svg xmlns="http://www.w3.org/2000/svg" width="{left+width+120}" height="{height}" font-family="sans-serif" font-size="12">',
