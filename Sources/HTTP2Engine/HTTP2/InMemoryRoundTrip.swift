@@ -1,0 +1,103 @@
+internal import CNGHTTP2
+import NIOCore
+
+/// The engine's HTTP/2 session wired to an nghttp2 server session in memory: a whole request/response
+/// exchange with no socket, no TLS and no event loop, so that the HTTP/2 layer's own cost per exchange (header
+/// encoding, framing, stream bookkeeping, parsing the response) can be measured on its own.
+///
+/// The server answers every request with `:status 200` and no body, as APNs does on success.
+@_spi(Benchmarking)
+public final class InMemoryRoundTrip {
+    private let client: NGHTTP2Session
+    private var server: OpaquePointer?
+    private var headerWriter = HTTP2HeaderWriter()
+    private var wire = ByteBuffer()
+    fileprivate var requestsToAnswer: [Int32] = []
+
+    public init() throws {
+        client = try NGHTTP2Session()
+        try client.start()
+        var callbacks: OpaquePointer?
+        guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
+            throw HTTP2Error.protocolError("nghttp2_session_callbacks_new failed")
+        }
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, serverFrameReceived)
+        var session: OpaquePointer?
+        guard nghttp2_session_server_new(&session, callbacks, nil) == 0, let session else {
+            throw HTTP2Error.protocolError("nghttp2_session_server_new failed")
+        }
+        server = session
+        nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
+        var settings = nghttp2_settings_entry(
+            settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: 1000)
+        _ = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, 1)
+        try pump()
+    }
+
+    deinit {
+        nghttp2_session_del(server)
+    }
+
+    /// Sends `exchange` as one request, lets the server answer it, and completes the exchange with the
+    /// response, all on the calling thread.
+    public func roundTrip(_ exchange: any HTTP2Exchange) throws {
+        headerWriter.reset()
+        exchange.writeHeaders(into: &headerWriter)
+        _ = try client.submit(exchange, headers: headerWriter)
+        try pump()
+        for stream in client.completedStreams {
+            stream.exchange.complete(stream.result)
+            client.recycle(stream)
+        }
+        client.completedStreams.removeAll(keepingCapacity: true)
+    }
+
+    /// Moves bytes both ways until neither side has anything to say.
+    private func pump() throws {
+        while true {
+            wire.clear()
+            try client.send(into: &wire)
+            var moved = wire.readableBytes
+            try wire.withUnsafeReadableBytes { bytes in try feed(server: bytes) }
+            for streamID in requestsToAnswer {
+                let status: (name: StaticString, value: StaticString) = (":status", "200")
+                var field = nghttp2_nv(
+                    name: UnsafeMutablePointer(mutating: status.name.utf8Start),
+                    value: UnsafeMutablePointer(mutating: status.value.utf8Start),
+                    namelen: status.name.utf8CodeUnitCount, valuelen: status.value.utf8CodeUnitCount,
+                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+                _ = nghttp2_submit_response(server, streamID, &field, 1, nil)
+            }
+            requestsToAnswer.removeAll(keepingCapacity: true)
+            wire.clear()
+            while true {
+                var data: UnsafePointer<UInt8>?
+                let count = nghttp2_session_mem_send(server, &data)
+                guard count > 0, let data else { break }
+                wire.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+            }
+            moved += wire.readableBytes
+            try wire.withUnsafeReadableBytes { bytes in try client.receive(bytes) }
+            if moved == 0 { return }
+        }
+    }
+
+    private func feed(server bytes: UnsafeRawBufferPointer) throws {
+        guard !bytes.isEmpty else { return }
+        let rc = nghttp2_session_mem_recv(server, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if rc < 0 { throw HTTP2Error.protocolError("in-memory server: \(NGHTTP2Session.describe(Int32(truncatingIfNeeded: rc)))") }
+    }
+}
+
+/// The server side notes each request that has arrived whole; ``InMemoryRoundTrip`` answers them.
+private let serverFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
+    guard let frame, let userData else { return 0 }
+    let header = frame.pointee.hd
+    let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+    let type = Int(header.type)
+    if endStream && (type == Int(NGHTTP2_DATA.rawValue) || type == Int(NGHTTP2_HEADERS.rawValue)) {
+        Unmanaged<InMemoryRoundTrip>.fromOpaque(userData).takeUnretainedValue().requestsToAnswer.append(header.stream_id)
+    }
+    return 0
+}
