@@ -137,6 +137,12 @@ let package = Package(
         ),
 
         .testTarget(name: "APNsCoreTests", dependencies: ["APNsCore"]),
+        // Mutation and generation fuzzing of the parsers that read untrusted bytes (seed corpus in Corpus/).
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["Intake", "APNsCore", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Corpus"]
+        ),
         .testTarget(
             name: "HTTP2EngineTests",
             dependencies: ["HTTP2Engine", .product(name: "NIOEmbedded", package: "swift-nio")]

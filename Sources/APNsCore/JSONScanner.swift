@@ -38,6 +38,21 @@ public enum APNsJSONScanner {
         }
     }
 
+    /// Checks the JSON string literal whose opening quote is at `offset` (escapes, surrogate pairs,
+    /// control characters, UTF-8) and returns the offset just past its closing quote, and whether it has
+    /// any `\` escape (if not, its bytes are its text).
+    public static func scanStringLiteral(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int
+    ) throws(APNsJSONSyntaxError) -> (end: Int, hasEscapes: Bool) {
+        var scanner = JSONScanner(bytes)
+        scanner.index = offset
+        var hasEscapes = false
+        guard scanner.scanString(hasEscapes: &hasEscapes) else {
+            throw scanner.failure?.error ?? APNsJSONSyntaxError(offset: scanner.index, problem: "invalid string")
+        }
+        return (scanner.index, hasEscapes)
+    }
+
     /// Checks that the buffer's readable bytes hold exactly one JSON object, optionally surrounded
     /// by whitespace.
     public static func validateObject(_ buffer: ByteBuffer) throws(APNsJSONSyntaxError) {
@@ -64,6 +79,7 @@ enum JSONProblem: Sendable {
     case controlCharacterInString
     case invalidEscape
     case invalidUnicodeEscape
+    case unpairedSurrogate
     case invalidUTF8
     case invalidNumber
     case leadingZero
@@ -82,6 +98,7 @@ enum JSONProblem: Sendable {
         case .controlCharacterInString: return "unescaped control character in string"
         case .invalidEscape: return "invalid escape in string"
         case .invalidUnicodeEscape: return "invalid \\u escape in string (needs 4 hex digits)"
+        case .unpairedSurrogate: return "unpaired UTF-16 surrogate in a \\u escape (not a character)"
         case .invalidUTF8: return "invalid UTF-8 in string"
         case .invalidNumber: return "invalid number"
         case .leadingZero: return "number with a leading zero"
@@ -295,17 +312,35 @@ struct JSONScanner {
             self.index = next + 1
             return true
         case UInt8(ascii: "u"):
-            guard next + 4 < self.bytes.count else {
-                return self.fail(.invalidUnicodeEscape)
+            guard let unit = self.codeUnit(at: next + 1) else { return self.fail(.invalidUnicodeEscape) }
+            switch unit {
+            case 0xD800...0xDBFF:
+                // A high surrogate stands for a character only with a low surrogate escape right after it.
+                let low = next + 5
+                guard low + 1 < self.bytes.count, self.bytes[low] == UInt8(ascii: "\\"), self.bytes[low + 1] == UInt8(ascii: "u"),
+                    let second = self.codeUnit(at: low + 2), (0xDC00...0xDFFF).contains(second)
+                else { return self.fail(.unpairedSurrogate) }
+                self.index = low + 6
+            case 0xDC00...0xDFFF:
+                return self.fail(.unpairedSurrogate)
+            default:
+                self.index = next + 5
             }
-            for offset in 1...4 where hexValue(self.bytes[next + offset]) == nil {
-                return self.fail(.invalidUnicodeEscape)
-            }
-            self.index = next + 5
             return true
         default:
             return self.fail(.invalidEscape)
         }
+    }
+
+    /// The UTF-16 code unit of the four hex digits at `offset`, if they are four hex digits.
+    private func codeUnit(at offset: Int) -> UInt16? {
+        guard offset + 4 <= self.bytes.count else { return nil }
+        var unit: UInt16 = 0
+        for position in offset..<(offset + 4) {
+            guard let digit = hexValue(self.bytes[position]) else { return nil }
+            unit = unit << 4 | UInt16(digit)
+        }
+        return unit
     }
 
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, surrogates or values

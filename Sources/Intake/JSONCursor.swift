@@ -76,38 +76,16 @@ struct JSONCursor {
     /// contains escapes.
     mutating func scanString() throws(JSONScanError) -> (Int, Int, Bool) {
         guard try peek() == UInt8(ascii: "\"") else { throw fail("expected a string") }
-        index += 1
-        let start = index
-        var escaped = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\"") {
-                let end = index
-                index += 1
-                return (start, end, escaped)
-            }
-            if byte == UInt8(ascii: "\\") {
-                escaped = true
-                index += 1
-                guard index < bytes.count else { break }
-                switch bytes[index] {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    index += 1
-                case UInt8(ascii: "u"):
-                    guard index + 4 < bytes.count,
-                        (1...4).allSatisfy({ hexDigit(bytes[index + $0]) != nil })
-                    else { throw fail("bad \\u escape") }
-                    index += 5
-                default:
-                    throw fail("bad escape in string")
-                }
-                continue
-            }
-            if byte < 0x20 { throw fail("control character in string") }
-            index += 1
+        // APNsCore's string scanner: eight bytes at a time, and it checks UTF-8 and surrogate pairs too.
+        do {
+            let (end, escaped) = try APNsJSONScanner.scanStringLiteral(bytes, at: index)
+            let start = index + 1
+            index = end
+            return (start, end - 1, escaped)
+        } catch {
+            index = error.offset
+            throw JSONScanError(offset: error.offset, problem: error.problem)
         }
-        throw fail("unterminated string")
     }
 
     // MARK: Numbers
@@ -240,12 +218,3 @@ struct JSONCursor {
 @inline(__always)
 func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
 
-@inline(__always)
-func hexDigit(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case 0x30...0x39: return byte - 0x30
-    case 0x41...0x46: return byte - 0x41 + 10
-    case 0x61...0x66: return byte - 0x61 + 10
-    default: return nil
-    }
-}

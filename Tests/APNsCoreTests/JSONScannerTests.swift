@@ -24,6 +24,17 @@ final class JSONScannerTests: XCTestCase {
         }
     }
 
+    func testSurrogateEscapesMustPair() {
+        assertAccepts([#"{"a":"\ud83d\ude00"}"#, #"{"\uD83D\uDE00":1}"#, #"{"a":"\ud7ff\ue000"}"#])
+        assertRejects([
+            #"{"a":"\ud83d"}"#, #"{"a":"\ude00"}"#, #"{"a":"\ud83dx"}"#, #"{"a":"\ud83d\n"}"#,
+            #"{"a":"\ud83d\ud83d"}"#, #"{"a":"\ud83d\u00e9"}"#, #"{"\udc00":1}"#,
+        ])
+        XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(#"{"a":"\ud83d"}"#))) { error in
+            XCTAssertEqual((error as? APNsJSONSyntaxError)?.problem, "unpaired UTF-16 surrogate in a \\u escape (not a character)")
+        }
+    }
+
     func testObjectsAndNesting() {
         assertAccepts([
             "{}",

@@ -40,6 +40,24 @@ final class RequestScannerTests: XCTestCase {
         }
     }
 
+    /// What JSON forbids in strings makes the line invalid JSON, in keys, values and payloads alike: a lone
+    /// surrogate escape, and bytes that are not UTF-8.
+    func testUnpairedSurrogatesAndInvalidUTF8AreInvalidJSON() {
+        let lines: [[UInt8]] = [
+            Array(#"{"id":"\ud83d","op":"ping"}"#.utf8),
+            Array(#"{"id":1,"op":"send","notifications":[{"token":"ab","payload":{"a":"\ude00"}}]}"#.utf8),
+            Array(#"{"id":1,"op":"pi"#.utf8) + [0xFF] + Array(#"ng"}"#.utf8),
+            Array(#"{"id":1,"op":"send","notifications":[{"token":"ab","payload":{"a":""#.utf8) + [0xC0, 0x80] + Array(#""}}]}"#.utf8),
+        ]
+        for line in lines {
+            let request = line.withUnsafeBytes { RequestScanner.scan($0, maxBatchSize: 10) }
+            guard case .failure(_, .invalidJSON, let message) = request else {
+                return XCTFail("accepted \(String(decoding: line, as: UTF8.self)): \(request)")
+            }
+            XCTAssertTrue(message.hasPrefix("invalid JSON at byte "), message)
+        }
+    }
+
     /// The payload reaches APNs as the exact bytes the client wrote: spacing, escapes and key order intact.
     func testPayloadIsForwardedByteForByte() async throws {
         let harness = try await IntakeHarness.start(record: true)
