@@ -188,6 +188,26 @@ final class ServiceHarness: Sendable {
         return object
     }
 
+    /// Sends request lines pipelined on one connection; returns the replies in the order of the lines.
+    func requests(_ lines: [String]) async throws -> [[String: Any]] {
+        let connection = try await GatewayClient.connect(path: socketPath)
+        let replies = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            for (index, line) in lines.enumerated() {
+                group.addTask { (index, try await connection.request(line: line).line) }
+            }
+            var replies = Array(repeating: "", count: lines.count)
+            for try await (index, line) in group { replies[index] = line }
+            return replies
+        }
+        await connection.close()
+        return try replies.map { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                throw HarnessError("reply is not an object: \(line)")
+            }
+            return object
+        }
+    }
+
     /// Registers `count` update tokens for an activity directly in the registry, devices `d0`, `d1`, ...
     func registerTokens(activityID: String, tokens: [String]) throws {
         for (index, token) in tokens.enumerated() {
