@@ -173,8 +173,8 @@ extension LiveActivityService {
         case 10: return .immediate
         default:
             throw LiveActivityServiceError(
-                .badPriority, "priority \(number) is not allowed: Live Activity pushes take 5 (no budget) or 10 "
-                    + "(immediate, limited by an hourly budget)", field: "priority")
+                .badPriority, "priority \(number) is not allowed: Live Activity pushes take 5 (delivered when the "
+                    + "device sees fit) or 10 (at once, counted against the app's hourly budget)", field: "priority")
         }
     }
 

@@ -37,7 +37,7 @@ final class InvalidRequestTests: XCTestCase {
             (#"{"op":"activity.update","activityId":"known"}"#, "BadRequest", "contentState", "missing \"contentState\""),
             (#"{"op":"activity.update","activityId":"known","contentState":"x"}"#, "BadRequest", "contentState", "must be a JSON object"),
             (#"{"op":"activity.update","activityId":"nobody","contentState":{}}"#, "UnknownActivity", "activityId", "no token is registered"),
-            (#"{"op":"activity.update","activityId":"known","contentState":{},"priority":1}"#, "BadPriority", "priority", "5 (no budget) or 10"),
+            (#"{"op":"activity.update","activityId":"known","contentState":{},"priority":1}"#, "BadPriority", "priority", "take 5 (delivered when the device sees fit) or 10"),
             (#"{"op":"activity.update","activityId":"known","contentState":{},"priority":"10"}"#, "BadRequest", "priority", "must be an integer"),
             (#"{"op":"activity.update","activityId":"known","contentState":{},"staleDate":"tomorrow"}"#, "BadDate", "staleDate", "ISO-8601"),
             (#"{"op":"activity.update","activityId":"known","contentState":{},"staleDate":-5}"#, "BadDate", "staleDate", "not a date"),
