@@ -143,15 +143,18 @@ extension LiveActivityService {
         }
         if !dead.isEmpty {
             let toRetire = dead
-            let retired: [Int] = (try? await withRegistry { registry in
-                var retired: [Int] = []
-                for entry in toRetire {
-                    if (try? registry.markDead(token: entry.token, at: entry.at, reason: entry.reason)) ?? 0 > 0 {
+            var retired: [Int] = []
+            do {
+                retired = try await withRegistry { registry in
+                    var retired: [Int] = []
+                    for entry in toRetire where try registry.markDead(token: entry.token, at: entry.at, reason: entry.reason) > 0 {
                         retired.append(entry.position)
                     }
+                    return retired
                 }
-                return retired
-            }) ?? []
+            } catch {
+                logger.error("cannot retire dead tokens", metadata: ["count": "\(dead.count)", "error": "\(error)"])
+            }
             for position in retired { outcomes[sendable[position].index].retired = true }
             if retired.count < dead.count {
                 logger.debug("some dead tokens were re-registered after APNs's verdict", metadata: [
