@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
         .library(name: "LiveActivity", targets: ["LiveActivity"]),
+        .library(name: "LiveActivityService", targets: ["LiveActivityService"]),
         .executable(name: "apns-gateway", targets: ["apns-gateway"]),
     ],
     dependencies: [
@@ -114,6 +115,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // The Live Activity ops of the intake: registration, start/update/end fan-out, scheduled ends.
+        .target(
+            name: "LiveActivityService",
+            dependencies: [
+                "APNs", "APNsCore", "LiveActivity", "Intake",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A Swift client for the intake socket.
         .target(
             name: "APNsGatewayClient",
@@ -127,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "apns-gateway",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient",
+                "Intake", "APNs", "APNsCore", "APNsGatewayClient", "LiveActivity", "LiveActivityService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -167,6 +179,16 @@ let package = Package(
             name: "IntakeTests",
             dependencies: [
                 "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "LiveActivityServiceTests",
+            dependencies: [
+                "LiveActivityService", "LiveActivity", "Intake", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

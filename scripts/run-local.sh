@@ -47,5 +47,6 @@ printf '{"id":"stats","op":"stats"}\n' | "$BIN/apns-gateway" send --socket "$SOC
 echo
 echo "== the gateway keeps serving on $SOCKET; try:"
 echo "   printf '{\"id\":1,\"op\":\"ping\"}\\n' | socat - UNIX-CONNECT:$SOCKET"
+echo "   Live Activities (register, start, update, end): see docs/live-activities.md"
 echo "   Ctrl-C stops it."
 wait "$GATEWAY_PID"

@@ -15,6 +15,11 @@ public struct IntakeConfiguration: Sendable {
     public var maxBatchSize: Int
     /// The most intake connections at once; more are answered with `TooManyConnections` and closed.
     public var maxConnections: Int
+    /// The most extension-op requests (see ``IntakeOperation``) one connection has running at once; at this
+    /// number the connection stops reading until one finishes.
+    public var maxOperationsPerConnection: Int
+    /// How long an extension op may run before its request is answered with `DeadlineExceeded`.
+    public var operationTimeout: TimeAmount
 
     /// Creates a configuration; only the socket path has no default.
     public init(
@@ -22,13 +27,17 @@ public struct IntakeConfiguration: Sendable {
         socketMode: UInt16 = 0o660,
         maxLineBytes: Int = 8 * 1024 * 1024,
         maxBatchSize: Int = 10_000,
-        maxConnections: Int = 1024
+        maxConnections: Int = 1024,
+        maxOperationsPerConnection: Int = 16,
+        operationTimeout: TimeAmount = .seconds(300)
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
         self.maxLineBytes = maxLineBytes
         self.maxBatchSize = maxBatchSize
         self.maxConnections = maxConnections
+        self.maxOperationsPerConnection = maxOperationsPerConnection
+        self.operationTimeout = operationTimeout
     }
 }
 

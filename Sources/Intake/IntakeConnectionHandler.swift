@@ -10,8 +10,11 @@ struct IntakeDrainEvent: Sendable {}
 /// ``PendingBatch``; its completion hops back to this loop to write the reply.
 ///
 /// Backpressure: reading stops (the outbound `read` is held back) while a batch waits for room at its
-/// client (``APNsClient/trySend(_:completion:)`` said no) or while the channel is not writable (the peer is
-/// not reading its replies). Nothing is buffered beyond one read and the line being worked on.
+/// client (``APNsClient/trySend(_:completion:)`` said no), while the channel is not writable (the peer is
+/// not reading its replies), or while ``IntakeConfiguration/maxOperationsPerConnection`` extension ops are
+/// running. Nothing is buffered beyond one read and the line being worked on.
+///
+/// Extension ops (``IntakeOperation``) run in tasks of their own; their replies hop back to this loop.
 final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -38,6 +41,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var inputClosed = false
     private var readPending = false
     private var pendingBatches = 0
+    /// Extension ops running on this connection, by number, with their timeout timers.
+    private var operations: [Int: Scheduled<Void>] = [:]
+    private var nextOperation = 0
     private var closing = false
     /// Set while `processInput` runs: a write inside it may report writability, which must not re-enter.
     private var processing = false
@@ -46,7 +52,10 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         self.shared = shared
     }
 
-    private var paused: Bool { waitingForCapacity || !writable || draining || closing }
+    private var paused: Bool {
+        waitingForCapacity || !writable || draining || closing
+            || operations.count >= shared.configuration.maxOperationsPerConnection
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -202,6 +211,13 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             write(buffer)
         case .send(let idRange, let items):
             startSend(id: copy(line, idRange), items: items, line: line)
+        case .other(let idRange, let op):
+            if let operation = shared.operations[op] {
+                startOperation(operation, op: op, id: copy(line, idRange), line: line)
+            } else {
+                let shown = op.utf8.count > 40 ? String(op.prefix(40)) + "…" : op
+                reply(error: .unknownOp, id: slice(line, idRange), "unknown op \"\(shown)\"; known: \(shared.knownOps)")
+            }
         }
     }
 
@@ -290,6 +306,55 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if (draining || inputClosed) && current == nil { closeWhenIdle() }
     }
 
+    // MARK: Extension ops
+
+    private func startOperation(_ operation: any IntakeOperation, op: String, id: ByteBuffer, line: ByteBuffer) {
+        guard let context else { return }
+        shared.operationRequests.add(1, ordering: .relaxed)
+        shared.pendingRequests.add(1, ordering: .relaxed)
+        shared.operationStarted()
+        pendingBatches += 1
+        nextOperation += 1
+        let number = nextOperation
+        // A copy of the line, so that a running op never pins the input buffer's storage.
+        let request = IntakeRequest(op: op, id: id, line: copy(line, 0..<line.readableBytes))
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        let timeout = shared.configuration.operationTimeout
+        operations[number] = eventLoop.scheduleTask(in: timeout) {
+            let seconds = Double(timeout.nanoseconds) / 1e9
+            let reply = IntakeReply.error(
+                code: IntakeErrorCode.deadlineExceeded.rawValue,
+                message: "op \"\(op)\" did not finish within \(seconds) seconds; its outcome is unknown")
+            loopBound.value.finishOperation(number, id: id, reply)
+        }
+        Task {
+            let reply = await operation.handle(request)
+            eventLoop.execute { loopBound.value.finishOperation(number, id: id, reply) }
+        }
+    }
+
+    /// Writes an op's reply; the first of its reply and its timeout wins.
+    private func finishOperation(_ number: Int, id: ByteBuffer, _ reply: IntakeReply) {
+        guard let timer = operations.removeValue(forKey: number) else { return }
+        timer.cancel()
+        pendingBatches -= 1
+        shared.pendingRequests.subtract(1, ordering: .relaxed)
+        shared.operationFinished()
+        if let code = reply.errorCode { shared.countError(named: code) }
+        if let context {
+            var buffer = context.channel.allocator.buffer(capacity: 16 + id.readableBytes + reply.members.readableBytes)
+            ReplyWriter.members(id: id, reply.members, into: &buffer)
+            write(buffer)
+        }
+        if draining {
+            if current == nil { closeWhenIdle() }
+        } else {
+            // Room for another op (reading resumes), or after end of input the last lines and the close.
+            processInput()
+        }
+    }
+
     // MARK: Replies and closing
 
     private func reply(error code: IntakeErrorCode, id: ByteBuffer?, _ message: String) {
@@ -322,7 +387,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let scanned = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: Int.max) }
             var idRange: Range<Int>?
             switch scanned {
-            case .send(let id, _), .ping(let id), .stats(let id): idRange = id
+            case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _): idRange = id
             case .failure(let id, _, _): idRange = id
             }
             reply(error: .shuttingDown, id: idRange.map { slice(line, $0) }, "the gateway is shutting down; request not processed")

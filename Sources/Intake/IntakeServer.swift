@@ -25,8 +25,8 @@ public struct IntakeError: Error, CustomStringConvertible, Sendable {
 /// The intake: a Unix stream socket speaking the NDJSON protocol (see docs/protocol.md), feeding the
 /// apps' ``APNsClient``s.
 ///
-/// Start it with ``start(configuration:apps:defaultApp:group:logger:)``; stop it with ``shutdown(grace:)``,
-/// which answers every accepted notification before the socket goes away.
+/// Start it with ``start(configuration:apps:defaultApp:operations:group:logger:)``; stop it with
+/// ``shutdown(grace:)``, which answers every accepted request before the socket goes away.
 public final class IntakeServer: Sendable {
     private let channel: any Channel
     private let shared: IntakeContext
@@ -52,15 +52,25 @@ public final class IntakeServer: Sendable {
     /// - Parameters:
     ///   - apps: the apps notifications can name in `"app"`.
     ///   - defaultApp: the app for notifications that name none; defaults to the only app when there is one.
+    ///   - operations: handlers for ops beyond `send`, `ping` and `stats`, by op name; other ops are answered
+    ///     with `UnknownOp`.
     public static func start(
         configuration: IntakeConfiguration,
         apps: [IntakeApp],
         defaultApp: String? = nil,
+        operations: [String: any IntakeOperation] = [:],
         group: any EventLoopGroup,
         logger: Logger = Logger(label: "apns.intake")
     ) async throws -> IntakeServer {
+        for name in ["send", "ping", "stats"] where operations[name] != nil {
+            throw IntakeError("op \"\(name)\" is built in and cannot be replaced by an extension operation")
+        }
+        guard configuration.maxOperationsPerConnection > 0 else {
+            throw IntakeError("maxOperationsPerConnection must be at least 1")
+        }
         try SocketPath.prepare(configuration.socketPath)
-        let shared = IntakeContext(configuration: configuration, routes: IntakeRoutes(apps: apps, defaultApp: defaultApp))
+        let shared = IntakeContext(
+            configuration: configuration, routes: IntakeRoutes(apps: apps, defaultApp: defaultApp), operations: operations)
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -108,8 +118,9 @@ public final class IntakeServer: Sendable {
     public var connectionCount: Int { shared.openConnections.load(ordering: .relaxed) }
 
     /// Stops accepting, lets each connection finish (no new requests; every accepted notification is answered:
-    /// in-flight ones get up to `grace`, then the clients answer the rest with `Shutdown`), shuts the clients
-    /// down, writes the last replies, closes the connections and removes the socket file.
+    /// in-flight ones get up to `grace`, then the clients answer the rest with `Shutdown`; running extension
+    /// ops are waited for), shuts the clients down, writes the last replies, closes the connections and
+    /// removes the socket file.
     public func shutdown(grace: TimeAmount = .seconds(5)) async {
         let first = isShutDown.withLockedValue { done in
             defer { done = true }
@@ -123,8 +134,12 @@ public final class IntakeServer: Sendable {
         for connection in open {
             connection.pipeline.fireUserInboundEventTriggered(IntakeDrainEvent())
         }
+        // Running extension ops finish first, with the clients still sending; all within the one grace.
+        let start = NIODeadline.now()
+        await shared.waitForOperations(timeout: grace, on: channel.eventLoop)
+        let remaining = max(.zero, grace - (NIODeadline.now() - start))
         for (_, client) in shared.routes.clients {
-            await client.shutdown(grace: grace)
+            await client.shutdown(grace: remaining)
         }
         // Replies are written as results arrive; a peer that does not read them gets a little longer, then
         // its connection is closed.

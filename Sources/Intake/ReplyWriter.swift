@@ -17,6 +17,8 @@ public enum IntakeErrorCode: String, Sendable, CaseIterable {
     case shuttingDown = "ShuttingDown"
     /// The gateway has as many intake connections as it allows.
     case tooManyConnections = "TooManyConnections"
+    /// An extension op did not finish within ``IntakeConfiguration/operationTimeout``.
+    case deadlineExceeded = "DeadlineExceeded"
 }
 
 /// Hand-written JSON output: each reply is encoded straight into one `ByteBuffer`, ending in `\n`.
@@ -37,6 +39,18 @@ enum ReplyWriter {
         buffer.writeStaticString("{\"id\":")
         writeID(id, into: &buffer)
         buffer.writeStaticString(",\"pong\":true}\n")
+    }
+
+    /// `{"id":<id>,<members>}` for an extension op's reply.
+    static func members(id: ByteBuffer, _ members: ByteBuffer, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"id\":")
+        writeID(id, into: &buffer)
+        if members.readableBytes > 0 {
+            var members = members
+            buffer.writeInteger(UInt8(ascii: ","))
+            buffer.writeBuffer(&members)
+        }
+        buffer.writeStaticString("}\n")
     }
 
     /// `{"id":<id>,"results":[...]}` in input order.

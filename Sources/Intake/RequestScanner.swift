@@ -21,6 +21,8 @@ enum ScannedRequest {
     case send(id: Range<Int>, items: [ScannedItem])
     case ping(id: Range<Int>)
     case stats(id: Range<Int>)
+    /// An op the core does not know: looked up among the extension operations.
+    case other(id: Range<Int>, op: String)
     /// The line was read but is not a valid request; `id` is its id when one could be read.
     case failure(id: Range<Int>?, IntakeErrorCode, String)
 }
@@ -102,8 +104,7 @@ enum RequestScanner {
         case "stats":
             return .stats(id: id)
         default:
-            let shown = op.utf8.count > 40 ? String(op.prefix(40)) + "…" : op
-            return .failure(id: id, .unknownOp, "unknown op \"\(shown)\"; known: send, ping, stats")
+            return .other(id: id, op: op)
         }
     }
 

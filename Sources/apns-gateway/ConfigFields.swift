@@ -94,6 +94,9 @@ struct ConfigObject {
         }
     }
 
+    /// Every key, sorted; reading them through ``raw(_:)`` or the typed getters marks them used.
+    var keys: [String] { object.keys.sorted() }
+
     /// Throws for the first key that was never read.
     func finish() throws {
         if let unknown = object.keys.sorted().first(where: { !used.contains($0) }) {

@@ -41,6 +41,8 @@ struct GatewayConfig {
     var maxAttempts = 3
     var intake: IntakeConfiguration
     var logLevel: Logger.Level = .info
+    /// `liveActivities`; nil when absent (the Live Activity ops then answer `LiveActivitiesDisabled`).
+    var liveActivities: LiveActivitySettings?
 
     static func load(path: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -125,6 +127,9 @@ struct GatewayConfig {
         intake.maxLineBytes = try intakeObject.int("maxLineBytes", in: 1024...(1 << 30)) ?? intake.maxLineBytes
         intake.maxBatchSize = try intakeObject.int("maxBatchSize", in: 1...1_000_000) ?? intake.maxBatchSize
         intake.maxConnections = try intakeObject.int("maxConnections", in: 1...100_000) ?? intake.maxConnections
+        if let seconds = try intakeObject.seconds("operationTimeoutSeconds", in: 1...86_400) {
+            intake.operationTimeout = .nanoseconds(Int64(seconds * 1e9))
+        }
         try intakeObject.finish()
 
         var config = GatewayConfig(apps: apps, defaultApp: defaultApp, environment: environment, intake: intake)
@@ -145,6 +150,9 @@ struct GatewayConfig {
         if var retry = try root.object("retry") {
             config.maxAttempts = try retry.int("maxAttempts", in: 1...20) ?? config.maxAttempts
             try retry.finish()
+        }
+        if var liveActivities = try root.object("liveActivities") {
+            config.liveActivities = try LiveActivitySettings.parse(&liveActivities, resolve: resolve)
         }
         if let level = try root.string("logLevel") {
             guard let parsed = Logger.Level(rawValue: level) else {

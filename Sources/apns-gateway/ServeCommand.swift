@@ -2,6 +2,8 @@ import APNs
 import ArgumentParser
 import Foundation
 import Intake
+import LiveActivity
+import LiveActivityService
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -34,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
         var apps: [IntakeApp] = []
+        var activityApps: [LiveActivityApp] = []
         var clients: [APNsClient] = []
         for app in settings.apps {
             let client = try APNsClient(
@@ -42,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
             client.start()
             clients.append(client)
             apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
+            activityApps.append(LiveActivityApp(
+                name: app.name, bundleID: app.bundleID, client: client,
+                tokenEnvironment: LiveActivitySettings.tokenEnvironment(for: settings.environment)))
             logger.info(
                 "app configured",
                 metadata: [
@@ -49,16 +55,43 @@ struct ServeCommand: AsyncParsableCommand {
                     "environment": "\(settings.environment.name)",
                 ])
         }
+        var registry: SQLiteLiveActivityRegistry?
+        var service: LiveActivityService?
+        let operations: [String: any IntakeOperation]
+        if let liveActivities = settings.liveActivities {
+            do {
+                let opened = try Self.openRegistry(at: liveActivities.registryPath)
+                registry = opened
+                let created = LiveActivityService(
+                    registry: opened, apps: activityApps, defaultApp: settings.defaultApp,
+                    configuration: liveActivities.serviceConfiguration(environment: settings.environment), group: group,
+                    logger: Logger(label: "apns.live-activity"))
+                service = created
+                operations = created.operations
+                logger.info("Live Activities enabled", metadata: ["registry": "\(liveActivities.registryPath)"])
+            } catch {
+                for client in clients { await client.shutdown(grace: .zero) }
+                try? await group.shutdownGracefully()
+                throw GatewayFailure("\(error)")
+            }
+        } else {
+            operations = LiveActivityService.disabledOperations(
+                message: "Live Activities are not configured: add \"liveActivities\": {\"registryPath\": ...} to the "
+                    + "gateway's configuration")
+        }
         let intake: IntakeServer
         do {
             intake = try await IntakeServer.start(
-                configuration: settings.intake, apps: apps, defaultApp: settings.defaultApp, group: group,
-                logger: Logger(label: "apns.intake"))
+                configuration: settings.intake, apps: apps, defaultApp: settings.defaultApp, operations: operations,
+                group: group, logger: Logger(label: "apns.intake"))
         } catch {
+            await service?.close()
+            registry?.close()
             for client in clients { await client.shutdown(grace: .zero) }
             try? await group.shutdownGracefully()
             throw GatewayFailure("\(error)")
         }
+        service?.startScheduler()
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
         for (app, client) in zip(settings.apps, clients) {
@@ -71,9 +104,34 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
+        // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
+        // and shuts the clients down, then the registry closes.
+        await service?.stopScheduler()
         await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
+        await service?.close()
+        registry?.close()
         try? await group.shutdownGracefully()
         logger.info("stopped")
+    }
+}
+
+extension ServeCommand {
+    /// Opens (creating if needed) the Live Activity registry; its folder is created with mode 0750 if missing.
+    static func openRegistry(at path: String) throws -> SQLiteLiveActivityRegistry {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw GatewayFailure("liveActivities.registryPath: cannot create the folder \(folder): \(error.localizedDescription)")
+            }
+        }
+        do {
+            return try SQLiteLiveActivityRegistry(path: path)
+        } catch {
+            throw GatewayFailure("liveActivities.registryPath: cannot open \(path): \(error)")
+        }
     }
 }
 

@@ -44,7 +44,11 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         do {
             let settings = try GatewayConfig.load(path: config)
-            print("configuration OK: \(settings.apps.count) app(s), environment \(settings.environment.name), socket \(settings.intake.socketPath)")
+            let liveActivities = settings.liveActivities.map { "Live Activities on (registry \($0.registryPath))" }
+                ?? "Live Activities off"
+            print(
+                "configuration OK: \(settings.apps.count) app(s), environment \(settings.environment.name), "
+                    + "socket \(settings.intake.socketPath), \(liveActivities)")
         } catch let error as ConfigError {
             throw GatewayFailure("invalid configuration \(config): \(error)")
         }
@@ -88,6 +92,16 @@ struct DemoConfigCommand: ParsableCommand {
             "maxLineBytes": 8388608,
             "maxBatchSize": 10000,
             "maxConnections": 1024
+          },
+          "liveActivities": {
+            "registryPath": "../run/live-activities.sqlite",
+            "maxUsersPerStart": 1000,
+            "lifecycle": {
+              "started": {"event": "update", "contentState": {"status": "started", "etaMinutes": "{{eta}}"}},
+              "ready": {"event": "update", "contentState": {"status": "ready"}, "priority": 10, "alert": {"title": "Ready", "body": "Order {{order}} is ready"}},
+              "cancelled": {"event": "end", "contentState": {"status": "cancelled"}, "dismissal": "now"},
+              "expired": {"event": "end", "contentState": {"status": "expired"}, "dismissal": {"afterSeconds": 900}}
+            }
           },
           "logLevel": "info"
         }

@@ -107,4 +107,29 @@ final class DeadTokenTests: RegistryTestCase {
         let registry = try self.openRegistry()
         XCTAssertEqual(try registry.tokens(forActivity: "activity-1").map(\.token), [token(1)])
     }
+
+    func testQueriesIncludingDeadTokensAndTheDeadAmongSomeTokens() throws {
+        let registry = try self.openRegistry()
+        XCTAssertEqual(try registry.register(.sample(device: "d1", token: 1), at: 100), .created)
+        XCTAssertEqual(try registry.register(.sample(device: "d2", token: 2), at: 100), .created)
+        XCTAssertEqual(try registry.registerPushToStart(.sample(user: "u1", device: "d1", token: 10), at: 100), .created)
+        XCTAssertEqual(try registry.registerPushToStart(.sample(user: "u1", device: "d2", token: 11), at: 100), .created)
+        XCTAssertEqual(try registry.markDead(token: token(2), at: 150, reason: "Unregistered"), 1)
+        XCTAssertEqual(try registry.markDead(token: token(11), at: 150, reason: "BadDeviceToken"), 1)
+
+        XCTAssertEqual(try registry.tokens(forActivity: "activity-1").map(\.deviceID), ["d1"])
+        let all = try registry.allTokens(forActivity: "activity-1")
+        XCTAssertEqual(all.map(\.deviceID), ["d1", "d2"])
+        XCTAssertEqual(all.map(\.isDead), [false, true])
+        XCTAssertEqual(try registry.pushToStartTokens(forUsers: ["u1"], app: "com.example.app").count, 1)
+        XCTAssertEqual(
+            try registry.allPushToStartTokens(forUsers: ["u1", "u1", "u2"], app: "com.example.app").map(\.isDead),
+            [false, true])
+
+        // Either kind, any case; unknown and malformed tokens are simply not dead.
+        XCTAssertEqual(
+            try registry.deadTokens(among: [token(1), token(2).uppercased(), token(11), token(99), "not hex"]),
+            [token(2), token(11)])
+        XCTAssertEqual(try registry.deadTokens(among: []), [])
+    }
 }

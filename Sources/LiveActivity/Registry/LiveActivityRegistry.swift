@@ -61,6 +61,9 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     /// The stored registration of (activity, device), dead or alive.
     func activityToken(activityID: String, deviceID: String) throws(LiveActivityRegistryError) -> ActivityTokenRecord?
+    /// Every update token of an activity, dead ones included (``ActivityTokenRecord/isDead``), ordered by
+    /// device ID.
+    func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
 
     // MARK: Push-to-start tokens
 
@@ -76,12 +79,19 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     /// The stored push-to-start registration of (user, device, app), dead or alive.
     func pushToStartToken(userID: String, deviceID: String, app: String) throws(LiveActivityRegistryError)
         -> PushToStartRecord?
+    /// Every push-to-start token of the given users for an app, dead ones included, in the order of
+    /// `userIDs` (duplicates ignored), then by device ID.
+    func allPushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
+        -> [PushToStartRecord]
 
     // MARK: Dead tokens
 
     /// Records that APNs reported `token` invalid at `at` (see the rule above); returns how many
     /// registrations were marked dead.
     func markDead(token: String, at: Int64, reason: String) throws(LiveActivityRegistryError) -> Int
+    /// The tokens among `tokens` that are registered (either kind) and dead, lowercased. Tokens that are
+    /// not valid hex are not registered, so never in the result.
+    func deadTokens(among tokens: [String]) throws(LiveActivityRegistryError) -> Set<String>
 
     // MARK: Scheduled ends
 

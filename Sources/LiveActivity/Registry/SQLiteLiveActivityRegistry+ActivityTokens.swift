@@ -110,11 +110,21 @@ extension SQLiteLiveActivityRegistry {
     }
 
     public func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try self.tokens(forActivity: activityID, includingDead: false)
+    }
+
+    public func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try self.tokens(forActivity: activityID, includingDead: true)
+    }
+
+    private func tokens(forActivity activityID: String, includingDead: Bool) throws(LiveActivityRegistryError)
+        -> [ActivityTokenRecord]
+    {
         try RegistryInput.checkIdentifier(activityID, field: "activityID")
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             try connection.statement(
-                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE activity_id = ?1 AND dead_at IS NULL "
-                    + "ORDER BY device_id"
+                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE activity_id = ?1"
+                    + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY device_id"
             ).rows("reading an activity's tokens", bind: [.text(activityID)], map: Self.activityRecord)
         }
     }
@@ -159,6 +169,26 @@ extension SQLiteLiveActivityRegistry {
                 }
                 return marked
             }
+        }
+    }
+
+    public func deadTokens(among tokens: [String]) throws(LiveActivityRegistryError) -> Set<String> {
+        var candidates = Set<String>()
+        for token in tokens {
+            if let normalized = try? RegistryInput.normalizedToken(token) { candidates.insert(normalized) }
+        }
+        if candidates.isEmpty { return [] }
+        return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
+            let statement = try connection.statement(
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM activity_tokens WHERE token = ?1 AND dead_at IS NOT NULL) "
+                    + "OR EXISTS (SELECT 1 FROM push_to_start_tokens WHERE token = ?1 AND dead_at IS NOT NULL)")
+            var dead = Set<String>()
+            for token in candidates {
+                try statement.run("reading dead tokens", bind: [.text(token)]) { (_) throws(LiveActivityRegistryError) in
+                    dead.insert(token)
+                }
+            }
+            return dead
         }
     }
 

@@ -94,6 +94,18 @@ extension SQLiteLiveActivityRegistry {
     public func pushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
         -> [PushToStartRecord]
     {
+        try self.pushToStartTokens(forUsers: userIDs, app: app, includingDead: false)
+    }
+
+    public func allPushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
+        -> [PushToStartRecord]
+    {
+        try self.pushToStartTokens(forUsers: userIDs, app: app, includingDead: true)
+    }
+
+    private func pushToStartTokens(forUsers userIDs: [String], app: String, includingDead: Bool)
+        throws(LiveActivityRegistryError) -> [PushToStartRecord]
+    {
         try RegistryInput.checkIdentifier(app, field: "app")
         var seen = Set<String>()
         var users: [String] = []
@@ -104,7 +116,7 @@ extension SQLiteLiveActivityRegistry {
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             let statement = try connection.statement(
                 "SELECT \(Self.startColumns) FROM push_to_start_tokens "
-                    + "WHERE user_id = ?1 AND app = ?2 AND dead_at IS NULL ORDER BY device_id")
+                    + "WHERE user_id = ?1 AND app = ?2" + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY device_id")
             var records: [PushToStartRecord] = []
             for userID in users {
                 try statement.run("reading push-to-start tokens", bind: [.text(userID), .text(app)]) {

@@ -1,0 +1,209 @@
+import APNs
+import APNsCore
+import LiveActivity
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// One token a push goes to, with what the reply shows about it.
+struct PushTarget: Sendable {
+    /// Lowercased hex.
+    var token: String
+    /// The registry's app (bundle ID) for registered tokens; explicit tokens take the request's app.
+    var bundleID: String
+    var environment: TokenEnvironment?
+    var deviceID: String?
+    var userID: String?
+    /// Registered tokens APNs reported dead are listed, not sent.
+    var isDead = false
+    var deadReason: String?
+}
+
+/// What happened to one target.
+struct TargetOutcome: Sendable {
+    var target: PushTarget
+    /// The APNs client's result, when the push was handed to a client.
+    var result: APNsResult?
+    /// Why it was not sent: `Dead`, `OtherEnvironment` or `UnknownApp`.
+    var skipped: String?
+    /// Whether this push's answer retired the token in the registry.
+    var retired = false
+}
+
+/// The outcome of one push to many tokens, written as `"counts":{...},"results":[...]`.
+struct FanOutReport: Sendable {
+    var outcomes: [TargetOutcome]
+
+    var sent: Int { outcomes.count { $0.result != nil } }
+    var succeeded: Int { outcomes.count { $0.result?.status == 200 } }
+    var skippedDead: Int { outcomes.count { $0.skipped == "Dead" } }
+    var skippedOther: Int { outcomes.count { $0.skipped != nil && $0.skipped != "Dead" } }
+    var retired: Int { outcomes.count { $0.retired } }
+    /// True when something was to be sent and none of it got an answer from APNs (no connection, shutdown).
+    var noAnswerFromAPNs: Bool {
+        let sent = outcomes.filter { $0.result != nil }
+        return !sent.isEmpty && sent.allSatisfy { $0.result?.source == .gateway }
+    }
+
+    func write(into writer: inout JSONMembersWriter) {
+        let sent = self.sent
+        let succeeded = self.succeeded
+        writer.beginObject("counts")
+        writer.int("tokens", outcomes.count)
+        writer.int("sent", sent)
+        writer.int("succeeded", succeeded)
+        writer.int("failed", sent - succeeded)
+        writer.int("skippedDead", skippedDead)
+        writer.int("skippedOther", skippedOther)
+        writer.int("retired", retired)
+        writer.endObject()
+        writer.beginArray("results")
+        for outcome in outcomes {
+            writer.beginObject()
+            writer.string("token", redacted(outcome.target.token))
+            if let deviceID = outcome.target.deviceID { writer.string("deviceId", deviceID) }
+            if let userID = outcome.target.userID { writer.string("userId", userID) }
+            if let result = outcome.result {
+                if let status = result.status { writer.int("status", status) }
+                if let reason = result.reason { writer.string("reason", reason) }
+                if let apnsID = result.apnsID { writer.string("apnsId", apnsID) }
+                if let timestamp = result.timestamp { writer.int("timestamp", timestamp) }
+                writer.string("source", result.source.rawValue)
+                if let detail = result.detail { writer.string("detail", detail) }
+                if result.retriedAfterUnknownOutcome { writer.bool("maybeDuplicate", true) }
+                if outcome.retired { writer.bool("retired", true) }
+            } else if let skipped = outcome.skipped {
+                writer.string("skipped", skipped)
+                if let reason = outcome.target.deadReason { writer.string("deadReason", reason) }
+            }
+            writer.endObject()
+        }
+        writer.endArray()
+    }
+}
+
+/// The first 8 characters of a token and `…`: enough to recognise it, never the whole token.
+func redacted(_ token: String) -> String {
+    token.utf8.count > 8 ? String(token.prefix(8)) + "…" : token
+}
+
+extension LiveActivityService {
+    /// Sends one payload to every target through its app's client, with the client's backpressure (notifications
+    /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead.
+    func fanOut(payload: ByteBuffer, priority: APNsPriority, targets: [PushTarget]) async -> FanOutReport {
+        var outcomes = targets.map { TargetOutcome(target: $0) }
+        var sendable: [(index: Int, app: LiveActivityApp)] = []
+        for (index, target) in targets.enumerated() {
+            if target.isDead {
+                outcomes[index].skipped = "Dead"
+            } else if let app = app(forBundleID: target.bundleID) {
+                if let expected = app.tokenEnvironment, let environment = target.environment, environment != expected {
+                    outcomes[index].skipped = "OtherEnvironment"
+                } else {
+                    sendable.append((index, app))
+                }
+            } else {
+                outcomes[index].skipped = "UnknownApp"
+            }
+        }
+        let collector = ResultCollector(count: sendable.count)
+        var start = 0
+        while start < sendable.count {
+            let chunk = sendable[start..<min(start + Self.fanOutChunk, sendable.count)]
+            // Group by client, keeping order within each.
+            var byClient: [ObjectIdentifier: (client: APNsClient, positions: [Int], notifications: [APNsNotification])] = [:]
+            for (offset, entry) in zip(chunk.indices, chunk) {
+                let target = targets[entry.index]
+                let notification = APNsNotification(
+                    deviceToken: target.token, payload: payload, pushType: .liveactivity,
+                    topic: APNsPushType.liveactivity.topic(forBundleID: entry.app.bundleID), priority: priority)
+                byClient[ObjectIdentifier(entry.app.client), default: (entry.app.client, [], [])].positions.append(offset)
+                byClient[ObjectIdentifier(entry.app.client)]!.notifications.append(notification)
+            }
+            for (_, group) in byClient {
+                let positions = group.positions
+                await group.client.send(group.notifications) { index, result in
+                    collector.set(positions[index], result)
+                }
+            }
+            start += Self.fanOutChunk
+        }
+        let results = await collector.wait()
+        var dead: [(position: Int, token: String, at: Int64, reason: String)] = []
+        let now = clock()
+        for (position, result) in results.enumerated() {
+            outcomes[sendable[position].index].result = result
+            guard result.source == .apns else { continue }
+            let token = targets[sendable[position].index].token
+            if result.status == 410 {
+                // APNs's timestamp is in milliseconds; a registration after it keeps the token alive.
+                dead.append((position, token, result.timestamp.map { $0 / 1000 } ?? now, result.reason ?? "Unregistered"))
+            } else if result.status == 400 && result.reason == "BadDeviceToken" {
+                dead.append((position, token, now, "BadDeviceToken"))
+            }
+        }
+        if !dead.isEmpty {
+            let toRetire = dead
+            var retired: [Int] = []
+            do {
+                retired = try await withRegistry { registry in
+                    var retired: [Int] = []
+                    for entry in toRetire where try registry.markDead(token: entry.token, at: entry.at, reason: entry.reason) > 0 {
+                        retired.append(entry.position)
+                    }
+                    return retired
+                }
+            } catch {
+                logger.error("cannot retire dead tokens", metadata: ["count": "\(dead.count)", "error": "\(error)"])
+            }
+            for position in retired { outcomes[sendable[position].index].retired = true }
+            if retired.count < dead.count {
+                logger.debug("some dead tokens were re-registered after APNs's verdict", metadata: [
+                    "reported": "\(dead.count)", "retired": "\(retired.count)",
+                ])
+            }
+        }
+        return FanOutReport(outcomes: outcomes)
+    }
+
+    /// Notifications built and handed to a client at a time: bounds what one large fan-out holds beyond the
+    /// client's own bound on outstanding notifications.
+    static let fanOutChunk = 256
+}
+
+/// Results gathered by index from any thread; ``wait()`` returns them once all have arrived.
+final class ResultCollector: Sendable {
+    private struct State {
+        var results: [APNsResult?]
+        var remaining: Int
+        var waiter: CheckedContinuation<[APNsResult], Never>?
+    }
+
+    private let state: NIOLockedValueBox<State>
+
+    init(count: Int) {
+        state = NIOLockedValueBox(State(results: Array(repeating: nil, count: count), remaining: count))
+    }
+
+    func set(_ index: Int, _ result: APNsResult) {
+        let done = state.withLockedValue { state -> (CheckedContinuation<[APNsResult], Never>, [APNsResult])? in
+            guard state.results[index] == nil else { return nil }
+            state.results[index] = result
+            state.remaining -= 1
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.results.map { $0! })
+        }
+        if let (waiter, results) = done { waiter.resume(returning: results) }
+    }
+
+    func wait() async -> [APNsResult] {
+        await withCheckedContinuation { continuation in
+            let results = state.withLockedValue { state -> [APNsResult]? in
+                if state.remaining == 0 { return state.results.map { $0! } }
+                state.waiter = continuation
+                return nil
+            }
+            if let results { continuation.resume(returning: results) }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import APNsCore
+import Foundation
+import LiveActivity
+import NIOCore
+
+/// What `activity.lifecycle` sends for one upstream state (`cancelled`, `ready`, `started`, `expired`, ...):
+/// an update or an end push to every live token of the activity, its content state made from a template.
+public struct LifecycleRule: Sendable {
+    /// When an end push's activity leaves the Lock Screen.
+    public enum Dismissal: Sendable, Hashable {
+        /// No `dismissal-date`: the system's default (up to four hours after the end).
+        case systemDefault
+        /// `dismissal-date` now: the activity is removed at once.
+        case now
+        /// `dismissal-date` this many seconds after the push.
+        case after(seconds: Int64)
+    }
+
+    /// `update` or `end`.
+    public var event: LiveActivityEvent
+    /// The `content-state`; required for updates, optional for ends.
+    public var contentState: JSONTemplate?
+    /// An optional alert; its texts may hold `{{name}}` placeholders.
+    public var alert: AlertTemplate?
+    /// For ends: when the activity is dismissed.
+    public var dismissal: Dismissal
+    /// The push's priority; `nil` takes the op's default (5 for updates, 10 for ends).
+    public var priority: APNsPriority?
+
+    /// Creates a rule; throws when it could never make a valid push (a start event, an update without
+    /// content state, a dismissal on an update, priority 1).
+    public init(
+        event: LiveActivityEvent,
+        contentState: JSONTemplate? = nil,
+        alert: AlertTemplate? = nil,
+        dismissal: Dismissal = .systemDefault,
+        priority: APNsPriority? = nil
+    ) throws(LifecycleRuleError) {
+        switch event {
+        case .start:
+            throw LifecycleRuleError("event must be \"update\" or \"end\"; push-to-start has its own op")
+        case .update:
+            guard contentState != nil else { throw LifecycleRuleError("an update needs a contentState template") }
+            guard dismissal == .systemDefault else { throw LifecycleRuleError("dismissal is only for \"end\"") }
+        case .end:
+            break
+        }
+        if priority == .low { throw LifecycleRuleError("priority must be 5 or 10") }
+        self.event = event
+        self.contentState = contentState
+        self.alert = alert
+        self.dismissal = dismissal
+        self.priority = priority
+    }
+}
+
+/// Why a ``LifecycleRule`` or template is not valid.
+public struct LifecycleRuleError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// An alert whose texts may hold `{{name}}` placeholders, filled from a request's `values`.
+public struct AlertTemplate: Sendable, Hashable {
+    public var title: String?
+    public var body: String?
+    public var sound: String?
+
+    public init(title: String? = nil, body: String? = nil, sound: String? = nil) throws(LifecycleRuleError) {
+        guard title != nil || body != nil else { throw LifecycleRuleError("an alert needs a title or a body") }
+        self.title = title
+        self.body = body
+        self.sound = sound
+    }
+
+    func render(values: [String: Any]) throws(LiveActivityServiceError) -> LiveActivityAlert {
+        var alert = LiveActivityAlert(sound: sound)
+        if let title { alert.title = .plain(try JSONTemplate.substitute(in: title, values: values)) }
+        if let body { alert.body = .plain(try JSONTemplate.substitute(in: body, values: values)) }
+        return alert
+    }
+}
+
+/// A JSON object with `{{name}}` placeholders in its strings. A string that is exactly one placeholder is
+/// replaced by the value (any JSON: a number stays a number); a placeholder inside a longer string is replaced
+/// by the value's text (a string or a number). Rendered with sorted keys.
+public struct JSONTemplate: Sendable, Hashable {
+    /// The template as JSON text.
+    public let json: String
+    /// The placeholder names it uses.
+    public let placeholders: Set<String>
+
+    /// Parses `json`, which must be one JSON object.
+    public init(json: String) throws(LifecycleRuleError) {
+        let value: Any
+        do {
+            value = try JSONSerialization.jsonObject(with: Data(json.utf8))
+        } catch {
+            throw LifecycleRuleError("the template is not valid JSON: \(error.localizedDescription)")
+        }
+        guard value is [String: Any] else { throw LifecycleRuleError("the template must be a JSON object") }
+        self.json = json
+        var names = Set<String>()
+        Self.collect(value, into: &names)
+        self.placeholders = names
+    }
+
+    /// Encodes a decoded JSON object as a template.
+    public init(object: [String: Any]) throws(LifecycleRuleError) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
+            throw LifecycleRuleError("the template cannot be encoded as JSON")
+        }
+        try self.init(json: String(decoding: data, as: UTF8.self))
+    }
+
+    /// The JSON with every placeholder filled from `values`.
+    func render(values: [String: Any]) throws(LiveActivityServiceError) -> ByteBuffer {
+        guard let value = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else {
+            throw LiveActivityServiceError(.invalidPayload, "the configured content-state template is not valid JSON")
+        }
+        let filled = try Self.fill(value, values: values)
+        guard let data = try? JSONSerialization.data(
+            withJSONObject: filled, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+        else {
+            throw .badRequest("the filled content-state cannot be encoded as JSON", field: "values")
+        }
+        return ByteBuffer(bytes: data)
+    }
+
+    private static func fill(_ value: Any, values: [String: Any]) throws(LiveActivityServiceError) -> Any {
+        if let string = value as? String {
+            if let name = wholePlaceholder(string) {
+                guard let replacement = values[name] else { throw missing(name) }
+                return replacement
+            }
+            return try substitute(in: string, values: values)
+        }
+        if let array = value as? [Any] {
+            var result: [Any] = []
+            for element in array { result.append(try fill(element, values: values)) }
+            return result
+        }
+        if let object = value as? [String: Any] {
+            var result: [String: Any] = [:]
+            for (key, element) in object { result[key] = try fill(element, values: values) }
+            return result
+        }
+        return value
+    }
+
+    /// Replaces each `{{name}}` in `text` by the value's text.
+    static func substitute(in text: String, values: [String: Any]) throws(LiveActivityServiceError) -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            let name = String(rest[open.upperBound..<close.lowerBound])
+            result += rest[..<open.lowerBound]
+            if isName(name) {
+                guard let value = values[name] else { throw missing(name) }
+                if let string = value as? String {
+                    result += string
+                } else if let number = value as? NSNumber, !isBoolean(value) {
+                    result += number.stringValue
+                } else {
+                    throw .badRequest(
+                        "\"values.\(name)\" is used inside a text, so it must be a string or a number, not "
+                            + RequestObject.kind(value), field: "values")
+                }
+            } else {
+                result += rest[open.lowerBound..<close.upperBound]
+            }
+            rest = rest[close.upperBound...]
+        }
+        return result + rest
+    }
+
+    private static func missing(_ name: String) -> LiveActivityServiceError {
+        .badRequest("the template needs \"values.\(name)\"; add it to \"values\"", field: "values")
+    }
+
+    private static func wholePlaceholder(_ string: String) -> String? {
+        guard string.hasPrefix("{{"), string.hasSuffix("}}"), string.count > 4 else { return nil }
+        let name = String(string.dropFirst(2).dropLast(2))
+        return isName(name) ? name : nil
+    }
+
+    private static func isName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+
+    private static func collect(_ value: Any, into names: inout Set<String>) {
+        if let string = value as? String {
+            var rest = Substring(string)
+            while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+                let name = String(rest[open.upperBound..<close.lowerBound])
+                if isName(name) { names.insert(name) }
+                rest = rest[close.upperBound...]
+            }
+        } else if let array = value as? [Any] {
+            for element in array { collect(element, into: &names) }
+        } else if let object = value as? [String: Any] {
+            for element in object.values { collect(element, into: &names) }
+        }
+    }
+}

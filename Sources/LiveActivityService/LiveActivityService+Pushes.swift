@@ -1,0 +1,234 @@
+import APNsCore
+import LiveActivity
+import NIOCore
+
+extension LiveActivityService {
+    /// `activity.start`: a push-to-start push to the live tokens of some users, or to explicit tokens.
+    func start(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+        let userIDs = try request.strings("userIds")
+        let explicitTokens = try request.strings("tokens")
+        let app = try app(&request)
+        var payload = LiveActivityPayload(event: .start)
+        payload.attributesType = try request.string("attributesType")
+        payload.attributes = try request.rawObject("attributes")
+        try readContent(&request, into: &payload)
+        payload.inputPushToken = try request.bool("inputPushToken") ?? false
+        payload.inputPushChannel = try request.string("inputPushChannel")
+        let priority = try Self.priority(&request, default: .immediate)
+        try request.finish()
+        guard payload.attributesType != nil else {
+            throw .badRequest(
+                "missing \"attributesType\": a start push needs the name of the app's ActivityAttributes type",
+                field: "attributesType")
+        }
+        guard payload.attributes != nil else {
+            throw .badRequest("missing \"attributes\": a start push needs the activity's static values as a JSON object",
+                field: "attributes")
+        }
+        guard payload.contentState != nil else {
+            throw .badRequest("missing \"contentState\": a start push needs the initial content as a JSON object",
+                field: "contentState")
+        }
+        guard payload.alert != nil else {
+            throw .badRequest("missing \"alert\": a start push needs an alert with a title or body", field: "alert")
+        }
+        let bytes = try encode(payload)
+
+        var targets: [PushTarget] = []
+        switch (userIDs, explicitTokens) {
+        case (let userIDs?, nil):
+            var seen = Set<String>()
+            let users = userIDs.filter { seen.insert($0).inserted }
+            guard !users.isEmpty else { throw .badRequest("\"userIds\" is empty", field: "userIds") }
+            guard users.count <= configuration.maxUsersPerStart else {
+                throw LiveActivityServiceError(
+                    .tooManyUsers, "\(users.count) user ids; at most \(configuration.maxUsersPerStart) are allowed per "
+                        + "activity.start (liveActivities.maxUsersPerStart); split the request", field: "userIds")
+            }
+            for (index, user) in users.enumerated() {
+                try RequestObject.checkIdentifier(user, field: "userIds[\(index)]")
+            }
+            let bundleID = app.bundleID
+            let records = try await withRegistry { try $0.allPushToStartTokens(forUsers: users, app: bundleID) }
+            var withLiveToken = Set<String>()
+            for record in records {
+                if !record.isDead { withLiveToken.insert(record.userID) }
+                targets.append(PushTarget(
+                    token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
+                    deviceID: record.registration.deviceID, userID: record.userID, isDead: record.isDead,
+                    deadReason: record.deadReason))
+            }
+            writer.string("event", "start")
+            writer.int("users", users.count)
+            writer.beginArray("usersWithoutTokens")
+            for user in users where !withLiveToken.contains(user) { writer.element(user) }
+            writer.endArray()
+        case (nil, let tokens?):
+            var seen = Set<String>()
+            var list: [String] = []
+            for (index, token) in tokens.enumerated() {
+                let normalized = try Self.checkedToken(token, field: "tokens[\(index)]")
+                if seen.insert(normalized).inserted { list.append(normalized) }
+            }
+            guard !list.isEmpty else { throw .badRequest("\"tokens\" is empty", field: "tokens") }
+            guard list.count <= configuration.maxTokensPerStart else {
+                throw LiveActivityServiceError(
+                    .tooManyTokens, "\(list.count) tokens; at most \(configuration.maxTokensPerStart) are allowed per "
+                        + "activity.start (liveActivities.maxTokensPerStart); split the request", field: "tokens")
+            }
+            let candidates = list
+            let dead = try await withRegistry { try $0.deadTokens(among: candidates) }
+            targets = list.map { PushTarget(token: $0, bundleID: app.bundleID, isDead: dead.contains($0)) }
+            writer.string("event", "start")
+        case (.some, .some):
+            throw .badRequest("give \"userIds\" or \"tokens\", not both", field: "tokens")
+        case (nil, nil):
+            throw .badRequest(
+                "missing \"userIds\" (users whose push-to-start tokens are registered) or \"tokens\" (push-to-start "
+                    + "tokens) for activity.start", field: "userIds")
+        }
+        let report = await fanOut(payload: bytes, priority: priority, targets: targets)
+        report.write(into: &writer)
+    }
+
+    /// `activity.update`: new content for every live token of an activity.
+    func update(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+        let activityID = try request.requiredIdentifier("activityId", "the activity to update")
+        var payload = LiveActivityPayload(event: .update)
+        try readContent(&request, into: &payload)
+        payload.dismissalDate = try request.date("dismissalDate")
+        let priority = try Self.priority(&request, default: .conserve)
+        try request.finish()
+        guard payload.contentState != nil else {
+            throw .badRequest("missing \"contentState\": an update needs the new content as a JSON object",
+                field: "contentState")
+        }
+        let bytes = try encode(payload)
+        try await push(bytes, priority: priority, event: .update, toActivity: activityID, into: &writer)
+    }
+
+    /// `activity.end`: the final content, and when the activity leaves the Lock Screen.
+    func end(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+        let activityID = try request.requiredIdentifier("activityId", "the activity to end")
+        var payload = LiveActivityPayload(event: .end)
+        try readContent(&request, into: &payload)
+        let now = clock()
+        payload.dismissalDate = try Self.dismissal(&request, now: payload.timestamp ?? now)
+        let priority = try Self.priority(&request, default: .immediate)
+        try request.finish()
+        let bytes = try encode(payload, now: now)
+        try await push(bytes, priority: priority, event: .end, toActivity: activityID, into: &writer)
+    }
+
+    /// Sends a payload to every registered token of an activity (dead ones are listed as skipped).
+    func push(
+        _ payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, toActivity activityID: String,
+        into writer: inout JSONMembersWriter
+    ) async throws(LiveActivityServiceError) {
+        let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
+        guard !records.isEmpty else {
+            throw LiveActivityServiceError(
+                .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register one "
+                    + "with activity.register first", field: "activityId")
+        }
+        let targets = records.map(Self.target)
+        writer.string("activityId", activityID)
+        writer.string("event", event.rawValue)
+        let report = await fanOut(payload: payload, priority: priority, targets: targets)
+        report.write(into: &writer)
+    }
+
+    static func target(_ record: ActivityTokenRecord) -> PushTarget {
+        PushTarget(
+            token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
+            deviceID: record.deviceID, isDead: record.isDead, deadReason: record.deadReason)
+    }
+
+    // MARK: Fields shared by the push ops
+
+    /// `contentState`, `alert`, `staleDate`, `relevanceScore`, `timestamp`.
+    func readContent(_ request: inout RequestObject, into payload: inout LiveActivityPayload) throws(LiveActivityServiceError) {
+        payload.contentState = try request.rawObject("contentState")
+        payload.alert = try Self.alert(&request)
+        payload.staleDate = try request.date("staleDate")
+        payload.relevanceScore = try request.number("relevanceScore")
+        payload.timestamp = try request.date("timestamp")
+    }
+
+    func encode(_ payload: LiveActivityPayload, now: Int64? = nil) throws(LiveActivityServiceError) -> ByteBuffer {
+        do {
+            return try payload.encode(now: now ?? clock())
+        } catch {
+            throw .payload(error)
+        }
+    }
+
+    /// `priority`: 5 or 10.
+    static func priority(_ request: inout RequestObject, default value: APNsPriority) throws(LiveActivityServiceError)
+        -> APNsPriority
+    {
+        guard let number = try request.integer("priority") else { return value }
+        switch number {
+        case 5: return .conserve
+        case 10: return .immediate
+        default:
+            throw LiveActivityServiceError(
+                .badPriority, "priority \(number) is not allowed: Live Activity pushes take 5 (delivered when the "
+                    + "device sees fit) or 10 (at once, counted against the app's hourly budget)", field: "priority")
+        }
+    }
+
+    /// `dismissalDate` of an end: `"now"`, a date, or absent (the system's default, up to four hours).
+    static func dismissal(_ request: inout RequestObject, now: Int64) throws(LiveActivityServiceError) -> Int64? {
+        guard let value = request.value("dismissalDate") else { return nil }
+        if let text = value as? String, text == "now" { return now }
+        return try RequestObject.date(value, field: "dismissalDate")
+    }
+
+    /// `alert`: `{"title":..., "body":..., "sound":...}`; a title or body is a string or
+    /// `{"locKey":..., "locArgs":[...]}`.
+    static func alert(_ request: inout RequestObject) throws(LiveActivityServiceError) -> LiveActivityAlert? {
+        guard let object = try request.object("alert") else { return nil }
+        var fields = RequestObject(object: object, op: "alert")
+        let alert = LiveActivityAlert(
+            title: try text(&fields, "title"), body: try text(&fields, "body"), sound: try fields.string("sound"))
+        do {
+            try fields.finish()
+        } catch {
+            throw .badRequest(error.message.replacingOccurrences(of: "unknown field", with: "unknown field in \"alert\":"),
+                field: "alert")
+        }
+        guard alert.title != nil || alert.body != nil else {
+            throw LiveActivityServiceError(.invalidPayload, "\"alert\" needs a \"title\" or a \"body\"", field: "alert")
+        }
+        return alert
+    }
+
+    private static func text(_ fields: inout RequestObject, _ name: String) throws(LiveActivityServiceError)
+        -> LiveActivityAlert.Text?
+    {
+        guard let value = fields.value(name) else { return nil }
+        if let string = value as? String {
+            guard !string.isEmpty else { throw .badRequest("\"alert.\(name)\" is empty", field: "alert.\(name)") }
+            return .plain(string)
+        }
+        guard let object = value as? [String: Any] else {
+            throw .badRequest(
+                "\"alert.\(name)\" must be a string or {\"locKey\":..., \"locArgs\":[...]}, not \(RequestObject.kind(value))",
+                field: "alert.\(name)")
+        }
+        var localized = RequestObject(object: object, op: "alert.\(name)")
+        guard let key = try? localized.string("locKey") else {
+            throw .badRequest("\"alert.\(name).locKey\" must be a non-empty string", field: "alert.\(name)")
+        }
+        guard let arguments = try? localized.strings("locArgs") ?? [] else {
+            throw .badRequest("\"alert.\(name).locArgs\" must be an array of strings", field: "alert.\(name)")
+        }
+        do {
+            try localized.finish()
+        } catch {
+            throw .badRequest("\"alert.\(name)\" takes only \"locKey\" and \"locArgs\"", field: "alert.\(name)")
+        }
+        return .localized(key: key, arguments: arguments)
+    }
+}

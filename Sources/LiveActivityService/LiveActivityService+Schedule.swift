@@ -1,0 +1,183 @@
+import APNsCore
+import LiveActivity
+import Logging
+import NIOCore
+
+extension LiveActivityService {
+    /// `activity.schedule_end`: stores an end in the registry; the scheduler sends it once when due.
+    func scheduleEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+        throws(LiveActivityServiceError)
+    {
+        let activityID = try request.requiredIdentifier("activityId", "the activity to end")
+        guard let fireAt = try request.date("at") else {
+            throw .badRequest("missing \"at\" (when to end: epoch seconds or ISO-8601) for activity.schedule_end", field: "at")
+        }
+        let scheduleID = try request.identifier("scheduleId")
+        let contentState = try request.rawObject("contentState")
+        // "now" means when the end is sent.
+        let dismissalDate = try Self.dismissal(&request, now: fireAt)
+        let app = try app(&request)
+        try request.finish()
+        let endRequest = ScheduledEndRequest(
+            id: scheduleID, activityID: activityID, app: app.bundleID, fireAt: fireAt,
+            contentState: contentState.map { String(buffer: JSONOutputTrim.trim($0)) }, dismissalDate: dismissalDate)
+        let now = clock()
+        let end = try await withRegistry { try $0.schedule(endRequest, at: now) }
+        if end.state == .pending && end.fireAt <= now + 1 { scheduler.wake() }
+        writer.string("scheduleId", end.id)
+        writer.string("activityId", end.activityID)
+        writer.int("fireAt", end.fireAt)
+        writer.string("state", end.state.rawValue)
+    }
+
+    /// `activity.cancel_scheduled_end`.
+    func cancelScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+        throws(LiveActivityServiceError)
+    {
+        let scheduleID = try request.requiredIdentifier("scheduleId", "the id activity.schedule_end returned")
+        try request.finish()
+        let (cancelled, end) = try await withRegistry { registry in
+            let cancelled = try registry.cancel(scheduledEndID: scheduleID)
+            return (cancelled, cancelled ? nil : try registry.scheduledEnd(id: scheduleID))
+        }
+        if !cancelled {
+            guard let end else {
+                throw LiveActivityServiceError(
+                    .unknownSchedule, "no scheduled end has id \(RequestObject.shown(scheduleID))", field: "scheduleId")
+            }
+            let what = switch end.state {
+            case .firing, .done: "was already sent (state \(end.state.rawValue))"
+            case .cancelled: "was already cancelled"
+            case .pending: "is pending but could not be cancelled; try again"
+            }
+            throw LiveActivityServiceError(
+                .scheduleNotPending, "the scheduled end \(RequestObject.shown(scheduleID)) \(what)", field: "scheduleId")
+        }
+        writer.string("scheduleId", scheduleID)
+        writer.bool("cancelled", true)
+    }
+
+    /// Claims the due scheduled ends and sends them, until none is due; returns how many were sent. The
+    /// scheduler calls this on every tick; tests may call it directly.
+    @discardableResult
+    public func fireDueEnds() async -> Int {
+        await firePass().fired
+    }
+
+    /// One pass of the scheduler: how many ends were sent, and whether some got no answer from APNs (then the
+    /// scheduler waits longer before the next pass).
+    func firePass() async -> (fired: Int, deferred: Bool) {
+        let (fired, released) = await claimAndFire()
+        return (fired, !released.isEmpty)
+    }
+
+    private func claimAndFire() async -> (Int, Set<String>) {
+        var fired = 0
+        var released = Set<String>()
+        while true {
+            let now = clock()
+            let claimed: [ScheduledEnd]
+            do {
+                claimed = try await withRegistry { try $0.claimDue(now: now, limit: 16) }
+            } catch {
+                logger.error("cannot claim due scheduled ends", metadata: ["error": "\(error)"])
+                return (fired, released)
+            }
+            if claimed.isEmpty { return (fired, released) }
+            for end in claimed {
+                if released.contains(end.id) {
+                    // Already tried in this pass without an answer from APNs: back to pending for a later tick.
+                    _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
+                    continue
+                }
+                if await fire(end) {
+                    fired += 1
+                } else {
+                    released.insert(end.id)
+                }
+            }
+            if claimed.allSatisfy({ released.contains($0.id) }) { return (fired, released) }
+        }
+    }
+
+    /// Sends one claimed end; returns false when it was released for a later attempt (no APNs answer at all).
+    private func fire(_ end: ScheduledEnd) async -> Bool {
+        let metadata: Logger.Metadata = ["scheduleId": "\(end.id)", "activityId": "\(end.activityID)"]
+        var report: FanOutReport?
+        do {
+            // A dismissal date at or before now (a "now" given when scheduling) removes the activity at once.
+            let bytes = try encode(end.payload)
+            let records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
+            let targets = records.filter { $0.registration.app == end.app }.map(Self.target)
+            if !targets.isEmpty {
+                report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
+            }
+        } catch {
+            logger.error("scheduled end cannot be sent", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+        if let report, report.noAnswerFromAPNs {
+            _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
+            logger.warning("scheduled end got no answer from APNs; it stays pending", metadata: metadata)
+            return false
+        }
+        do {
+            _ = try await withRegistry { try $0.markDone(scheduledEndID: end.id) }
+        } catch {
+            logger.error("scheduled end sent but not confirmed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+        logger.info(
+            "scheduled end sent",
+            metadata: metadata.merging([
+                "tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)",
+            ]) { $1 })
+        return true
+    }
+
+    /// `activity.lifecycle`: the push the configuration maps an upstream state to.
+    func lifecycle(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+        throws(LiveActivityServiceError)
+    {
+        let activityID = try request.requiredIdentifier("activityId", "the activity")
+        let state = try request.requiredString("state", "the upstream state, e.g. \"cancelled\"")
+        let values = try request.object("values") ?? [:]
+        let timestamp = try request.date("timestamp")
+        try request.finish()
+        guard let rule = configuration.lifecycle[state] else {
+            let known = configuration.lifecycle.keys.sorted()
+            throw LiveActivityServiceError(
+                .unknownState, "no lifecycle rule for state \(RequestObject.shown(state)); configured: "
+                    + (known.isEmpty ? "none (see liveActivities.lifecycle)" : known.joined(separator: ", ")),
+                field: "state")
+        }
+        let now = timestamp ?? clock()
+        var payload = LiveActivityPayload(event: rule.event, timestamp: now)
+        payload.contentState = try rule.contentState?.render(values: values)
+        payload.alert = try rule.alert?.render(values: values)
+        if rule.event == .end {
+            switch rule.dismissal {
+            case .systemDefault: payload.dismissalDate = nil
+            case .now: payload.dismissalDate = now
+            case .after(let seconds): payload.dismissalDate = now + seconds
+            }
+        }
+        let bytes = try encode(payload)
+        let priority = rule.priority ?? (rule.event == .update ? .conserve : .immediate)
+        writer.string("state", state)
+        try await push(bytes, priority: priority, event: rule.event, toActivity: activityID, into: &writer)
+    }
+}
+
+/// Trims JSON whitespace around a raw value.
+enum JSONOutputTrim {
+    static func trim(_ buffer: ByteBuffer) -> ByteBuffer {
+        var slice = buffer
+        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
+        while let byte = slice.getInteger(at: slice.readerIndex, as: UInt8.self), blank(byte) {
+            slice.moveReaderIndex(forwardBy: 1)
+        }
+        while slice.readableBytes > 0, let byte = slice.getInteger(at: slice.writerIndex - 1, as: UInt8.self), blank(byte) {
+            slice.moveWriterIndex(to: slice.writerIndex - 1)
+        }
+        return slice
+    }
+}

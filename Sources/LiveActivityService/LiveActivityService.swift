@@ -1,0 +1,215 @@
+import APNs
+import Foundation
+import APNsCore
+import Intake
+import LiveActivity
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The Live Activity ops of the intake protocol (docs/live-activities.md): token registration, push-to-start,
+/// updates and ends fanned out to an activity's registered tokens, scheduled ends and lifecycle mapping.
+///
+/// Give ``operations`` to ``IntakeServer/start(configuration:apps:defaultApp:operations:group:logger:)``; start
+/// the scheduled-end loop with ``startScheduler()``.
+///
+/// Threading: requests run in tasks the intake starts. Registry calls are blocking SQLite and run on the
+/// service's own thread pool, never on an event loop or the cooperative pool; pushes go through the apps'
+/// ``APNsClient``s with their bound on outstanding notifications, so a large fan-out waits for room instead
+/// of queueing without bound.
+///
+/// Shutdown order: ``stopScheduler()`` (a claimed end is still sent), then the intake (it waits for running
+/// requests and shuts the clients down), then ``close()``.
+public final class LiveActivityService: Sendable {
+    /// Every op this service handles.
+    public static let operationNames = [
+        "activity.register", "activity.unregister", "activity.register_push_to_start",
+        "activity.unregister_push_to_start", "activity.start", "activity.update", "activity.end",
+        "activity.schedule_end", "activity.cancel_scheduled_end", "activity.lifecycle",
+    ]
+
+    let registry: any LiveActivityRegistry
+    let apps: [String: LiveActivityApp]
+    let defaultApp: LiveActivityApp?
+    let configuration: LiveActivityServiceConfiguration
+    let logger: Logger
+    /// Epoch seconds.
+    let clock: @Sendable () -> Int64
+    private let threadPool: NIOThreadPool
+    let scheduler: EndScheduler
+
+    /// Creates the service. `clock` gives epoch seconds (tests inject their own); `registry` stays the caller's
+    /// to close, after ``close()``.
+    public init(
+        registry: any LiveActivityRegistry,
+        apps: [LiveActivityApp],
+        defaultApp: String? = nil,
+        configuration: LiveActivityServiceConfiguration = LiveActivityServiceConfiguration(),
+        group: any EventLoopGroup,
+        logger: Logger = Logger(label: "apns.live-activity"),
+        clock: @escaping @Sendable () -> Int64 = wallClockSeconds
+    ) {
+        self.registry = registry
+        var table: [String: LiveActivityApp] = [:]
+        for app in apps { table[app.name] = app }
+        self.apps = table
+        if let defaultApp {
+            self.defaultApp = table[defaultApp]
+        } else {
+            self.defaultApp = apps.count == 1 ? apps.first : nil
+        }
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        // One thread: the registry serialises its calls anyway.
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        self.threadPool = threadPool
+        self.scheduler = EndScheduler(interval: configuration.schedulerInterval, eventLoop: group.next(), logger: logger)
+    }
+
+    /// The intake operations, by op name.
+    public var operations: [String: any IntakeOperation] {
+        var table: [String: any IntakeOperation] = [:]
+        for name in Self.operationNames {
+            table[name] = ServiceOperation(service: self)
+        }
+        return table
+    }
+
+    /// Operations that answer every Live Activity op with `LiveActivitiesDisabled` and `message`.
+    public static func disabledOperations(message: String) -> [String: any IntakeOperation] {
+        var table: [String: any IntakeOperation] = [:]
+        for name in operationNames {
+            table[name] = DisabledOperation(message: message)
+        }
+        return table
+    }
+
+    /// Handles one request line of op `op`; the intake calls this through ``operations``.
+    public func handle(op: String, line: ByteBuffer) async -> IntakeReply {
+        do {
+            var request = try RequestObject(line: line, op: op)
+            var writer = JSONMembersWriter()
+            switch op {
+            case "activity.register": try await register(&request, into: &writer)
+            case "activity.unregister": try await unregister(&request, into: &writer)
+            case "activity.register_push_to_start": try await registerPushToStart(&request, into: &writer)
+            case "activity.unregister_push_to_start": try await unregisterPushToStart(&request, into: &writer)
+            case "activity.start": try await start(&request, into: &writer)
+            case "activity.update": try await update(&request, into: &writer)
+            case "activity.end": try await end(&request, into: &writer)
+            case "activity.schedule_end": try await scheduleEnd(&request, into: &writer)
+            case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &writer)
+            case "activity.lifecycle": try await lifecycle(&request, into: &writer)
+            default: throw LiveActivityServiceError.badRequest("unknown op \(RequestObject.shown(op))")
+            }
+            return IntakeReply(members: writer.buffer)
+        } catch let error as LiveActivityServiceError {
+            return error.reply
+        } catch {
+            return LiveActivityServiceError(.registryError, "\(error)").reply
+        }
+    }
+
+    // MARK: Scheduler and shutdown
+
+    /// Starts the loop that sends scheduled ends when they are due (every ``LiveActivityServiceConfiguration/
+    /// schedulerInterval``, and at once after an end is scheduled for now).
+    public func startScheduler() {
+        scheduler.start { [self] in await firePass().deferred }
+        Task { await reportUnconfirmedEnds() }
+    }
+
+    /// Stops the scheduler; an end it has claimed is still sent and confirmed first.
+    public func stopScheduler() async {
+        await scheduler.stop()
+    }
+
+    /// Stops the scheduler and the registry's thread pool. Requests after this are answered `ShuttingDown`.
+    public func close() async {
+        await scheduler.stop()
+        try? await threadPool.shutdownGracefully()
+    }
+
+    // MARK: Helpers for the ops
+
+    /// Runs blocking registry work on the service's thread pool.
+    func withRegistry<T: Sendable>(
+        _ body: @escaping @Sendable (any LiveActivityRegistry) throws -> T
+    ) async throws(LiveActivityServiceError) -> T {
+        let registry = self.registry
+        let outcome: Result<T, any Error>
+        do {
+            outcome = try await threadPool.runIfActive { () -> Result<T, any Error> in
+                Result { try body(registry) }
+            }
+        } catch {
+            throw LiveActivityServiceError(.shuttingDown, "the Live Activity service is shutting down")
+        }
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let error as LiveActivityRegistryError):
+            throw .registry(error)
+        case .failure(let error as LiveActivityServiceError):
+            throw error
+        case .failure(let error):
+            throw LiveActivityServiceError(.registryError, "\(error)")
+        }
+    }
+
+    /// The app a request names in `app`, or the default app.
+    func app(_ request: inout RequestObject) throws(LiveActivityServiceError) -> LiveActivityApp {
+        if let name = try request.string("app") {
+            guard let app = apps[name] else {
+                throw LiveActivityServiceError(
+                    .unknownApp, "no app named \(RequestObject.shown(name)) is configured; known: "
+                        + apps.keys.sorted().joined(separator: ", "), field: "app")
+            }
+            return app
+        }
+        guard let defaultApp else {
+            throw LiveActivityServiceError(.unknownApp, "\"app\" is required: several apps are configured", field: "app")
+        }
+        return defaultApp
+    }
+
+    func app(forBundleID bundleID: String) -> LiveActivityApp? {
+        if let defaultApp, defaultApp.bundleID == bundleID { return defaultApp }
+        return apps.values.sorted { $0.name < $1.name }.first { $0.bundleID == bundleID }
+    }
+
+    private func reportUnconfirmedEnds() async {
+        guard let firing = try? await withRegistry({ try $0.scheduledEnds(state: .firing) }), !firing.isEmpty else {
+            return
+        }
+        // Claimed by an earlier run that stopped before confirming: sent at most once, so not sent again.
+        logger.warning(
+            "scheduled ends were claimed but never confirmed sent; they are not sent again",
+            metadata: ["count": "\(firing.count)", "ids": "\(firing.prefix(20).map(\.id).joined(separator: ","))"])
+    }
+}
+
+/// Epoch seconds from the system's wall clock.
+@Sendable public func wallClockSeconds() -> Int64 {
+    Int64(Date().timeIntervalSince1970.rounded(.down))
+}
+
+/// Hands intake requests to the service.
+struct ServiceOperation: IntakeOperation {
+    let service: LiveActivityService
+
+    func handle(_ request: IntakeRequest) async -> IntakeReply {
+        await service.handle(op: request.op, line: request.line)
+    }
+}
+
+/// Answers `LiveActivitiesDisabled`.
+struct DisabledOperation: IntakeOperation {
+    let message: String
+
+    func handle(_ request: IntakeRequest) async -> IntakeReply {
+        LiveActivityServiceError(.disabled, message).reply
+    }
+}
