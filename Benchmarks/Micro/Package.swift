@@ -23,6 +23,7 @@ let package = Package(
                 .product(name: "APNs", package: "apns-gateway"),
                 .product(name: "APNsCore", package: "apns-gateway"),
                 .product(name: "HTTP2Engine", package: "apns-gateway"),
+                .product(name: "Intake", package: "apns-gateway"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/APNsMicro",

@@ -226,12 +226,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func copy(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(range.count)
-        _ = line.withUnsafeReadableBytes { bytes in
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
-        }
-        return buffer
+        IntakeLineDecoding.copy(line, range)
     }
 
     // MARK: Sending

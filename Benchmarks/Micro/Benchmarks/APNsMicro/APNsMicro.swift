@@ -1,12 +1,13 @@
 // Micro-benchmarks of the work done once per push, outside the network: the provider token lookup, header
-// encoding, notification validation, response parsing, and one whole HTTP/2 request/response exchange
-// through nghttp2 in memory. Each reports wall-clock time, CPU time and malloc
+// encoding, notification validation, response parsing, one whole HTTP/2 request/response exchange through
+// nghttp2 in memory, and the intake's decoding of a `send` line with its payload copies. Each reports wall-clock time, CPU time and malloc
 // counts per operation (the framework's figures are per iteration; `scaledIterations` runs 1000 operations
 // per iteration, so the reported time and mallocs are per 1000 operations).
 import APNsCore
 import Benchmark
 import Foundation
 @_spi(Benchmarking) import HTTP2Engine
+@_spi(Benchmarking) import Intake
 import NIOCore
 
 let benchmarks: @Sendable () -> Void = {
@@ -64,6 +65,25 @@ let benchmarks: @Sendable () -> Void = {
         precondition(exchange.succeeded == benchmark.scaledIterations.count, "every round trip must answer 200")
     }
 
+    Benchmark("Intake line decode + payload copy (1 notification, 210 B)") { benchmark in
+        let line = fixtures.sendLine(notifications: 1)
+        for _ in benchmark.scaledIterations {
+            blackHole(IntakeLineDecoding.decodeSend(line, maxBatchSize: 10_000))
+        }
+    }
+
+    Benchmark(
+        "Intake line decode + payload copy (500 notifications, per line)",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .one, maxDuration: .seconds(2),
+            maxIterations: 2_000)
+    ) { benchmark in
+        let line = fixtures.sendLine(notifications: 500)
+        for _ in benchmark.scaledIterations {
+            precondition(IntakeLineDecoding.decodeSend(line, maxBatchSize: 10_000) == 500)
+        }
+    }
+
     Benchmark("Response parse (200)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(APNsResponse.parse(status: 200, apnsID: nil, apnsUniqueID: nil, body: nil))
@@ -111,6 +131,13 @@ struct Fixtures: @unchecked Sendable {
         } catch {
             fatalError("cannot build the fixtures: \(error)")
         }
+    }
+
+    /// A `send` request line as a backend writes it: `count` notifications with the fixture's token and payload.
+    func sendLine(notifications count: Int) -> ByteBuffer {
+        let payload = String(buffer: notification.payload)
+        let item = #"{"token":"\#(notification.deviceToken)","payload":\#(payload)}"#
+        return ByteBuffer(string: #"{"id":1,"op":"send","notifications":["# + Array(repeating: item, count: count).joined(separator: ",") + "]}")
     }
 
     /// The fields APNsPush writes for a token-authenticated alert with priority and expiration.

@@ -1,0 +1,33 @@
+import NIOCore
+
+/// The per-line work of a `send` outside the connection: scanning the line and copying each payload out of
+/// it. The connection handler uses ``copy(_:_:)``; ``decodeSend(_:maxBatchSize:)`` exists so that the
+/// micro-benchmarks can time exactly this work.
+@_spi(Benchmarking)
+public enum IntakeLineDecoding {
+    /// Scans `line` as the intake does and copies each notification's payload into a buffer of its own, as
+    /// the connection does before handing it on. Returns the number of notifications with a payload, or -1
+    /// when the line is not a `send`.
+    public static func decodeSend(_ line: ByteBuffer, maxBatchSize: Int) -> Int {
+        let request = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: maxBatchSize) }
+        guard case .send(_, let items) = request else { return -1 }
+        var copied = 0
+        for item in items {
+            guard let range = item.payload else { continue }
+            let payload = copy(line, range)
+            copied += payload.readableBytes > 0 ? 1 : 0
+        }
+        return copied
+    }
+
+    /// A copy of `range` of the line's readable bytes, in storage of its own (not a slice), so that what
+    /// stays in flight never pins the line's buffer.
+    static func copy(_ line: ByteBuffer, _ range: Range<Int>) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(range.count)
+        _ = line.withUnsafeReadableBytes { bytes in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+        return buffer
+    }
+}
