@@ -8,6 +8,11 @@ public struct IntakeConfiguration: Sendable {
     public var socketPath: String
     /// File mode of the socket (default `0o660`: owner and group may connect).
     public var socketMode: UInt16
+    /// The user ID to give the socket file to; `nil` keeps the gateway's own.
+    public var socketOwner: UInt32?
+    /// The group ID to give the socket file to (the group whose members may connect with mode 0660); `nil`
+    /// keeps the gateway's own.
+    public var socketGroup: UInt32?
     /// The longest request line accepted, in bytes (without the newline). Longer lines are skipped up to their
     /// newline and answered with `LineTooLong`.
     public var maxLineBytes: Int
@@ -25,6 +30,8 @@ public struct IntakeConfiguration: Sendable {
     public init(
         socketPath: String,
         socketMode: UInt16 = 0o660,
+        socketOwner: UInt32? = nil,
+        socketGroup: UInt32? = nil,
         maxLineBytes: Int = 8 * 1024 * 1024,
         maxBatchSize: Int = 10_000,
         maxConnections: Int = 1024,
@@ -33,6 +40,8 @@ public struct IntakeConfiguration: Sendable {
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
+        self.socketOwner = socketOwner
+        self.socketGroup = socketGroup
         self.maxLineBytes = maxLineBytes
         self.maxBatchSize = maxBatchSize
         self.maxConnections = maxConnections

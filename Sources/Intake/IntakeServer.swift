@@ -108,6 +108,17 @@ public final class IntakeServer: Sendable {
             try? await channel.close()
             throw IntakeError("cannot set mode \(String(configuration.socketMode, radix: 8)) on \(configuration.socketPath)")
         }
+        if configuration.socketOwner != nil || configuration.socketGroup != nil {
+            // -1 (all bits set) leaves that ID as it is.
+            if chown(configuration.socketPath, configuration.socketOwner ?? UInt32.max, configuration.socketGroup ?? UInt32.max) != 0 {
+                let reason = String(cString: strerror(errno))
+                try? await channel.close()
+                unlink(configuration.socketPath)
+                throw IntakeError(
+                    "cannot give \(configuration.socketPath) to user \(configuration.socketOwner.map(String.init) ?? "(unchanged)")"
+                        + " and group \(configuration.socketGroup.map(String.init) ?? "(unchanged)"): \(reason)")
+            }
+        }
         logger.info(
             "intake listening",
             metadata: ["socket": "\(configuration.socketPath)", "mode": "\(String(configuration.socketMode, radix: 8))"])

@@ -124,6 +124,12 @@ struct GatewayConfig {
             }
             intake.socketMode = value
         }
+        if let owner = try intakeObject.string("socketOwner") {
+            intake.socketOwner = try userID(owner, key: "intake.socketOwner")
+        }
+        if let group = try intakeObject.string("socketGroup") {
+            intake.socketGroup = try groupID(group, key: "intake.socketGroup")
+        }
         intake.maxLineBytes = try intakeObject.int("maxLineBytes", in: 1024...(1 << 30)) ?? intake.maxLineBytes
         intake.maxBatchSize = try intakeObject.int("maxBatchSize", in: 1...1_000_000) ?? intake.maxBatchSize
         intake.maxConnections = try intakeObject.int("maxConnections", in: 1...100_000) ?? intake.maxConnections
@@ -234,4 +240,18 @@ struct GatewayConfig {
             pingTimeout: .nanoseconds(Int64(pingTimeout * 1e9))
         )
     }
+}
+
+/// A user name or numeric ID, as a user ID.
+func userID(_ text: String, key: String) throws -> UInt32 {
+    if let id = UInt32(text) { return id }
+    guard let entry = getpwnam(text) else { throw ConfigError(key: key, problem: "no user named \"\(text)\"") }
+    return entry.pointee.pw_uid
+}
+
+/// A group name or numeric ID, as a group ID.
+func groupID(_ text: String, key: String) throws -> UInt32 {
+    if let id = UInt32(text) { return id }
+    guard let entry = getgrnam(text) else { throw ConfigError(key: key, problem: "no group named \"\(text)\"") }
+    return entry.pointee.gr_gid
 }

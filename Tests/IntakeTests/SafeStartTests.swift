@@ -47,4 +47,34 @@ final class SafeStartTests: XCTestCase {
         }
         try await harness.stop()
     }
+
+    /// The socket's group comes from the configuration, so that the members of one group may connect (mode
+    /// 0660). Only root may give a file to any group: without it the start fails and says why.
+    func testSocketGroupComesFromTheConfiguration() async throws {
+        let harness = try await IntakeHarness.start()
+        let apps = [IntakeApp(name: "demo", bundleID: "com.example.app", client: harness.client)]
+        let path = harness.directory + "/grouped.sock"
+        let group: UInt32 = 1  // "daemon" on Debian; not the test's own group
+        XCTAssertNotEqual(getegid(), group)
+        let configuration = IntakeConfiguration(socketPath: path, socketMode: 0o660, socketGroup: group)
+        if geteuid() == 0 {
+            let intake = try await IntakeServer.start(configuration: configuration, apps: apps, group: harness.group)
+            var info = stat()
+            XCTAssertEqual(stat(path, &info), 0)
+            XCTAssertEqual(info.st_gid, group)
+            XCTAssertEqual(info.st_uid, geteuid())
+            XCTAssertEqual(info.st_mode & 0o777, 0o660)
+            await intake.shutdown(grace: .seconds(1))
+        } else {
+            do {
+                let intake = try await IntakeServer.start(configuration: configuration, apps: apps, group: harness.group)
+                await intake.shutdown(grace: .seconds(1))
+                XCTFail("gave the socket to group \(group) without the right to")
+            } catch {
+                XCTAssertTrue("\(error)".contains("cannot give \(path) to user (unchanged) and group 1"), "\(error)")
+                XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+            }
+        }
+        try await harness.stop()
+    }
 }
