@@ -4,6 +4,7 @@ import Foundation
 import Intake
 import Logging
 import NIOCore
+import Observability
 
 /// The gateway's configuration file, validated as a whole before anything starts.
 ///
@@ -41,6 +42,9 @@ struct GatewayConfig {
     var maxAttempts = 3
     var intake: IntakeConfiguration
     var logLevel: Logger.Level = .info
+    var logFormat: LogFormat = .logfmt
+    /// The operations endpoint's address; nil: none.
+    var metricsListen: MetricsListen?
 
     static func load(path: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -146,13 +150,7 @@ struct GatewayConfig {
             config.maxAttempts = try retry.int("maxAttempts", in: 1...20) ?? config.maxAttempts
             try retry.finish()
         }
-        if let level = try root.string("logLevel") {
-            guard let parsed = Logger.Level(rawValue: level) else {
-                throw ConfigError(
-                    key: "logLevel", problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            config.logLevel = parsed
-        }
+        try parseObservability(&root, into: &config)
         try root.finish()
         return config
     }

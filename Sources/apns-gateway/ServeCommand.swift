@@ -6,6 +6,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Observability
 
 /// `apns-gateway serve --config FILE`: runs the daemon until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -24,21 +25,17 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigError {
             throw GatewayFailure("invalid configuration \(config): \(error)")
         }
-        let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StructuredLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "apns.gateway")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
         var apps: [IntakeApp] = []
         var clients: [APNsClient] = []
         for app in settings.apps {
+            var clientLogger = Logger(label: "apns.client.\(app.name)")
+            clientLogger[metadataKey: "app"] = "\(app.name)"
             let client = try APNsClient(
-                configuration: settings.clientConfiguration(for: app), group: group,
-                logger: Logger(label: "apns.client.\(app.name)"))
+                configuration: settings.clientConfiguration(for: app), group: group, logger: clientLogger)
             client.start()
             clients.append(client)
             apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
@@ -59,6 +56,15 @@ struct ServeCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             throw GatewayFailure("\(error)")
         }
+        let operations: ObservabilityServer?
+        do {
+            operations = try await Self.startOperationsEndpoint(
+                settings: settings, intake: intake, group: group, logger: Logger(label: "apns.observability"))
+        } catch {
+            await intake.shutdown(grace: .zero)
+            try? await group.shutdownGracefully()
+            throw error
+        }
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
         for (app, client) in zip(settings.apps, clients) {
@@ -72,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
         await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
+        await operations?.shutdown()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }
