@@ -4,8 +4,7 @@ import Synchronization
 /// and no lookup. Counters that sit at index `i` are counted under a name the owner keeps beside the array
 /// (an enum's ordinal, a reason's position in a list).
 ///
-/// The storage is aligned to a cache line; ``LatencyHistogram`` uses one array per shard so that shards on
-/// different threads do not share a line.
+/// The storage is aligned to a cache line.
 public final class AtomicCounterArray: Sendable {
     /// How many counters there are.
     public let count: Int

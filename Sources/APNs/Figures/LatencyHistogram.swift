@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,8 @@ import Darwin
 /// every event loop at once; a lock there is contended, and it shows in throughput. Here an observation is a
 /// short bucket search and two relaxed atomic adds (bucket and sum), into one of a few shards chosen by the
 /// calling thread, so event loops do not contend for the same cache lines. A scrape adds the shards up
-/// (``snapshot()``); the exporter renders that as a Prometheus histogram.
+/// (``snapshot()``); the exporter renders that as a Prometheus histogram. Nothing here is reference counted on
+/// the way: the bounds and the cells are plain memory.
 ///
 /// The counts of one snapshot are read one by one while observations go on, so `count` and `sum` can be an
 /// observation or two apart; both only grow, as Prometheus expects.
@@ -27,19 +29,40 @@ public final class LatencyHistogram: Sendable {
 
     /// Upper bounds in seconds, ascending; an implicit last bucket takes everything above.
     public let bounds: [Double]
-    private let boundNanoseconds: [Int64]
-    /// Per shard: one counter per bucket (the last one above every bound), then the sum in nanoseconds.
-    private let shards: [AtomicCounterArray]
-    private let shardMask: Int
+    /// The bounds in nanoseconds, in memory of their own: an observation touches no reference-counted object.
+    private nonisolated(unsafe) let limits: UnsafeMutablePointer<Int64>
+    private let boundCount: Int
+    /// All shards in one allocation, each on cache lines of its own: per shard one counter per bucket (the last
+    /// one above every bound), then the sum in nanoseconds.
+    private nonisolated(unsafe) let cells: UnsafeMutablePointer<Atomic<Int>>
+    /// Cells from one shard to the next (a multiple of a cache line).
+    private let shardStride: Int
+    private let shardCount: Int
 
     /// A histogram with `bounds` (seconds, ascending) and `shards` shards (a power of two).
     public init(bounds: [Double] = LatencyHistogram.defaultBounds, shards: Int = 8) {
         precondition(!bounds.isEmpty && zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 })
         precondition(shards > 0 && shards & (shards - 1) == 0)
         self.bounds = bounds
-        self.boundNanoseconds = bounds.map { Int64(($0 * 1e9).rounded()) }
-        self.shards = (0..<shards).map { _ in AtomicCounterArray(count: bounds.count + 2) }
-        self.shardMask = shards - 1
+        self.boundCount = bounds.count
+        limits = .allocate(capacity: bounds.count)
+        for (index, bound) in bounds.enumerated() {
+            (limits + index).initialize(to: Int64((bound * 1e9).rounded()))
+        }
+        let perCacheLine = 64 / MemoryLayout<Atomic<Int>>.stride
+        shardStride = (bounds.count + 2 + perCacheLine - 1) / perCacheLine * perCacheLine
+        shardCount = shards
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: shardStride * shards * MemoryLayout<Atomic<Int>>.stride, alignment: 64)
+        cells = raw.bindMemory(to: Atomic<Int>.self, capacity: shardStride * shards)
+        for index in 0..<(shardStride * shards) {
+            (cells + index).initialize(to: Atomic<Int>(0))
+        }
+    }
+
+    deinit {
+        cells.deinitialize(count: shardStride * shardCount)
+        UnsafeMutableRawPointer(cells).deallocate()
+        limits.deallocate()
     }
 
     /// Records one duration (negative ones count as zero).
@@ -52,22 +75,22 @@ public final class LatencyHistogram: Sendable {
     public func record(nanoseconds: Int64) {
         let value = max(nanoseconds, 0)
         var bucket = 0
-        let limits = boundNanoseconds
-        while bucket < limits.count && value > limits[bucket] { bucket += 1 }
-        let shard = shards[Self.currentThreadShard() & shardMask]
-        shard.add(bucket)
-        shard.add(limits.count + 1, Int(truncatingIfNeeded: value))
+        while bucket < boundCount && value > limits[bucket] { bucket += 1 }
+        let shard = cells + (Self.currentThreadShard() & (shardCount - 1)) * shardStride
+        shard[bucket].wrappingAdd(1, ordering: .relaxed)
+        shard[boundCount + 1].wrappingAdd(Int(truncatingIfNeeded: value), ordering: .relaxed)
     }
 
     /// The sums over all shards.
     public func snapshot() -> HistogramSnapshot {
-        var counts = [Int](repeating: 0, count: bounds.count + 1)
+        var counts = [Int](repeating: 0, count: boundCount + 1)
         var sum = 0
-        for shard in shards {
-            for index in 0...bounds.count {
-                counts[index] += shard.load(index)
+        for shardIndex in 0..<shardCount {
+            let shard = cells + shardIndex * shardStride
+            for index in 0...boundCount {
+                counts[index] += shard[index].load(ordering: .relaxed)
             }
-            sum += shard.load(bounds.count + 1)
+            sum += shard[boundCount + 1].load(ordering: .relaxed)
         }
         return HistogramSnapshot(bounds: bounds, counts: counts, sumSeconds: Double(sum) / 1e9)
     }
