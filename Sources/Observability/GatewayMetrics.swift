@@ -86,7 +86,7 @@ public final class GatewayMetrics: Sendable {
 
         mutating func counter(_ family: MetricName.Family, _ labels: [(String, String)], _ value: Int) {
             let key = SeriesKey(name: family.name, labels: labels.map { "\($0.0)=\($0.1)" })
-            let entry = exported.counters[key] ?? (registry.makeCounter(name: family.name, labels: labels, help: family.help), 0)
+            let entry = exported.counters[key] ?? (registry.makeCounter(descriptor: family.descriptor, labels: labels), 0)
             if value > entry.value {
                 entry.counter.increment(by: Int64(value - entry.value))
             }
@@ -95,7 +95,7 @@ public final class GatewayMetrics: Sendable {
 
         mutating func gauge(_ family: MetricName.Family, _ labels: [(String, String)], _ value: Double) {
             let key = SeriesKey(name: family.name, labels: labels.map { "\($0.0)=\($0.1)" })
-            let gauge = exported.gauges[key] ?? registry.makeGauge(name: family.name, labels: labels, help: family.help)
+            let gauge = exported.gauges[key] ?? registry.makeGauge(descriptor: family.descriptor, labels: labels)
             exported.gauges[key] = gauge
             gauge.set(value)
         }

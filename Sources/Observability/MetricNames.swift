@@ -1,9 +1,16 @@
+import Prometheus
+
 /// The gateway's Prometheus metrics: names, types and help texts, in one place (docs/operations.md lists the
 /// same, with a query for each).
 enum MetricName {
     struct Family {
         let name: String
         let help: String
+
+        /// The name as swift-prometheus takes it (the whole name, no separate unit).
+        var descriptor: MetricNameDescriptor {
+            MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+        }
     }
 
     // MARK: Notifications (per app)

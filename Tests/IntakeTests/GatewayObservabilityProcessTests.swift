@@ -78,4 +78,43 @@ final class GatewayObservabilityProcessTests: XCTestCase {
         XCTAssertTrue(messages.contains("operations endpoint listening"), "\(messages)")
         XCTAssertFalse(messages.contains("notification failed"), "nothing per push at info")
     }
+
+    /// `log` and `metrics` are checked like every other key: bad values name the key, and the older `logLevel`
+    /// cannot be given together with `log.level`.
+    func testLogAndMetricsKeysAreValidated() async throws {
+        let binary = ChildProcess.gatewayBinary
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.copyItem(atPath: certificatePath("AuthKey_TESTKEY123.p8"), toPath: directory + "/AuthKey.p8")
+        chmod(directory + "/AuthKey.p8", 0o600)
+        func check(_ extra: String) async throws -> (status: Int32, output: String) {
+            let config = """
+                {
+                  "environment": {"host": "127.0.0.1", "port": 1, "serverName": "localhost", "caFile": "\(certificatePath("test-ca.pem"))"},
+                  "apps": [{"name": "demo", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "AuthKey.p8", "bundleId": "com.example.app"}],
+                  "intake": {"socketPath": "gw.sock"}\(extra)
+                }
+                """
+            try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+            let child = try ChildProcess(binary, ["check-config", "--config", directory + "/config.json"], includeStandardError: true)
+            let output = await onThread { child.readToEnd() }
+            let status = await onThread { child.wait() }
+            return (status, output)
+        }
+        let badFormat = try await check(#", "log": {"format": "yaml"}"#)
+        XCTAssertNotEqual(badFormat.status, 0)
+        XCTAssertTrue(badFormat.output.contains(#"log.format: must be "logfmt" or "json""#), badFormat.output)
+        let twice = try await check(#", "logLevel": "info", "log": {"level": "debug"}"#)
+        XCTAssertTrue(twice.output.contains("log.level: give the level once"), twice.output)
+        let badLevel = try await check(#", "log": {"level": "loud"}"#)
+        XCTAssertTrue(badLevel.output.contains("log.level: must be one of trace"), badLevel.output)
+        let noPort = try await check(#", "metrics": {"listen": "9464"}"#)
+        XCTAssertTrue(noPort.output.contains("metrics.listen: must be host:port"), noPort.output)
+        let typo = try await check(#", "metrics": {"listen": "127.0.0.1:9464", "lisen": 1}"#)
+        XCTAssertTrue(typo.output.contains("metrics.lisen: unknown key"), typo.output)
+        let good = try await check(#", "log": {"format": "json", "level": "debug"}, "metrics": {"listen": "[::1]:9464"}"#)
+        XCTAssertEqual(good.status, 0, good.output)
+        let old = try await check(#", "logLevel": "warning""#)
+        XCTAssertEqual(old.status, 0, old.output)
+    }
 }
