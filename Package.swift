@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
         .library(name: "LiveActivity", targets: ["LiveActivity"]),
         .library(name: "LiveActivityService", targets: ["LiveActivityService"]),
+        .library(name: "Observability", targets: ["Observability"]),
         .executable(name: "apns-gateway", targets: ["apns-gateway"]),
     ],
     dependencies: [
@@ -23,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries from the system (apt: libnghttp2-dev, libssl-dev, pkg-config).
@@ -126,6 +129,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Prometheus metrics, health endpoints and structured log handlers for the daemon.
+        .target(
+            name: "Observability",
+            dependencies: [
+                "Intake", "APNs", "APNsCore", "HTTP2Engine",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // A Swift client for the intake socket.
         .target(
             name: "APNsGatewayClient",
@@ -139,8 +156,10 @@ let package = Package(
         .executableTarget(
             name: "apns-gateway",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient", "LiveActivity", "LiveActivityService",
+                "Intake", "APNs", "APNsCore", "APNsGatewayClient", "LiveActivity", "LiveActivityService", "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -178,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "IntakeTests",
             dependencies: [
-                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs",
+                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -4,7 +4,9 @@
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
 # Environment: CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
-# folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run).
+# folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run), METRICS=1 (serve
+# /metrics on a free loopback port and scrape it every SCRAPE_SECONDS, default 1, during the measured run;
+# METRICS_OUT=FILE keeps the last scrape).
 #
 # nghttpd stands in for APNs (200, empty body); the gateway runs with the test key; scripts/intake_load.py
 # writes batches over 4 intake connections.
@@ -24,6 +26,12 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 
+metrics_config=""
+if [ -n "${METRICS:-}" ]; then
+  metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  metrics_config=", \"metrics\": {\"listen\": \"127.0.0.1:$metrics_port\"}"
+fi
+
 cp certs/AuthKey_TESTKEY123.p8 "$work/key.p8"
 chmod 600 "$work/key.p8"
 cat > "$work/config.json" <<JSON
@@ -32,7 +40,7 @@ cat > "$work/config.json" <<JSON
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
   "pool": {"connections": ${CONNECTIONS:-1}${MAX_OUTSTANDING:+, \"maxOutstanding\": $MAX_OUTSTANDING}},
   "intake": {"socketPath": "gw.sock"},
-  "logLevel": "warning"
+  "logLevel": "warning"$metrics_config
 }
 JSON
 ${WRAP:-} "$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out" &
@@ -55,8 +63,39 @@ fi
     awk '/^VmRSS/ { print $2 }' "/proc/$gateway/status"; sleep 0.1
   done ) > "$work/rss.samples" &
 sampler=$!
+if [ -n "${METRICS:-}" ]; then
+  # A scraper far more eager than Prometheus's usual 15 s, so that the cost of rendering shows.
+  ( while kill -0 "$gateway" 2>/dev/null; do
+      curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$work/metrics.txt" || true; sleep "${SCRAPE_SECONDS:-1}"
+    done ) &
+  scraper=$!
+fi
+cpu_before=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
 scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500
+cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
+# The gateway's own CPU time (user + system) over the measured run: less sensitive to other load than pushes/s.
+python3 -c "import json,sys; s=($cpu_after-$cpu_before)/$(getconf CLK_TCK); print(json.dumps({'gateway_cpu_seconds': round(s,2), 'gateway_cpu_seconds_per_100k': round(s*100000/$total,3)}))"
 kill "$sampler" 2>/dev/null || true
+if [ -n "${METRICS:-}" ]; then
+  kill "$scraper" 2>/dev/null || true
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$work/metrics.txt"
+  [ -n "${METRICS_OUT:-}" ] && cp "$work/metrics.txt" "$METRICS_OUT"
+  python3 - "$work/metrics.txt" <<'PY'
+import json, sys
+values = {}
+for line in open(sys.argv[1]):
+    if line.startswith("#") or not line.strip():
+        continue
+    series, value = line.rsplit(" ", 1)
+    values[series] = float(value)
+def get(series):
+    return int(values.get(series, 0))
+print(json.dumps({"metrics_accepted": get('apns_gateway_notifications_accepted_total{app="bench"}'),
+                  "metrics_succeeded": get('apns_gateway_notifications_succeeded_total{app="bench"}'),
+                  "metrics_latency_count": get('apns_gateway_apns_latency_seconds_count{app="bench"}'),
+                  "metrics_series": len(values)}))
+PY
+fi
 [ -n "${RSS_SAMPLES:-}" ] && cp "$work/rss.samples" "$RSS_SAMPLES"
 if [ -n "${PERF_DATA:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; fi
 # The gateway's memory: peak (VmHWM) over the whole run, what it holds now (VmRSS), and the samples of the

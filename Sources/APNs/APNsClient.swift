@@ -106,7 +106,7 @@ public final class APNsClient: Sendable {
         counters.accepted.add(1, ordering: .relaxed)
         if closing.load(ordering: .relaxed) {
             let result = APNsResult.gateway(.shutdown, "the gateway is shutting down")
-            finished(result)
+            finished(result, slot: .gateway(.shutdown), after: .zero)
             completion(result)
             return
         }
@@ -114,13 +114,16 @@ public final class APNsClient: Sendable {
             try notification.validate()
         } catch {
             let result = APNsResult.local(error)
-            finished(result)
+            finished(result, slot: .local(error), after: .zero)
+            logFailure(result, token: notification.deviceToken)
             completion(result)
             return
         }
+        let now = NIODeadline.now()
         let push = APNsPush(
             notification: notification,
-            deadline: .now() + configuration.requestTimeout,
+            acceptedAt: now,
+            deadline: now + configuration.requestTimeout,
             client: self,
             completion: completion
         )
@@ -136,18 +139,43 @@ public final class APNsClient: Sendable {
         }
         counters.retries.add(1, ordering: .relaxed)
         if delay <= .zero {
+            push.enqueuedAt = .now()
             pool.execute(push, bypassingQueueLimit: true)
         } else {
             let pool = self.pool
             group.next().scheduleTask(in: delay) {
+                push.enqueuedAt = .now()
                 pool.execute(push, bypassingQueueLimit: true)
             }
         }
     }
 
-    func finished(_ result: APNsResult) {
-        counters.record(result)
+    /// Counts a final result and its time since acceptance, and frees its place.
+    @inline(__always)
+    func finished(_ result: APNsResult, slot: APNsOutcomeCounters.Slot, after elapsed: TimeAmount) {
+        counters.record(result, slot: slot)
+        counters.endToEnd.record(elapsed)
         limiter.release()
+    }
+
+    /// Records an answered attempt's time in the queue and at APNs.
+    @inline(__always)
+    func recordTimings(enqueuedAt: NIODeadline, sentAt: NIODeadline, receivedAt: NIODeadline) {
+        guard sentAt.uptimeNanoseconds > 0 else { return }
+        counters.queueWait.record(sentAt - enqueuedAt)
+        counters.apnsLatency.record(receivedAt - sentAt)
+    }
+
+    /// One debug line per failed notification (nothing at info): the token as a short prefix only.
+    func logFailure(_ result: APNsResult, token: String) {
+        guard logger.logLevel <= .debug else { return }
+        var metadata: Logger.Metadata = [
+            "token": "\(APNsRedaction.token(token))", "source": "\(result.source.rawValue)",
+            "reason": "\(result.reason ?? "")", "attempts": "\(result.attempts)",
+        ]
+        if let status = result.status { metadata["status"] = "\(status)" }
+        if let apnsID = result.apnsID { metadata["apns_id"] = "\(apnsID)" }
+        logger.debug("notification failed", metadata: metadata)
     }
 
     func recordFailure(_ error: HTTP2Error) {

@@ -2,7 +2,8 @@ import HTTP2Engine
 import NIOConcurrencyHelpers
 import Synchronization
 
-/// The client's counters and its pool's state at one moment.
+/// The client's counters and its pool's state at one moment: the figures behind the intake's `stats` op and
+/// the Prometheus metrics alike.
 public struct APNsClientStatistics: Sendable, Hashable {
     /// Notifications handed to the client.
     public var accepted: Int
@@ -13,7 +14,13 @@ public struct APNsClientStatistics: Sendable, Hashable {
     /// APNs answers with status 200.
     public var succeeded: Int
     /// Final results by "status reason" (e.g. "200", "410 Unregistered", "gateway DeadlineExceeded").
-    public var byOutcome: [String: Int]
+    public var byOutcome: [String: Int] {
+        var table: [String: Int] = [:]
+        for (outcome, count) in outcomes { table[outcome.description, default: 0] += count }
+        return table
+    }
+    /// Final results by source, status and reason.
+    public var outcomes: [APNsOutcome: Int]
     /// Attempts sent again.
     public var retries: Int
     /// Attempts that ended without an APNs answer.
@@ -21,57 +28,54 @@ public struct APNsClientStatistics: Sendable, Hashable {
     /// Accepted and not yet answered (queued plus in flight).
     public var outstanding: Int
     public var tokenRefreshes: Int
+    /// From a request's write to its response, per attempt APNs answered.
+    public var apnsLatency: HistogramSnapshot
+    /// From entering the pool's queue to being written, per attempt APNs answered.
+    public var queueWait: HistogramSnapshot
+    /// From acceptance to the final result, per notification (zero for local rejections).
+    public var endToEnd: HistogramSnapshot
     public var pool: HTTP2PoolStatistics
 }
 
-/// Lock-free counters on the hot path; the per-outcome table takes a lock only for non-200 results.
+/// Lock-free counters on the hot path: single atomics, a fixed table of outcomes and sharded histograms. Only
+/// outcomes without a fixed slot (undocumented reasons) take a lock.
 final class APNsClientCounters: Sendable {
     let accepted = Atomic<Int>(0)
     let retries = Atomic<Int>(0)
     let attemptFailures = Atomic<Int>(0)
-    private let succeeded = Atomic<Int>(0)
     private let answeredByAPNs = Atomic<Int>(0)
     private let rejectedLocally = Atomic<Int>(0)
     private let failedInGateway = Atomic<Int>(0)
-    private let otherOutcomes = NIOLockedValueBox<[String: Int]>([:])
+    private let outcomes = APNsOutcomeCounters()
+    let apnsLatency = LatencyHistogram()
+    let queueWait = LatencyHistogram()
+    let endToEnd = LatencyHistogram()
 
-    func record(_ result: APNsResult) {
+    @inline(__always)
+    func record(_ result: APNsResult, slot: APNsOutcomeCounters.Slot) {
         switch result.source {
-        case .apns:
-            answeredByAPNs.add(1, ordering: .relaxed)
-            if result.status == 200 {
-                succeeded.add(1, ordering: .relaxed)
-                return
-            }
-        case .local:
-            rejectedLocally.add(1, ordering: .relaxed)
-        case .gateway:
-            failedInGateway.add(1, ordering: .relaxed)
+        case .apns: answeredByAPNs.add(1, ordering: .relaxed)
+        case .local: rejectedLocally.add(1, ordering: .relaxed)
+        case .gateway: failedInGateway.add(1, ordering: .relaxed)
         }
-        let key: String
-        switch result.source {
-        case .apns: key = "\(result.status ?? 0) \(result.reason ?? "")"
-        case .local: key = "local \(result.reason ?? "")"
-        case .gateway: key = "gateway \(result.reason ?? "")"
-        }
-        otherOutcomes.withLockedValue { $0[key, default: 0] += 1 }
+        outcomes.record(result, slot: slot)
     }
 
     func snapshot(pool: HTTP2PoolStatistics, outstanding: Int, tokenRefreshes: Int) -> APNsClientStatistics {
-        var byOutcome = otherOutcomes.withLockedValue { $0 }
-        let ok = succeeded.load(ordering: .relaxed)
-        if ok > 0 { byOutcome["200"] = ok }
-        return APNsClientStatistics(
+        APNsClientStatistics(
             accepted: accepted.load(ordering: .relaxed),
             answeredByAPNs: answeredByAPNs.load(ordering: .relaxed),
             rejectedLocally: rejectedLocally.load(ordering: .relaxed),
             failedInGateway: failedInGateway.load(ordering: .relaxed),
-            succeeded: ok,
-            byOutcome: byOutcome,
+            succeeded: outcomes.succeeded,
+            outcomes: outcomes.snapshot(),
             retries: retries.load(ordering: .relaxed),
             attemptFailures: attemptFailures.load(ordering: .relaxed),
             outstanding: outstanding,
             tokenRefreshes: tokenRefreshes,
+            apnsLatency: apnsLatency.snapshot(),
+            queueWait: queueWait.snapshot(),
+            endToEnd: endToEnd.snapshot(),
             pool: pool
         )
     }

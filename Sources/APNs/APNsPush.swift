@@ -10,6 +10,10 @@ import NIOCore
 final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     let notification: APNsNotification
     let deadline: NIODeadline
+    /// When the client accepted the notification.
+    let acceptedAt: NIODeadline
+    /// When the current attempt entered the pool's queue.
+    var enqueuedAt: NIODeadline
     private let client: APNsClient
     private let completion: @Sendable (APNsResult) -> Void
     private var attempts = 0
@@ -18,8 +22,13 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     /// The `authorization` value of the latest attempt, to know which token APNs rejected.
     private var authorizationSent: String?
 
-    init(notification: APNsNotification, deadline: NIODeadline, client: APNsClient, completion: @escaping @Sendable (APNsResult) -> Void) {
+    init(
+        notification: APNsNotification, acceptedAt: NIODeadline, deadline: NIODeadline, client: APNsClient,
+        completion: @escaping @Sendable (APNsResult) -> Void
+    ) {
         self.notification = notification
+        self.acceptedAt = acceptedAt
+        self.enqueuedAt = acceptedAt
         self.deadline = deadline
         self.client = client
         self.completion = completion
@@ -56,8 +65,12 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     func complete(_ result: Result<HTTP2Response, HTTP2Error>) {
         attempts += 1
         let outcome: APNsAttemptOutcome
+        var answeredAt: NIODeadline?
         switch result {
         case .success(let response):
+            // The response carries its times (the engine reads the clock per write and per read batch).
+            client.recordTimings(enqueuedAt: enqueuedAt, sentAt: response.sentAt, receivedAt: response.receivedAt)
+            answeredAt = response.receivedAt
             outcome = .response(APNsResponse.parse(
                 status: response.status,
                 apnsID: response.header("apns-id"),
@@ -66,16 +79,16 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
             ))
         case .failure(let error):
             if error.isShutdown {
-                return finish(.gateway(.shutdown, "the gateway shut down before APNs answered", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
+                return finish(.gateway(.shutdown, "the gateway shut down before APNs answered", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.shutdown))
             }
             if error.isQueueFull {
-                return finish(.gateway(.overloaded, error.detail, attempts: attempts - 1))
+                return finish(.gateway(.overloaded, error.detail, attempts: attempts - 1), .gateway(.overloaded))
             }
             if error.isDeadlineExceeded {
                 outcome = .deadlineExceeded
             } else if error.isNotSent {
                 if error.detail.hasPrefix("cannot connect") {
-                    return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1))
+                    return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1), .gateway(.connectFailed))
                 }
                 outcome = .notSent
             } else {
@@ -104,33 +117,36 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
                     source: .apns, status: response.status, reason: response.reason?.rawValue,
                     apnsID: response.apnsID, apnsUniqueID: response.apnsUniqueID, timestamp: response.timestamp,
                     attempts: attempts, retriedAfterUnknownOutcome: retriedAfterUnknownOutcome
-                ))
+                ), .apns(status: response.status, reason: response.reason), at: answeredAt)
             } else {
-                finish(.gateway(.retriesExhausted, "no answer from APNs", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
+                finish(.gateway(.retriesExhausted, "no answer from APNs", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.retriesExhausted))
             }
         case .giveUp(let reason):
             let code: GatewayReason = outcome == .deadlineExceeded ? .deadlineExceeded : .retriesExhausted
-            finish(.gateway(code, reason, attempts: attempts, uncertain: retriedAfterUnknownOutcome))
+            finish(.gateway(code, reason, attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(code), at: answeredAt)
         case .retry(let delay):
             if case .response(let response) = outcome, response.disposition == .refreshTokenAndRetry {
                 guard let tokens = client.tokens, let sent = authorizationSent, tokens.tokenRejected(sent) else {
                     return finish(APNsResult(
                         source: .apns, status: response.status, reason: response.reason?.rawValue,
                         apnsID: response.apnsID, attempts: attempts, retriedAfterUnknownOutcome: retriedAfterUnknownOutcome
-                    ))
+                    ), .apns(status: response.status, reason: response.reason), at: answeredAt)
                 }
             }
             let wait = TimeAmount.nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
             guard NIODeadline.now() + wait < deadline else {
-                return finish(.gateway(.deadlineExceeded, "the deadline passes before the next retry", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
+                return finish(.gateway(.deadlineExceeded, "the deadline passes before the next retry", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.deadlineExceeded), at: answeredAt)
             }
             if lastOutcomeUnknown { retriedAfterUnknownOutcome = true }
             client.retry(self, after: wait)
         }
     }
 
-    private func finish(_ result: APNsResult) {
-        client.finished(result)
+    /// Hands over the final result. `at` is when it became known, if the caller has that time already (an
+    /// APNs answer); otherwise the clock is read.
+    private func finish(_ result: APNsResult, _ slot: APNsOutcomeCounters.Slot, at: NIODeadline? = nil) {
+        client.finished(result, slot: slot, after: (at ?? .now()) - acceptedAt)
+        if result.status != 200 { client.logFailure(result, token: notification.deviceToken) }
         completion(result)
     }
 }

@@ -229,6 +229,47 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         .shutdown,
     ]
 
+    /// The position of a documented reason in ``documented``, or `nil` for ``unknown(_:)``: lets counters keep
+    /// one slot per reason in an array, without hashing the reason's string.
+    public var documentedIndex: Int? {
+        switch self {
+        case .badCollapseId: return 0
+        case .badDeviceToken: return 1
+        case .badExpirationDate: return 2
+        case .badMessageId: return 3
+        case .badPriority: return 4
+        case .badTopic: return 5
+        case .deviceTokenNotForTopic: return 6
+        case .duplicateHeaders: return 7
+        case .idleTimeout: return 8
+        case .invalidPushType: return 9
+        case .missingDeviceToken: return 10
+        case .missingTopic: return 11
+        case .payloadEmpty: return 12
+        case .topicDisallowed: return 13
+        case .badCertificate: return 14
+        case .badCertificateEnvironment: return 15
+        case .expiredProviderToken: return 16
+        case .forbidden: return 17
+        case .invalidProviderToken: return 18
+        case .missingProviderToken: return 19
+        case .unrelatedKeyIdInToken: return 20
+        case .badEnvironmentKeyIdInToken: return 21
+        case .badEnvironmentKeyInToken: return 22
+        case .badPath: return 23
+        case .methodNotAllowed: return 24
+        case .expiredToken: return 25
+        case .unregistered: return 26
+        case .payloadTooLarge: return 27
+        case .tooManyProviderTokenUpdates: return 28
+        case .tooManyRequests: return 29
+        case .internalServerError: return 30
+        case .serviceUnavailable: return 31
+        case .shutdown: return 32
+        case .unknown: return nil
+        }
+    }
+
     /// The raw value.
     public var description: String {
         self.rawValue

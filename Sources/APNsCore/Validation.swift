@@ -232,3 +232,17 @@ extension UnsafeBufferPointer<UInt8> {
         }
     }
 }
+
+/// How logs show values that must not be disclosed.
+public enum APNsRedaction {
+    /// At most the first 8 characters of a device token (anything but printable ASCII as `?`), then `…` if
+    /// there was more: enough to recognise a token, never the whole of it.
+    public static func token(_ token: String) -> String {
+        var shown = ""
+        for (count, scalar) in token.unicodeScalars.enumerated() {
+            if count == 8 { return shown + "…" }
+            shown.unicodeScalars.append(scalar.value >= 0x20 && scalar.value < 0x7F ? scalar : "?")
+        }
+        return shown
+    }
+}

@@ -74,6 +74,27 @@ public struct APNsValidationError: Error, Hashable, Sendable, CustomStringConver
         }
     }
 
+    /// Every kind of local rejection, in the order of ``ordinal``.
+    public static let all: [APNsValidationError] = [
+        .badDeviceToken, .payloadEmpty, .payloadNotJSON, .payloadTooLarge, .badPriority, .badCollapseId, .badMessageId,
+        .badTopic, .badExpiration,
+    ]
+
+    /// This kind's position in ``all``: lets counters keep one slot per kind in an array.
+    public var ordinal: Int {
+        switch self.code {
+        case .badDeviceToken: return 0
+        case .payloadEmpty: return 1
+        case .payloadNotJSON: return 2
+        case .payloadTooLarge: return 3
+        case .badPriority: return 4
+        case .badCollapseId: return 5
+        case .badMessageId: return 6
+        case .badTopic: return 7
+        case .badExpiration: return 8
+        }
+    }
+
     /// `"<reason> (<field>): <message>"`.
     public var description: String {
         "\(self.reason) (\(self.field)): \(self.message)"

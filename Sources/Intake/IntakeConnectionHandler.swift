@@ -70,6 +70,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        shared.bytesReceived.add(bytes.readableBytes, ordering: .relaxed)
         if draining || closing { return }
         if var buffer = input, buffer.readableBytes > 0 {
             input = nil  // keeps the storage uniquely referenced, so appending does not copy it
@@ -265,6 +266,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let payload = item.payload.map { copy(submission.line, $0) }
             switch routes.notification(for: item, payload: payload) {
             case .failure(let rejection):
+                shared.countRejection(rejection.reason)
                 batch.set(index, rejection.result)
             case .success(let (notification, client)):
                 let accepted = client.trySend(notification) { result in batch.set(index, result) }

@@ -15,12 +15,18 @@ final class IntakeContext: Sendable {
     let acceptedConnections = Synchronization.Atomic<Int>(0)
     let rejectedConnections = Synchronization.Atomic<Int>(0)
     let requests = Synchronization.Atomic<Int>(0)
+    let bytesReceived = Synchronization.Atomic<Int>(0)
     let notifications = Synchronization.Atomic<Int>(0)
     /// Extension-op requests accepted.
     let operationRequests = Synchronization.Atomic<Int>(0)
     /// `send` and extension-op requests accepted and not yet answered, over all connections.
     let pendingRequests = Synchronization.Atomic<Int>(0)
-    private let errorCounts = NIOLockedValueBox<[String: Int]>([:])
+    /// Error replies, by the position of their code in `IntakeErrorCode.allCases`.
+    private let errorCounts = AtomicCounterArray(count: IntakeErrorCode.allCases.count)
+    /// Error replies of extension ops with codes of their own (e.g. `UnknownActivity`), by code.
+    private let operationErrorCounts = NIOLockedValueBox<[String: Int]>([:])
+    /// Notifications refused by the intake itself, by `IntakeRejectionReason`.
+    private let rejectionCounts = AtomicCounterArray(count: IntakeRejectionReason.allCases.count)
 
     init(configuration: IntakeConfiguration, routes: IntakeRoutes, operations: [String: any IntakeOperation] = [:]) {
         self.configuration = configuration
@@ -65,62 +71,56 @@ final class IntakeContext: Sendable {
     }
 
     func countError(_ code: IntakeErrorCode) {
-        countError(named: code.rawValue)
+        errorCounts.add(IntakeErrorCode.allCases.firstIndex(of: code)!)
     }
 
+    /// Counts an error reply by its code: the intake's own codes lock-free, an extension op's codes (rare,
+    /// and not known in advance) under a lock.
     func countError(named code: String) {
-        errorCounts.withLockedValue { $0[code, default: 0] += 1 }
+        if let known = IntakeErrorCode(rawValue: code) {
+            countError(known)
+        } else {
+            operationErrorCounts.withLockedValue { $0[code, default: 0] += 1 }
+        }
     }
 
-    /// The `stats` reply.
+    func countRejection(_ reason: String) {
+        rejectionCounts.add(IntakeRejectionReason(reason).rawValue)
+    }
+
+    var statistics: IntakeStatistics {
+        var errors = operationErrorCounts.withLockedValue { $0 }
+        for (index, count) in errorCounts.loadAll().enumerated() where count > 0 {
+            errors[IntakeErrorCode.allCases[index].rawValue] = count
+        }
+        var rejections: [String: Int] = [:]
+        for (index, count) in rejectionCounts.loadAll().enumerated() where count > 0 {
+            rejections[IntakeRejectionReason.allCases[index].name] = count
+        }
+        return IntakeStatistics(
+            connections: openConnections.load(ordering: .relaxed),
+            connectionsAccepted: acceptedConnections.load(ordering: .relaxed),
+            connectionsRejected: rejectedConnections.load(ordering: .relaxed),
+            requests: requests.load(ordering: .relaxed),
+            bytes: bytesReceived.load(ordering: .relaxed),
+            notifications: notifications.load(ordering: .relaxed),
+            operations: operationRequests.load(ordering: .relaxed),
+            pendingRequests: pendingRequests.load(ordering: .relaxed),
+            errors: errors,
+            rejections: rejections
+        )
+    }
+
+    /// The `stats` reply: the same figures the Prometheus metrics show, read from the same counters.
     func writeStats(id: ByteBuffer, into buffer: ByteBuffer) -> ByteBuffer {
         var writer = JSONObjectWriter(buffer: buffer)
         writer.begin()
         writer.raw("id", id)
         writer.begin("stats")
-        writer.begin("intake")
-        writer.field("connections", openConnections.load(ordering: .relaxed))
-        writer.field("connectionsAccepted", acceptedConnections.load(ordering: .relaxed))
-        writer.field("connectionsRejected", rejectedConnections.load(ordering: .relaxed))
-        writer.field("requests", requests.load(ordering: .relaxed))
-        writer.field("notifications", notifications.load(ordering: .relaxed))
-        writer.field("operations", operationRequests.load(ordering: .relaxed))
-        writer.field("pendingRequests", pendingRequests.load(ordering: .relaxed))
-        writer.begin("errors")
-        for (code, count) in errorCounts.withLockedValue({ $0 }).sorted(by: { $0.key < $1.key }) {
-            writer.field(code, count)
-        }
-        writer.end()
-        writer.end()
+        writer.intake(statistics)
         writer.begin("apps")
         for (name, client) in routes.clients {
-            let stats = client.statistics
-            writer.begin(name)
-            writer.field("accepted", stats.accepted)
-            writer.field("sent", stats.answeredByAPNs)
-            writer.field("succeeded", stats.succeeded)
-            writer.field("rejectedLocally", stats.rejectedLocally)
-            writer.field("failedInGateway", stats.failedInGateway)
-            writer.field("retries", stats.retries)
-            writer.field("attemptFailures", stats.attemptFailures)
-            writer.field("outstanding", stats.outstanding)
-            writer.field("inFlight", stats.pool.inFlight)
-            writer.field("queued", stats.pool.queued)
-            writer.field("tokenRefreshes", stats.tokenRefreshes)
-            writer.begin("byOutcome")
-            for (outcome, count) in stats.byOutcome.sorted(by: { $0.key < $1.key }) {
-                writer.field(outcome, count)
-            }
-            writer.end()
-            writer.begin("connections")
-            writer.field("connecting", stats.pool.connecting)
-            writer.field("ready", stats.pool.ready)
-            writer.field("backingOff", stats.pool.backingOff)
-            writer.field("draining", stats.pool.draining)
-            writer.field("opened", stats.pool.connectionsOpened)
-            writer.field("streamLimits", stats.pool.streamLimits)
-            writer.end()
-            writer.end()
+            writer.app(name, client.statistics)
         }
         writer.end()
         writer.end()

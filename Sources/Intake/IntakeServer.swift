@@ -29,7 +29,7 @@ public struct IntakeError: Error, CustomStringConvertible, Sendable {
 /// ``shutdown(grace:)``, which answers every accepted request before the socket goes away.
 public final class IntakeServer: Sendable {
     private let channel: any Channel
-    private let shared: IntakeContext
+    let shared: IntakeContext
     private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
     private let logger: Logger
     private let isShutDown = NIOLockedValueBox(false)

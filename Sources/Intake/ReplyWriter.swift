@@ -186,6 +186,11 @@ struct JSONObjectWriter {
         ReplyWriter.writeString(value, into: &buffer)
     }
 
+    mutating func field(_ name: String, _ value: Double) {
+        key(name)
+        buffer.writeString(value.isFinite ? "\(value)" : "0")
+    }
+
     mutating func field(_ name: String, _ values: [Int]) {
         key(name)
         buffer.writeInteger(UInt8(ascii: "["))

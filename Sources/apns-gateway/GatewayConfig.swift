@@ -4,6 +4,7 @@ import Foundation
 import Intake
 import Logging
 import NIOCore
+import Observability
 
 /// The gateway's configuration file, validated as a whole before anything starts.
 ///
@@ -43,6 +44,9 @@ struct GatewayConfig {
     var logLevel: Logger.Level = .info
     /// `liveActivities`; nil when absent (the Live Activity ops then answer `LiveActivitiesDisabled`).
     var liveActivities: LiveActivitySettings?
+    var logFormat: LogFormat = .logfmt
+    /// The operations endpoint's address; nil: none.
+    var metricsListen: MetricsListen?
 
     static func load(path: String, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -160,13 +164,7 @@ struct GatewayConfig {
         if var liveActivities = try root.object("liveActivities") {
             config.liveActivities = try LiveActivitySettings.parse(&liveActivities, resolve: resolve)
         }
-        if let level = try root.string("logLevel") {
-            guard let parsed = Logger.Level(rawValue: level) else {
-                throw ConfigError(
-                    key: "logLevel", problem: "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            config.logLevel = parsed
-        }
+        try parseObservability(&root, into: &config)
         try root.finish()
         return config
     }

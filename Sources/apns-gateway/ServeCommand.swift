@@ -8,6 +8,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import Observability
 
 /// `apns-gateway serve --config FILE`: runs the daemon until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -26,12 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigError {
             throw GatewayFailure("invalid configuration \(config): \(error)")
         }
-        let level = settings.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        StructuredLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "apns.gateway")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
@@ -39,9 +35,10 @@ struct ServeCommand: AsyncParsableCommand {
         var activityApps: [LiveActivityApp] = []
         var clients: [APNsClient] = []
         for app in settings.apps {
+            var clientLogger = Logger(label: "apns.client.\(app.name)")
+            clientLogger[metadataKey: "app"] = "\(app.name)"
             let client = try APNsClient(
-                configuration: settings.clientConfiguration(for: app), group: group,
-                logger: Logger(label: "apns.client.\(app.name)"))
+                configuration: settings.clientConfiguration(for: app), group: group, logger: clientLogger)
             client.start()
             clients.append(client)
             apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
@@ -91,6 +88,17 @@ struct ServeCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             throw GatewayFailure("\(error)")
         }
+        let endpoint: ObservabilityServer?
+        do {
+            endpoint = try await Self.startOperationsEndpoint(
+                settings: settings, intake: intake, group: group, logger: Logger(label: "apns.observability"))
+        } catch {
+            await intake.shutdown(grace: .zero)
+            await service?.close()
+            registry?.close()
+            try? await group.shutdownGracefully()
+            throw error
+        }
         service?.startScheduler()
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
@@ -110,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
         await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
         await service?.close()
         registry?.close()
+        await endpoint?.shutdown()
         try? await group.shutdownGracefully()
         logger.info("stopped")
     }

@@ -38,6 +38,7 @@ final class IntakeHarness: Sendable {
     let mock: MockAPNsServer
     let group: MultiThreadedEventLoopGroup
     let client: APNsClient
+    let tokens: APNsProviderTokenCache
     let intake: IntakeServer
     let directory: String
     var socketPath: String { directory + "/intake.sock" }
@@ -47,15 +48,20 @@ final class IntakeHarness: Sendable {
     }
 
     /// A mock that accepts the test key and bundle id.
-    static func startMock(faults: MockFaults = MockFaults(), unregistered: [String: Int64] = [:], record: Bool = false)
-        async throws -> MockAPNsServer
-    {
-        var configuration = MockAPNsConfiguration(
+    /// The mock's configuration for the test key and bundle id.
+    static func mockConfiguration() throws -> MockAPNsConfiguration {
+        MockAPNsConfiguration(
             certificateChainPath: certificatePath("localhost.pem"),
             privateKeyPath: certificatePath("localhost.key"),
             providerKeys: [MockProviderKey(keyID: "TESTKEY123", teamID: "TEAM123456", publicKeyPEM: try signingKey().publicKeyPEM)],
             bundleIDs: ["com.example.app"]
         )
+    }
+
+    static func startMock(faults: MockFaults = MockFaults(), unregistered: [String: Int64] = [:], record: Bool = false)
+        async throws -> MockAPNsServer
+    {
+        var configuration = try mockConfiguration()
         configuration.faults = faults
         configuration.unregisteredTokens = unregistered
         configuration.recordRequests = record
@@ -63,10 +69,14 @@ final class IntakeHarness: Sendable {
         return try await MockAPNsServer.start(configuration: configuration)
     }
 
-    private init(mock: MockAPNsServer, group: MultiThreadedEventLoopGroup, client: APNsClient, intake: IntakeServer, directory: String) {
+    private init(
+        mock: MockAPNsServer, group: MultiThreadedEventLoopGroup, client: APNsClient, tokens: APNsProviderTokenCache,
+        intake: IntakeServer, directory: String
+    ) {
         self.mock = mock
         self.group = group
         self.client = client
+        self.tokens = tokens
         self.intake = intake
         self.directory = directory
     }
@@ -78,12 +88,14 @@ final class IntakeHarness: Sendable {
         maxConnections: Int = 1024,
         faults: MockFaults = MockFaults(),
         unregistered: [String: Int64] = [:],
-        record: Bool = false
+        record: Bool = false,
+        logger customLogger: Logger? = nil
     ) async throws -> IntakeHarness {
         let mock = try await startMock(faults: faults, unregistered: unregistered, record: record)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
+        if let customLogger { logger = customLogger }
         let tokens = try APNsProviderTokenCache(key: try signingKey(), keyID: "TESTKEY123", teamID: "TEAM123456")
         let client = try APNsClient(
             configuration: APNsClientConfiguration(
@@ -107,7 +119,7 @@ final class IntakeHarness: Sendable {
             group: group,
             logger: logger
         )
-        return IntakeHarness(mock: mock, group: group, client: client, intake: intake, directory: directory)
+        return IntakeHarness(mock: mock, group: group, client: client, tokens: tokens, intake: intake, directory: directory)
     }
 
     func stop() async throws {

@@ -66,6 +66,47 @@ public enum HTTP2ConnectionEnd: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// For a GOAWAY: the HTTP/2 error code's name (`NO_ERROR`, `ENHANCE_YOUR_CALM`, …) and the server's reason,
+    /// taken from debug data of the form `{"reason":"Shutdown"}` (APNs) as a short word: `""` when there is no
+    /// debug data, `"other"` when it holds no such reason. Bounded, so fit for a metric label.
+    public var goAwayLabels: (errorCode: String, reason: String)? {
+        guard case .goAway(let code, let debug) = self else { return nil }
+        return (HTTP2ConnectionEnd.errorCodeName(code), HTTP2ConnectionEnd.reasonWord(inDebugData: debug))
+    }
+
+    /// The name RFC 9113 gives an error code, or `0x…` for an unknown one.
+    public static func errorCodeName(_ code: UInt32) -> String {
+        let names = [
+            "NO_ERROR", "PROTOCOL_ERROR", "INTERNAL_ERROR", "FLOW_CONTROL_ERROR", "SETTINGS_TIMEOUT", "STREAM_CLOSED",
+            "FRAME_SIZE_ERROR", "REFUSED_STREAM", "CANCEL", "COMPRESSION_ERROR", "CONNECT_ERROR", "ENHANCE_YOUR_CALM",
+            "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
+        ]
+        return code < names.count ? names[Int(code)] : "0x" + String(code, radix: 16)
+    }
+
+    /// The value of `"reason"` in GOAWAY debug data when it is one word of letters and digits (at most 40).
+    static func reasonWord(inDebugData debug: String) -> String {
+        if debug.isEmpty { return "" }
+        let utf8 = Array(debug.utf8.prefix(512))
+        let key = Array(#""reason""#.utf8)
+        guard utf8.count >= key.count,
+              let start = (0...(utf8.count - key.count)).first(where: { utf8[$0..<$0 + key.count].elementsEqual(key) })
+        else { return "other" }
+        var index = start + key.count
+        while index < utf8.count, utf8[index] == UInt8(ascii: " ") || utf8[index] == UInt8(ascii: ":") { index += 1 }
+        guard index < utf8.count, utf8[index] == UInt8(ascii: "\"") else { return "other" }
+        index += 1
+        var word: [UInt8] = []
+        while index < utf8.count, utf8[index] != UInt8(ascii: "\""), word.count <= 40 {
+            let byte = utf8[index]
+            guard (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) else { return "other" }
+            word.append(byte)
+            index += 1
+        }
+        guard index < utf8.count, !word.isEmpty, word.count <= 40 else { return "other" }
+        return String(decoding: word, as: UTF8.self)
+    }
+
     /// True when reconnecting cannot help without a configuration change.
     public var isFatal: Bool {
         if case .tls(let error) = self { return error.isALPNFailure || error.isHandshakeFailure }

@@ -32,6 +32,11 @@ public struct HTTP2Response: Sendable, Hashable {
     public var body: ByteBuffer?
     /// The header fields, encoded.
     var fields: HTTP2HeaderFields
+    /// When the request was written to the connection (to within one write of about 16 KiB: the clock is read
+    /// once per write, not per request).
+    public internal(set) var sentAt = NIODeadline.uptimeNanoseconds(0)
+    /// When the response was read (the clock is read once per batch of responses read together).
+    public internal(set) var receivedAt = NIODeadline.uptimeNanoseconds(0)
 
     public init(status: Int, headers: [HTTP2Header] = [], body: ByteBuffer? = nil) {
         self.status = status

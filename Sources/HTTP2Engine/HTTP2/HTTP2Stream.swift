@@ -18,6 +18,8 @@ final class HTTP2Stream {
     var closeErrorCode: UInt32 = 0
     /// Set when the exchange's deadline passed and the stream was reset for it.
     var deadlinePassed = false
+    /// When the request went out (to within one write chunk), for the response's timing.
+    var sentAt = NIODeadline.uptimeNanoseconds(0)
 
     init(exchange: any HTTP2Exchange) {
         self.exchange = exchange
@@ -36,6 +38,7 @@ final class HTTP2Stream {
         body = nil
         closeErrorCode = 0
         deadlinePassed = false
+        sentAt = .uptimeNanoseconds(0)
     }
 
     /// Drops what a closed stream holds (its exchange, body and response) while it waits for reuse.
@@ -46,10 +49,13 @@ final class HTTP2Stream {
         body = nil
     }
 
-    /// What this stream's close means for its exchange.
-    var result: Result<HTTP2Response, HTTP2Error> {
+    /// What this stream's close means for its exchange; a response carries when it was sent and `receivedAt`.
+    func result(receivedAt: NIODeadline) -> Result<HTTP2Response, HTTP2Error> {
         if status != 0 && (closeErrorCode == 0 || endStreamReceived) {
-            return .success(HTTP2Response(status: status, fields: fields, body: body))
+            var response = HTTP2Response(status: status, fields: fields, body: body)
+            response.sentAt = sentAt
+            response.receivedAt = receivedAt
+            return .success(response)
         }
         if !headersSent || closeErrorCode == HTTP2ErrorCode.refusedStream {
             return .failure(.notSent("stream refused before the server processed it"))

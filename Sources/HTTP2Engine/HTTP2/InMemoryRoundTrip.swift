@@ -47,7 +47,7 @@ public final class InMemoryRoundTrip {
         _ = try client.submit(exchange, headers: headerWriter)
         try pump()
         for stream in client.completedStreams {
-            stream.exchange.complete(stream.result)
+            stream.exchange.complete(stream.result(receivedAt: .now()))
             client.recycle(stream)
         }
         client.completedStreams.removeAll(keepingCapacity: true)

@@ -21,7 +21,7 @@ public final class HTTP2ConnectionPool: Sendable {
         case closed(connectionID: Int, reason: HTTP2ConnectionEnd)
     }
 
-    private struct Inner {
+    fileprivate struct Inner {
         var machine: ConnectionPoolStateMachine
         var handlers: [Int: NIOLoopBound<HTTP2ClientHandler>] = [:]
         var gauges: [Int: HTTP2ConnectionGauges] = [:]
@@ -32,6 +32,14 @@ public final class HTTP2ConnectionPool: Sendable {
         var started = false
         var connectionsOpened = 0
         var connectionsClosed: [String: Int] = [:]
+        var connectionsFailed: [String: Int] = [:]
+        var goAways: [HTTP2GoAwayKey: Int] = [:]
+        var reconnectBackoffs = 0
+        /// Connections that have been ready and are not yet closed: a close of any other is a failed connect.
+        var readyIDs: Set<Int> = []
+        var everReady = false
+        var unavailableSince: NIODeadline?
+        var lastEnd: HTTP2ConnectionEnd?
         var sweep: RepeatedTask?
         var sweeps = 0
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
@@ -73,6 +81,7 @@ public final class HTTP2ConnectionPool: Sendable {
         let actions: ConnectionPoolStateMachine.Actions? = inner.withLockedValue { inner in
             guard !inner.started else { return nil }
             inner.started = true
+            inner.unavailableSince = .now()
             let loop = group.next()
             inner.sweep = loop.scheduleRepeatedTask(
                 initialDelay: configuration.connection.tickInterval,
@@ -178,6 +187,10 @@ public final class HTTP2ConnectionPool: Sendable {
                 let limit = gauges.streamLimit.load(ordering: .relaxed)
                 if limit > 0 { limits.append(limit) }
             }
+            let bySlot = inner.machine.slots.map { slot -> Int in
+                guard slot.state == .ready, let id = slot.connectionID, let gauges = inner.gauges[id] else { return 0 }
+                return gauges.streamLimit.load(ordering: .relaxed)
+            }
             return HTTP2PoolStatistics(
                 queued: inner.machine.queuedCount,
                 inFlight: inFlight,
@@ -186,8 +199,15 @@ public final class HTTP2ConnectionPool: Sendable {
                 backingOff: states.backingOff,
                 draining: states.draining,
                 streamLimits: limits,
+                streamLimitsBySlot: bySlot,
                 connectionsOpened: inner.connectionsOpened,
-                connectionsClosed: inner.connectionsClosed
+                connectionsClosed: inner.connectionsClosed,
+                connectionsFailed: inner.connectionsFailed,
+                goAways: inner.goAways,
+                reconnectBackoffs: inner.reconnectBackoffs,
+                everReady: inner.everReady,
+                unavailableSince: inner.unavailableSince,
+                lastEnd: inner.lastEnd
             )
         }
     }
@@ -232,6 +252,9 @@ public final class HTTP2ConnectionPool: Sendable {
             return true
         }
         guard proceed else { return }
+        logger.info("connecting", metadata: [
+            "connection": "\(connectionID)", "host": "\(configuration.host)", "port": "\(configuration.port)",
+        ])
         onEvent?(.connecting(connectionID: connectionID))
         let configuration = self.configuration
         let tlsContext = self.tlsContext
@@ -300,7 +323,7 @@ public final class HTTP2ConnectionPool: Sendable {
     }
 
     private func handleClosed(_ connectionID: Int, reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
-        let outcome = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, [CheckedContinuation<Void, Never>], Bool)? in
+        let outcome = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, [CheckedContinuation<Void, Never>], Bool, Bool, (delay: TimeAmount, failures: Int)?)? in
             // Report each connection's end once, whichever side notices it first.
             guard inner.gauges.removeValue(forKey: connectionID) != nil || inner.handlers[connectionID] == nil,
                   !inner.closedIDs.contains(connectionID)
@@ -312,23 +335,44 @@ public final class HTTP2ConnectionPool: Sendable {
             }
             inner.handlers.removeValue(forKey: connectionID)
             inner.connectionsClosed[reason.label, default: 0] += 1
+            let wasReady = inner.readyIDs.remove(connectionID) != nil
+            if !wasReady { inner.connectionsFailed[reason.label, default: 0] += 1 }
+            inner.lastEnd = reason
             let actions = inner.machine.connectionClosed(
                 connectionID, reason: reason, unsent: unsent, stillOpen: false, random: Double.random(in: 0..<1)
             )
+            inner.noteAvailability()
+            // A connect after a failure waits its back-off; the other connects start at once.
+            var backoff: (delay: TimeAmount, failures: Int)?
+            if let connect = actions.connect.first(where: { $0.delay > .zero }) {
+                inner.reconnectBackoffs += 1
+                backoff = (connect.delay, inner.machine.slots[connect.slot].consecutiveFailures)
+            }
             var waiters: [CheckedContinuation<Void, Never>] = []
             if inner.machine.isShuttingDown && inner.handlers.isEmpty {
                 waiters = inner.shutdownWaiters
                 inner.shutdownWaiters.removeAll()
             }
             let fatal = reason.isFatal && inner.machine.readyCount == 0
-            return (actions, waiters, fatal)
+            return (actions, waiters, fatal, wasReady, backoff)
         }
-        guard let (actions, waiters, fatal) = outcome else {
+        guard let (actions, waiters, fatal, wasReady, backoff) = outcome else {
             for exchange in unsent { exchange.complete(.failure(.notSent("connection closed"))) }
             return
         }
-        if reason != .closedLocally {
-            logger.info("connection closed", metadata: ["connection": "\(connectionID)", "reason": "\(reason)"])
+        if wasReady {
+            logger.info("connection closed", metadata: [
+                "connection": "\(connectionID)", "reason": "\(reason.label)", "detail": "\(reason)", "unsent": "\(unsent.count)",
+            ])
+        } else {
+            logger.warning("connect failed", metadata: [
+                "connection": "\(connectionID)", "reason": "\(reason.label)", "detail": "\(reason)",
+            ])
+        }
+        if let backoff {
+            logger.info("reconnecting after back-off", metadata: [
+                "delay_ms": "\(backoff.delay.nanoseconds / 1_000_000)", "failures": "\(backoff.failures)",
+            ])
         }
         onEvent?(.closed(connectionID: connectionID, reason: reason))
         if fatal {
@@ -341,7 +385,13 @@ public final class HTTP2ConnectionPool: Sendable {
 
 extension HTTP2ConnectionPool: HTTP2ConnectionDelegate {
     func connectionReady(_ connectionID: Int, maxStreams: Int) {
-        let actions = inner.withLockedValue { $0.machine.connectionReady(connectionID) }
+        let actions = inner.withLockedValue { inner in
+            let actions = inner.machine.connectionReady(connectionID)
+            inner.readyIDs.insert(connectionID)
+            inner.everReady = true
+            inner.noteAvailability()
+            return actions
+        }
         logger.info("connection ready", metadata: ["connection": "\(connectionID)", "max_streams": "\(maxStreams)"])
         onEvent?(.ready(connectionID: connectionID, maxStreams: maxStreams))
         resumeReadyWaiters(with: .success(()))
@@ -353,8 +403,23 @@ extension HTTP2ConnectionPool: HTTP2ConnectionDelegate {
     }
 
     func connectionGoingAway(_ connectionID: Int, _ reason: HTTP2ConnectionEnd) {
-        let actions = inner.withLockedValue { $0.machine.connectionGoingAway(connectionID, random: Double.random(in: 0..<1)) }
-        logger.info("connection going away", metadata: ["connection": "\(connectionID)", "reason": "\(reason)"])
+        let actions = inner.withLockedValue { inner in
+            if let labels = reason.goAwayLabels {
+                var key = HTTP2GoAwayKey(errorCode: labels.errorCode, reason: labels.reason)
+                // The server chooses the words: past a few dozen distinct ones, count the rest together.
+                if inner.goAways[key] == nil && inner.goAways.count >= 32 { key.reason = "other" }
+                inner.goAways[key, default: 0] += 1
+            }
+            let actions = inner.machine.connectionGoingAway(connectionID, random: Double.random(in: 0..<1))
+            inner.noteAvailability()
+            return actions
+        }
+        var metadata: Logger.Metadata = ["connection": "\(connectionID)", "reason": "\(reason.label)", "detail": "\(reason)"]
+        if let labels = reason.goAwayLabels {
+            metadata["error_code"] = "\(labels.errorCode)"
+            metadata["goaway_reason"] = "\(labels.reason)"
+        }
+        logger.info("connection going away", metadata: metadata)
         onEvent?(.goingAway(connectionID: connectionID, reason: reason))
         run(actions)
     }
@@ -368,5 +433,16 @@ extension HTTP2ConnectionPool: HTTP2ConnectionDelegate {
 
     func connectionClosed(_ connectionID: Int, _ reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
         handleClosed(connectionID, reason: reason, unsent: unsent)
+    }
+}
+
+extension HTTP2ConnectionPool.Inner {
+    /// Notes when the pool is left without a ready connection, and clears that once one is ready again.
+    mutating func noteAvailability() {
+        if machine.readyCount > 0 {
+            unavailableSince = nil
+        } else if unavailableSince == nil {
+            unavailableSince = .now()
+        }
     }
 }

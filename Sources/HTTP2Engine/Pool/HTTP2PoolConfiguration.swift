@@ -60,6 +60,34 @@ public struct HTTP2PoolStatistics: Sendable, Hashable {
     public var draining: Int
     /// Each ready connection's stream limit (server SETTINGS capped by configuration).
     public var streamLimits: [Int]
+    /// The stream limit of each slot's current connection, by slot (0 while it has none or is not ready).
+    public var streamLimitsBySlot: [Int]
+    /// Connects started.
     public var connectionsOpened: Int
+    /// Connections that ended, by ``HTTP2ConnectionEnd/label``; includes the failed connects.
     public var connectionsClosed: [String: Int]
+    /// Connects that ended before the connection was ready, by ``HTTP2ConnectionEnd/label``.
+    public var connectionsFailed: [String: Int]
+    /// GOAWAY frames received, by error code name and reason (see ``HTTP2ConnectionEnd/goAwayLabels``).
+    public var goAways: [HTTP2GoAwayKey: Int]
+    /// Reconnects that waited a back-off delay after a failed connect.
+    public var reconnectBackoffs: Int
+    /// True once any connection has been ready.
+    public var everReady: Bool
+    /// Since when no connection is ready (from ``HTTP2ConnectionPool/start()`` until the first one is); nil
+    /// while one is.
+    public var unavailableSince: NIODeadline?
+    /// Why the last connection ended (or failed to connect), for messages.
+    public var lastEnd: HTTP2ConnectionEnd?
+}
+
+/// The labels of a GOAWAY: the HTTP/2 error code's name and the server's reason word.
+public struct HTTP2GoAwayKey: Sendable, Hashable {
+    public var errorCode: String
+    public var reason: String
+
+    public init(errorCode: String, reason: String) {
+        self.errorCode = errorCode
+        self.reason = reason
+    }
 }
