@@ -143,7 +143,7 @@ class Lab:
     """A work folder, the binaries, and every child process started, for clean-up."""
 
     def __init__(self, bin_dir, keep=False):
-        self.bin = bin_dir
+        self.bin = os.path.abspath(bin_dir)
         self.work = tempfile.mkdtemp(prefix="apns-reliability.")
         self.keep = keep
         self.children = []
