@@ -9,9 +9,13 @@
 #
 # Environment: SENDERS (sender processes, default 3), FAULT_EVERY (seconds, default 30), SAMPLE (seconds,
 # default 5), MAX_RSS_GROWTH (MiB, default 32), MAX_FD_GROWTH (default 16), CONNECTIONS (default 2), SCRATCH
-# (build folder), KEEP=1 (keep the logs), NO_DOC=1 (print only).
+# (build folder), KEEP=1 (keep the logs), NO_DOC=1 (print only; runs shorter than 600 s print only too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+case "${1:-600}" in
+  '' | *[!0-9]*) echo "usage: scripts/soak.sh [SECONDS] (a whole number)" >&2; exit 2 ;;
+esac
 
 soak=
 trap '[ -n "$soak" ] && kill -TERM "$soak" 2>/dev/null; wait 2>/dev/null || true' EXIT
@@ -25,7 +29,8 @@ args=(--bin "$bin" --seconds "${1:-600}" --senders "${SENDERS:-3}" --fault-every
   --sample "${SAMPLE:-5}" --max-rss-growth "${MAX_RSS_GROWTH:-32}" --max-fd-growth "${MAX_FD_GROWTH:-16}"
   --connections "${CONNECTIONS:-2}")
 [ -n "${KEEP:-}" ] && args+=(--keep)
-[ -z "${NO_DOC:-}" ] && args+=(--doc docs/reliability.md --json docs/reliability.json)
+# Only a full-length run (600 s or more) replaces the recorded figures.
+[ -z "${NO_DOC:-}" ] && [ "${1:-600}" -ge 600 ] && args+=(--doc docs/reliability.md --json docs/reliability.json)
 python3 scripts/reliability/soak.py "${args[@]}" &
 soak=$!
 status=0
