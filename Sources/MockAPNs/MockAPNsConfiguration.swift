@@ -51,6 +51,11 @@ public struct MockAPNsConfiguration: Sendable {
     /// Path of a CA bundle (PEM). When set, the server requires a TLS client certificate issued by it
     /// (certificate-based authentication): no provider token is needed and `authorization` is ignored.
     public var trustRootsForClientCertificates: String?
+    /// Path of a text file to which the server appends one line per request it decided (its apns-id and
+    /// what it answered) and per connection event, independent of ``recordRequests``: how a process
+    /// outside the mock counts deliveries per notification. `nil` (the default): no file. The format is
+    /// described at ``MockAPNsServer/recordFileFormat``.
+    public var recordFilePath: String?
 
     /// Creates a configuration with the required TLS files, provider keys and bundle ids; every other
     /// property takes its default.
@@ -77,6 +82,7 @@ public struct MockAPNsConfiguration: Sendable {
         self.maxRecordedRequests = 1_000_000
         self.validatesHeaderBlocks = true
         self.trustRootsForClientCertificates = nil
+        self.recordFilePath = nil
     }
 }
 

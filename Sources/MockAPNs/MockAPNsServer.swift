@@ -57,7 +57,8 @@ public final class MockAPNsServer: Sendable {
             configuration.trustRootsForClientCertificates == nil
             ? try ProviderTokenVerifier(keys: configuration.providerKeys) : nil
         let tlsContext = try Self.makeTLSContext(configuration)
-        let context = MockServerContext(configuration: configuration, verifier: verifier)
+        let recordFile = try configuration.recordFilePath.map { try MockRecordFile(path: $0) }
+        let context = MockServerContext(configuration: configuration, verifier: verifier, recordFile: recordFile)
 
         let eventLoopGroup = group ?? MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let bootstrap = ServerBootstrap(group: eventLoopGroup)
@@ -131,12 +132,36 @@ public final class MockAPNsServer: Sendable {
         self.context.state.faults = faults
     }
 
+    /// Sends GOAWAY (error NO_ERROR) on every open connection now, with the last stream each one has
+    /// answered as last-stream-id; each connection closes once those streams are done, like APNs
+    /// retiring a server. Connections that already sent GOAWAY are left alone.
+    public func goAwayEverywhere() {
+        for channel in self.context.state.openChannels() {
+            channel.pipeline.fireUserInboundEventTriggered(MockConnectionCommand.goAway)
+        }
+    }
+
+    /// The line format of ``MockAPNsConfiguration/recordFilePath``.
+    public static let recordFileFormat = """
+        one line per request decided and per connection event: \
+        <ms since the epoch> <apns-id or -> <outcome> <connection>; outcome is the status answered, \
+        reset (RST_STREAM), lost (received, never answered: dropped or stalled), refused (above the \
+        mock's GOAWAY last-stream-id: not processed), connect (accepted) or goaway (sent)
+        """
+
     private static func configurePipeline(
         _ channel: any Channel,
         tlsContext: NIOSSLContext,
         context: MockServerContext
     ) throws {
         let connectionID = context.state.connectionOpened(channel)
+        if let recordFile = context.recordFile {
+            var line: [UInt8] = []
+            MockRecordFile.line(
+                into: &line, milliseconds: MockRecordFile.now(), apnsID: "", outcome: "connect",
+                connectionID: connectionID)
+            recordFile.append(line)
+        }
         channel.closeFuture.whenComplete { _ in
             context.state.connectionClosed(channel)
         }

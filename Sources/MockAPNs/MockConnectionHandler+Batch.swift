@@ -24,6 +24,7 @@ extension MockConnectionHandler {
 
         let (faults, firstSequence) = self.server.state.beginBatch(count: batch.count)
         let now = Int64(Date().timeIntervalSince1970)
+        self.batchMilliseconds = self.server.recordFile == nil ? 0 : MockRecordFile.now()
         var actions: [MockStreamAction] = []
         actions.reserveCapacity(batch.count + 1)
         var abortAfterBatch = false
@@ -31,22 +32,24 @@ extension MockConnectionHandler {
         for (offset, request) in batch.enumerated() {
             self.requestsReceived += 1
             let head = RequestHead(headers: request.headers)
-            let lost =
-                abortAfterBatch || self.isStalled
-                || self.goawayLastStreamID.map { request.streamID > $0 } == true
-            if lost {
-                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false)
+            if self.goawayLastStreamID.map({ request.streamID > $0 }) == true {
+                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "refused")
                 continue
             }
+            if abortAfterBatch || self.isStalled {
+                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "lost")
+                continue
+            }
+            self.lastDecidedStreamID = request.streamID
             if let stallAfter = faults.stallAfterStreams, self.requestsReceived > stallAfter {
                 self.isStalled = true
                 self.gate.stall()
-                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false)
+                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "lost")
                 continue
             }
             if let closeAfter = faults.closeAfterStreams, self.requestsReceived >= closeAfter {
                 abortAfterBatch = true
-                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false)
+                self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "lost")
                 continue
             }
 
@@ -85,10 +88,11 @@ extension MockConnectionHandler {
                 self.goawayLastStreamID = request.streamID
                 actions.append(.goaway(lastStreamID: request.streamID))
                 self.report.countGoaway()
+                self.recordConnectionEvent("goaway")
             }
         }
 
-        self.server.state.commit(&self.report)
+        self.commitReport()
 
         if abortAfterBatch {
             self.perform(actions, context: context)
@@ -168,7 +172,7 @@ extension MockConnectionHandler {
         self.write(context, HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(body), endStream: true))))
     }
 
-    private static func statusText(_ status: Int) -> String {
+    static func statusText(_ status: Int) -> String {
         switch status {
         case 200: return "200"
         case 400: return "400"
@@ -184,13 +188,49 @@ extension MockConnectionHandler {
         }
     }
 
+    /// Sends GOAWAY now (``MockAPNsServer/goAwayEverywhere()``): the streams decided so far are finished,
+    /// later ones are refused, and the connection closes when the finished ones are written.
+    func goAwayNow(context: ChannelHandlerContext) {
+        guard self.goawayLastStreamID == nil, !self.isClosing, !self.isStalled else { return }
+        let last = self.lastDecidedStreamID ?? 0
+        self.goawayLastStreamID = last
+        self.report.countGoaway()
+        if self.server.recordFile != nil {
+            self.batchMilliseconds = MockRecordFile.now()
+            self.recordConnectionEvent("goaway")
+        }
+        self.commitReport()
+        self.perform([.goaway(lastStreamID: last)], context: context)
+        self.flushIfNeeded(context)
+        self.closeIfDone(context: context)
+    }
+
+    /// Publishes the report to the shared state and its lines to the record file.
+    func commitReport() {
+        self.server.state.commit(&self.report, file: self.server.recordFile)
+    }
+
+    private func recordConnectionEvent(_ outcome: String) {
+        guard self.server.recordFile != nil else { return }
+        self.report.recordLine(
+            milliseconds: self.batchMilliseconds, apnsID: "", outcome: outcome, connectionID: self.connectionID)
+    }
+
     private func record(
         _ request: CompletedRequest,
         head: RequestHead,
         verdict: MockVerdict?,
         apnsID: String,
-        wasReset: Bool
+        wasReset: Bool,
+        outcome: String? = nil
     ) {
+        if self.server.recordFile != nil {
+            let given = head.apnsID.flatMap { UUIDText.isCanonical($0) ? UUIDText.lowercased($0) : nil }
+            let id = apnsID.isEmpty ? given ?? "" : apnsID
+            let text = outcome ?? (wasReset ? "reset" : verdict.map { Self.statusText($0.status) } ?? "lost")
+            self.report.recordLine(
+                milliseconds: self.batchMilliseconds, apnsID: id, outcome: text, connectionID: self.connectionID)
+        }
         guard self.server.recordRequests else { return }
         var body: [UInt8] = []
         if self.server.recordBodies, let buffer = request.body {

@@ -2,6 +2,12 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
+/// A command for every connection of a server, sent down its pipeline as a user event.
+enum MockConnectionCommand {
+    /// Send GOAWAY now (``MockAPNsServer/goAwayEverywhere()``).
+    case goAway
+}
+
 /// One mock APNs connection at the HTTP/2 frame level: it gathers each stream's HEADERS and DATA,
 /// and at the end of every read batch validates the completed requests and answers them
 /// (MockConnectionHandler+Batch.swift), applying the scripted faults.
@@ -60,6 +66,11 @@ final class MockConnectionHandler: ChannelInboundHandler {
     var needsFlush = false
     /// Set while ``perform(_:context:)`` writes a batch's frames.
     var isWriting = false
+    /// The highest stream answered, reset or dropped by a fault so far: the last-stream-id of a GOAWAY
+    /// sent on command.
+    var lastDecidedStreamID: HTTP2StreamID?
+    /// The time written on the current batch's record-file lines.
+    var batchMilliseconds: Int64 = 0
 
     init(
         server: MockServerContext,
@@ -167,7 +178,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         self.processCompleted(context: context)
         // Streams opened without completing yet may have raised the concurrency maximum (or broken
         // the limit): publish that too. A no-op, without the lock, when nothing changed.
-        self.server.state.commit(&self.report)
+        self.commitReport()
         self.flushIfNeeded(context)
         self.closeIfDone(context: context)  // a GOAWAY from the client may have left nothing to do
         context.fireChannelReadComplete()
@@ -181,6 +192,8 @@ final class MockConnectionHandler: ChannelInboundHandler {
             self.closeIfDone(context: context)
         case let window as NIOHTTP2WindowUpdatedEvent:
             self.replenishWindow(window, context: context)
+        case MockConnectionCommand.goAway:
+            self.goAwayNow(context: context)
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -208,7 +221,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         if error is NIOHTTP2Errors.MaxStreamsViolation {
             // NIOHTTP2 refused a stream over the acknowledged limit by itself (and ends the connection).
             self.report.countViolation()
-            self.server.state.commit(&self.report)
+            self.commitReport()
         }
         if error is NIOHTTP2Errors.StreamError {
             return  // one stream failed (for example a write to a stream the client reset)
@@ -220,7 +233,7 @@ final class MockConnectionHandler: ChannelInboundHandler {
         self.isClosing = true
         self.partial.removeAll()
         self.completed.removeAll()
-        self.server.state.commit(&self.report)
+        self.commitReport()
         context.fireChannelInactive()
     }
 

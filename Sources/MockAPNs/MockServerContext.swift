@@ -10,6 +10,8 @@ final class MockServerContext: Sendable {
     let recordRequests: Bool
     let recordBodies: Bool
     let validatesHeaderBlocks: Bool
+    /// The ``MockAPNsConfiguration/recordFilePath`` file, open for appending.
+    let recordFile: MockRecordFile?
 
     /// The most body bytes kept per request: enough to check any payload and tell a too-large one.
     static let bodyCap = 8192
@@ -18,7 +20,7 @@ final class MockServerContext: Sendable {
     /// The stream-level receive window (the HTTP/2 default; the mock doesn't change it).
     static let streamWindow = 65535
 
-    init(configuration: MockAPNsConfiguration, verifier: ProviderTokenVerifier?) {
+    init(configuration: MockAPNsConfiguration, verifier: ProviderTokenVerifier?, recordFile: MockRecordFile? = nil) {
         self.state = MockServerState(faults: configuration.faults, maxRecords: configuration.maxRecordedRequests)
         self.validator = RequestValidator(configuration: configuration, verifier: verifier)
         self.initialMaxConcurrentStreams = max(0, configuration.initialMaxConcurrentStreams)
@@ -26,6 +28,7 @@ final class MockServerContext: Sendable {
         self.recordRequests = configuration.recordRequests
         self.recordBodies = configuration.recordBodies
         self.validatesHeaderBlocks = configuration.validatesHeaderBlocks
+        self.recordFile = recordFile
     }
 
     /// How NIOHTTP2 is set up for every connection.

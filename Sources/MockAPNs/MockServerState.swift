@@ -78,9 +78,12 @@ final class MockServerState: Sendable {
         }
     }
 
-    /// Publishes what a connection did since its last commit.
-    func commit(_ batch: inout BatchReport) {
+    /// Publishes what a connection did since its last commit; its record-file lines go to `file`.
+    func commit(_ batch: inout BatchReport, file: MockRecordFile? = nil) {
         guard !batch.isEmpty else { return }
+        if let file, !batch.recordLines.isEmpty {
+            file.append(batch.recordLines)
+        }
         self.box.withLockedValue {
             let room = self.maxRecords - $0.received.count
             if batch.records.count <= room {
@@ -112,6 +115,8 @@ struct BatchReport {
     var streamLimitViolations = 0
     var resets = 0
     var goaways = 0
+    /// Lines for ``MockRecordFile``, written by the next commit.
+    var recordLines: [UInt8] = []
     private var dirty = false
 
     var isEmpty: Bool { !self.dirty }
@@ -137,6 +142,13 @@ struct BatchReport {
         }
     }
 
+    mutating func recordLine(milliseconds: Int64, apnsID: String, outcome: String, connectionID: Int) {
+        self.dirty = true
+        MockRecordFile.line(
+            into: &self.recordLines, milliseconds: milliseconds, apnsID: apnsID, outcome: outcome,
+            connectionID: connectionID)
+    }
+
     mutating func countViolation() {
         self.dirty = true
         self.streamLimitViolations += 1
@@ -158,6 +170,7 @@ struct BatchReport {
         self.streamLimitViolations = 0
         self.resets = 0
         self.goaways = 0
+        self.recordLines.removeAll(keepingCapacity: true)
         self.dirty = false
         // maxConcurrentStreams stays: it is a running maximum for the connection.
     }

@@ -48,29 +48,8 @@ struct APNsMockCommand: AsyncParsableCommand {
     )
     var clientCA: String?
 
-    @Option(name: .customLong("goaway-after"), help: "Per connection: send GOAWAY after N answered streams.")
-    var goawayAfter: Int?
-
-    @Option(
-        name: .customLong("close-after"),
-        help: "Per connection: drop the TCP connection when the N-th request has arrived."
-    )
-    var closeAfter: Int?
-
-    @Option(name: .customLong("reset-every"), help: "Reset every N-th stream (server-wide) with RST_STREAM.")
-    var resetEvery: Int?
-
-    @Option(
-        name: .customLong("status-every"),
-        help: "Answer every N-th stream (server-wide) with STATUS, as N:STATUS (429, 500 or 503)."
-    )
-    var statusEvery: String?
-
-    @Option(name: .customLong("delay-ms"), help: "Delay every response by this many milliseconds.")
-    var delayMilliseconds: Int?
-
-    @Option(name: .customLong("stall-after"), help: "Per connection: stop answering anything after N requests.")
-    var stallAfter: Int?
+    @OptionGroup(title: "Faults")
+    var faults: FaultOptions
 
     @Option(name: .customLong("initial-streams"), help: "MAX_CONCURRENT_STREAMS before the first success.")
     var initialStreams = 1
@@ -83,6 +62,27 @@ struct APNsMockCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("no-record"), help: "Don't keep received requests (for benchmarks).")
     var noRecord = false
+
+    @Option(
+        name: .customLong("record-file"),
+        help: ArgumentHelp(
+            "Append one line per request decided and per connection event to this file (also with --no-record).",
+            discussion: MockAPNsServer.recordFileFormat
+        )
+    )
+    var recordFile: String?
+
+    @Flag(
+        name: .customLong("commands-on-stdin"),
+        help: ArgumentHelp(
+            "Read commands from standard input, one per line.",
+            discussion: """
+                goaway: send GOAWAY on every open connection now; \
+                faults [FAULT OPTIONS]: replace the faults (none given: clear them), e.g. faults --status-every 1:503
+                """
+        )
+    )
+    var commandsOnStdin = false
 
     @Flag(
         name: .customLong("no-header-validation"),
@@ -112,6 +112,9 @@ struct APNsMockCommand: AsyncParsableCommand {
         let server = try await MockAPNsServer.start(configuration: configuration)
         // Unbuffered: a script reading the port sees the line at once.
         FileHandle.standardOutput.write(Data("apns-mock listening on \(self.host):\(server.port)\n".utf8))
+        if self.commandsOnStdin {
+            CommandReader.start(server: server)
+        }
         let signal = await signals.wait()
         FileHandle.standardError.write(Data("apns-mock: signal \(signal), shutting down\n".utf8))
         try await server.shutdown()
@@ -134,7 +137,8 @@ struct APNsMockCommand: AsyncParsableCommand {
         configuration.recordBodies = !self.noRecord
         configuration.validatesHeaderBlocks = !self.noHeaderValidation
         configuration.unregisteredTokens = try self.parseUnregistered()
-        configuration.faults = try self.parseFaults()
+        configuration.faults = try self.faults.makeFaults()
+        configuration.recordFilePath = self.recordFile
         return configuration
     }
 
@@ -174,25 +178,6 @@ struct APNsMockCommand: AsyncParsableCommand {
             tokens[String(token)] = timestamp
         }
         return tokens
-    }
-
-    private func parseFaults() throws -> MockFaults {
-        var faults = MockFaults()
-        faults.goawayAfterStreams = self.goawayAfter
-        faults.closeAfterStreams = self.closeAfter
-        faults.resetStreamEvery = self.resetEvery
-        faults.stallAfterStreams = self.stallAfter
-        if let delay = self.delayMilliseconds {
-            faults.responseDelay = .milliseconds(Int64(delay))
-        }
-        if let statusEvery = self.statusEvery {
-            let parts = statusEvery.split(separator: ":")
-            guard parts.count == 2, let every = Int(parts[0]), every > 0, let status = Int(parts[1]) else {
-                throw ValidationError("--status-every wants N:STATUS, got \(statusEvery)")
-            }
-            faults.statusEvery = MockStatusFault(every: every, status: status)
-        }
-        return faults
     }
 }
 

@@ -38,6 +38,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var completedScratch: [HTTP2Stream] = []
     private var unsent: [any HTTP2Exchange] = []
     private var inReadBurst = false
+    /// Set while ``fillAndFlush(context:)`` takes exchanges from the pool and submits them.
+    private var isFilling = false
     /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
     private var unflushedEstimate = 0
     /// A running average of request body sizes (bytes), for ``streamsTheWindowTakes(_:)``.
@@ -273,9 +275,14 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Writing
 
     private func fillAndFlush(context: ChannelHandlerContext) {
-        if let session, let delegate {
+        // Not while a refill is under way: a write that fails makes NIO read what is left on the socket at once,
+        // from inside that write, and the refill that read would start must not add to `batch` while `submit`
+        // still works through it (its exchanges would be sent twice). The connection is failing then anyway.
+        if !isFilling, let session, let delegate {
             let free = min(machine.freeStreams(openStreams: session.openStreams.count), streamsTheWindowTakes(session))
             if free > 0 {
+                isFilling = true
+                defer { isFilling = false }
                 delegate.dequeue(for: connectionID, max: free, into: &batch)
                 if !batch.isEmpty {
                     submit(batch, session: session, context: context)

@@ -1,0 +1,469 @@
+#!/usr/bin/env python3
+"""The fault campaign: for each fault, the real `apns-gateway serve` against `apns-mock`, fed through its
+socket with notifications that each carry their own apns-id; the mock's record file says how often each was
+delivered. Run it through scripts/fault-campaign.sh, which builds the release binaries first.
+
+  campaign.py --bin DIR [--notifications N] [--only NAME,...] [--doc docs/reliability.md] [--json FILE] [--keep]
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab as labkit  # noqa: E402
+import report  # noqa: E402
+
+# A notification counts as delivered by an attempt that the mock answered 200, or that it received and
+# never answered (dropped or stalled connection) or reset: the device may have got it each time.
+DELIVERED = {"200", "lost", "reset"}
+STREAM_FAULTS = {"reset", "429", "500", "503"}
+
+
+def read_records(paths):
+    """The record files of successive mock instances as (ms, apns-id, outcome, (instance, connection))."""
+    records = []
+    for instance, path in enumerate(paths):
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 4:
+                    records.append((int(parts[0]), parts[1], parts[2], (instance, int(parts[3]))))
+    return records
+
+
+class Run:
+    """One fault's run: its feeds, the mock record files, and the moments the script caused."""
+
+    def __init__(self, name, description):
+        self.name = name
+        self.description = description
+        self.feeds = []
+        self.record_files = []
+        self.server_back_at = None  # the server can serve again (restart, fix, first start)
+        self.gateway_restarted_at = None
+        self.notes = []
+        self.hung = False
+        self.gateway_crashed = False
+        # What does not add up in the gateway's own counters at the end, if anything.
+        self.accounting = None
+        self.expect_lost = False
+        # Notifications sent once the fault is over: at least one must get a 200.
+        self.after_probe = None
+        # The feed the throughput is measured on (the first when not set).
+        self.main = None
+        self.extra = {}
+
+
+def analyse(run):
+    records = read_records(run.record_files)
+    deliveries, accepted, first_fault, first_ok_after = {}, {}, {}, {}
+    for ms, apns_id, outcome, _ in sorted(records):
+        if outcome in DELIVERED:
+            deliveries[apns_id] = deliveries.get(apns_id, 0) + 1
+        if outcome == "200":
+            accepted[apns_id] = accepted.get(apns_id, 0) + 1
+            if apns_id in first_fault and apns_id not in first_ok_after:
+                first_ok_after[apns_id] = ms
+        if outcome in STREAM_FAULTS and apns_id not in first_fault:
+            first_fault[apns_id] = ms
+
+    sent = results = lost = unmarked = marked = accepted_twice_unmarked = phantom = 0
+    outcomes = {}
+    last_answer = None
+    for feed in run.feeds:
+        indices = feed.attempted_indices()
+        sent += len(indices)
+        for index in indices:
+            code = feed.results[index]
+            apns_id = labkit.apns_id(feed.prefix, feed.start_index + index)
+            if code is None:
+                lost += 1
+                continue
+            results += 1
+            outcomes[code] = outcomes.get(code, 0) + 1
+            is_marked = code.endswith("+dup")
+            if deliveries.get(apns_id, 0) >= 2:
+                if is_marked:
+                    marked += 1
+                else:
+                    unmarked += 1
+            if accepted.get(apns_id, 0) >= 2 and not is_marked:
+                accepted_twice_unmarked += 1
+            if code.startswith("200") and accepted.get(apns_id, 0) == 0:
+                phantom += 1
+    main = run.main or run.feeds[0]
+    answered = [t for t in main.answered_at if t is not None]
+    main_results = len(answered)
+    if answered:
+        last_answer = max(answered)
+
+    # Recovery.
+    recover = None
+    how = ""
+    if run.server_back_at is not None:
+        oks = [ms for ms, _, outcome, _ in records if outcome == "200" and ms / 1000 >= run.server_back_at - 0.001]
+        if run.gateway_restarted_at is not None:
+            oks = [ms for ms, apns_id, outcome, _ in records if outcome == "200" and ms / 1000 >= run.gateway_restarted_at
+                   and apns_id.startswith(run.feeds[-1].prefix)]
+            start = run.gateway_restarted_at
+            how = "gateway restart to first 200"
+        else:
+            start = run.server_back_at
+            how = "server back to first 200"
+        recover = (min(oks) / 1000 - start) if oks else None
+    else:
+        # In-band faults: each connection's first fault event, to the first 200 on a connection accepted
+        # after it; stream faults: each notification's first fault answer to its 200.
+        accepted_at = {}
+        fault_at = {}
+        for ms, apns_id, outcome, conn in records:
+            if outcome == "connect":
+                accepted_at[conn] = ms
+            elif outcome in ("goaway", "lost"):
+                fault_at.setdefault(conn, ms)
+        gaps = []
+        if fault_at:
+            oks = sorted((ms, conn) for ms, _, outcome, conn in records if outcome == "200")
+            for conn, t in fault_at.items():
+                later = [ms for ms, c in oks if c != conn and accepted_at.get(c, -1) >= t and ms >= t]
+                gaps.append((min(later) - t) / 1000 if later else None)
+            how = "fault to first 200 on a new connection (worst)"
+            # The last connection's fault may come after the feed ended: nothing left to send.
+            done = [g for g in gaps if g is not None]
+            recover = max(done) if done else None
+            run.extra["connection_faults"] = len(gaps)
+        elif first_ok_after:
+            gaps = [(first_ok_after[i] - first_fault[i]) / 1000 for i in first_ok_after]
+            recover = max(gaps)
+            how = "fault answer to the same notification's 200 (worst)"
+            run.extra["retry_recovery_median_s"] = round(statistics.median(gaps), 3)
+    refused = sum(1 for r in records if r[2] == "refused")
+    seconds = (last_answer - main.started) if last_answer else None
+    ok = sum(1 for code in main.results if code and code.startswith("200"))
+    failures = []
+    if lost and not run.expect_lost:
+        failures.append(f"{lost} without a result")
+    if unmarked:
+        failures.append(f"{unmarked} delivered twice, not marked")
+    if phantom:
+        failures.append(f"{phantom} results of 200 the server never gave")
+    if run.hung:
+        failures.append("hang: replies missing at the deadline")
+    if run.gateway_crashed:
+        failures.append("the gateway exited")
+    if run.accounting:
+        failures.append(f"the gateway's counters do not add up: {run.accounting}")
+    after = run.after_probe
+    if after is not None and not any(code and code.startswith("200") for code in after.results):
+        failures.append("did not recover: no 200 for the notifications sent after the fault")
+    return {
+        "fault": run.name,
+        "description": run.description,
+        "sent": sent,
+        "results": results,
+        "lost": lost,
+        "duplicates_unmarked": unmarked,
+        "duplicates_marked": marked,
+        "accepted_twice_unmarked": accepted_twice_unmarked,
+        "phantom_200": phantom,
+        "refused_by_goaway": refused,
+        "recover_seconds": None if recover is None else round(recover, 3),
+        "recover_measure": how,
+        "pushes_per_second": round(main_results / seconds) if seconds else None,
+        "ok_per_second": round(ok / seconds) if seconds else None,
+        "outcomes": dict(sorted(outcomes.items(), key=lambda kv: -kv[1])),
+        "details": {code: detail for feed in run.feeds for code, detail in feed.details.items()},
+        "notes": run.notes,
+        "extra": run.extra,
+        "verdict": "PASS" if not failures else "FAIL: " + "; ".join(failures),
+    }
+
+
+class Campaign:
+    def __init__(self, args):
+        self.args = args
+        self.lab = labkit.Lab(args.bin, keep=args.keep)
+        self.serial = 0
+        self.bad_certs = None
+
+    def prefix(self):
+        return "%08x" % random.getrandbits(32)
+
+    def feed(self, run, socket_path, total, **kwargs):
+        feed = labkit.Feed(socket_path, self.prefix(), total, batch=self.args.batch,
+                           connections=self.args.intake_connections, **kwargs).start()
+        run.feeds.append(feed)
+        return feed
+
+    def finish(self, run, feed, timeout=120):
+        if not feed.wait(timeout):
+            run.hung = True
+
+    def probe_after(self, run, sock):
+        """Sends a few more notifications once the main feed is done: the gateway must serve them."""
+        run.after_probe = self.feed(run, sock, self.args.probe)
+        self.finish(run, run.after_probe)
+
+    def setup(self, run, port=None, mock_faults=(), timeouts=None, start_mock=True, mock_args=None):
+        """A mock (unless `start_mock` is false) and a gateway for `run`; returns (mock, gateway, config, socket)."""
+        self.serial += 1
+        port = port or labkit.free_port()
+        record = self.lab.path(f"{run.name}-{self.serial}-0.records")
+        run.record_files.append(record)
+        mock = None
+        if start_mock:
+            mock = self.lab.start_mock(port, name=f"{run.name}-mock", faults=mock_faults, record=record,
+                                       **(mock_args or {}))
+        sock = self.lab.path(f"gw{self.serial}.sock")
+        config = self.lab.write_config(port, sock, name=f"{run.name}.json", timeouts=timeouts,
+                                       connections=self.args.connections, log_level="info")
+        gateway = self.lab.start_gateway(config, name=f"{run.name}-gateway")
+        return port, mock, gateway, config, sock
+
+    def teardown(self, run, gateway, mock):
+        if gateway.alive():
+            problem = labkit.accounting_problem(gateway.socket_path)
+            if problem:
+                run.accounting = problem
+        else:
+            run.gateway_crashed = True
+            run.notes.append(f"gateway exit status {gateway.process.returncode}: {gateway.log_tail(5)}")
+        status = gateway.stop()
+        if status not in (0, None) and not run.gateway_crashed:
+            run.notes.append(f"gateway stopped with status {status}")
+        if mock is not None:
+            mock.stop()
+
+    # The faults.
+
+    def baseline(self):
+        run = Run("none (baseline)", "no fault: the reference figures")
+        _, mock, gateway, _, sock = self.setup(run)
+        self.finish(run, self.feed(run, sock, self.args.notifications))
+        self.teardown(run, gateway, mock)
+        return run
+
+    def in_band(self, name, description, faults, timeouts=None, total=None):
+        run = Run(name, description)
+        _, mock, gateway, _, sock = self.setup(run, mock_faults=faults, timeouts=timeouts)
+        self.finish(run, self.feed(run, sock, total or self.args.notifications))
+        self.probe_after(run, sock)
+        self.teardown(run, gateway, mock)
+        return run
+
+    def mock_restart(self):
+        run = Run("server restart (SIGKILL)", "the mock is killed with SIGKILL under load and started again on the same port")
+        port, mock, gateway, _, sock = self.setup(run)
+        n = self.args.notifications
+        feed = self.feed(run, sock, n)
+        labkit.wait_until(lambda: feed.progress() >= n // 3 or not feed.threads[0].is_alive(), 60,
+                          what="a third of the results")
+        mock.kill()
+        run.extra["killed_at_results"] = feed.progress()
+        record = self.lab.path(f"{run.name}-{self.serial}-1.records")
+        run.record_files.append(record)
+        mock = self.lab.start_mock(port, name=f"{run.name}-mock2", record=record)
+        run.server_back_at = mock.listening_at
+        self.finish(run, feed)
+        self.probe_after(run, sock)
+        self.teardown(run, gateway, mock)
+        return run
+
+    def make_bad_certs(self):
+        if self.bad_certs:
+            return self.bad_certs
+        work = self.lab.work
+        other_key, other_cert = os.path.join(work, "other.key"), os.path.join(work, "other.pem")
+        wrong_key, wrong_cert = os.path.join(work, "wrong.key"), os.path.join(work, "wrong.pem")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
+        # A certificate for localhost from a CA the gateway does not trust.
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", other_key, "-out", other_cert, "-days", "2", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], **quiet)
+        # A certificate from the trusted test CA, for another name.
+        csr = os.path.join(work, "wrong.csr")
+        ext = os.path.join(work, "wrong.ext")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=DNS:push.wrong.example\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+        subprocess.run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", wrong_key, "-out", csr, "-subj", "/CN=push.wrong.example"], **quiet)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(labkit.CERTS, "test-ca.pem"),
+                        "-CAkey", os.path.join(labkit.CERTS, "test-ca.key"), "-CAcreateserial",
+                        "-CAserial", os.path.join(work, "ca.srl"), "-out", wrong_cert, "-days", "2",
+                        "-extfile", ext], **quiet)
+        for key in (other_key, wrong_key):
+            os.chmod(key, 0o600)
+        self.bad_certs = {"untrusted": (other_cert, other_key), "wrong-name": (wrong_cert, wrong_key)}
+        return self.bad_certs
+
+    def tls_failure(self, kind):
+        cert, key = self.make_bad_certs()[kind]
+        label = {"untrusted": "a CA the gateway does not trust", "wrong-name": "a trusted CA but for another name"}[kind]
+        run = Run(f"TLS handshake failure ({kind})",
+                  f"the server presents a certificate from {label}; then it is restarted with the right one")
+        port, mock, gateway, _, sock = self.setup(run, mock_args={"cert": cert, "key": key})
+        # Phase 1: everything fails with a clear gateway error, promptly.
+        probe = self.feed(run, sock, self.args.probe)
+        began = time.time()
+        self.finish(run, probe, timeout=60)
+        run.extra["failing_phase_seconds"] = round(time.time() - began, 3)
+        # The fix: the right certificate on the same port.
+        mock.stop()
+        record = self.lab.path(f"{run.name}-{self.serial}-1.records")
+        run.record_files.append(record)
+        mock = self.lab.start_mock(port, name=f"{run.name}-mock2", record=record)
+        run.server_back_at = mock.listening_at
+        run.main = self.feed(run, sock, self.args.notifications)
+        self.finish(run, run.main)
+        self.probe_after(run, sock)
+        self.teardown(run, gateway, mock)
+        return run
+
+    def connect_failure(self):
+        run = Run("connect failure", f"nothing listens on the APNs port for {self.args.outage} s under load; then the server comes up")
+        port, _, gateway, _, sock = self.setup(run, start_mock=False)
+        feed = self.feed(run, sock, self.args.notifications)
+        time.sleep(self.args.outage)  # the length of the outage, not a synchronisation
+        mock = self.lab.start_mock(port, name=f"{run.name}-mock", record=run.record_files[0])
+        run.server_back_at = mock.listening_at
+        self.finish(run, feed)
+        self.probe_after(run, sock)
+        self.teardown(run, gateway, mock)
+        return run
+
+    def gateway_kill(self):
+        run = Run("gateway SIGKILL and restart",
+                  "the gateway is killed with SIGKILL under load, then started again on the same socket and fed anew")
+        run.expect_lost = True
+        port, mock, gateway, config, sock = self.setup(run)
+        n = self.args.notifications
+        feed = self.feed(run, sock, n)
+        labkit.wait_until(lambda: feed.progress() >= n // 3, 60, what="a third of the results")
+        run.extra["gateway_killed"] = True
+        gateway.kill()
+        self.finish(run, feed, timeout=30)
+        run.extra["requests_without_reply"] = feed.requests_unanswered
+        # Of the notifications without a result, how many the server had delivered anyway.
+        records = read_records(run.record_files)
+        delivered = {r[1] for r in records if r[2] == "200"}
+        missing = [labkit.apns_id(feed.prefix, i) for i in feed.attempted_indices() if feed.results[i] is None]
+        run.extra["unanswered_but_delivered"] = sum(1 for i in missing if i in delivered)
+        run.extra["unanswered_not_delivered"] = len(missing) - run.extra["unanswered_but_delivered"]
+        restarted = time.time()
+        gateway = self.lab.start_gateway(config, name=f"{run.name}-gateway2")
+        run.gateway_restarted_at = restarted
+        run.server_back_at = restarted
+        run.extra["restart_to_ready_seconds"] = round(gateway.ready_at - restarted, 3)
+        run.after_probe = self.feed(run, sock, self.args.probe * 5)
+        self.finish(run, run.after_probe)
+        run.extra.pop("gateway_killed")
+        self.teardown(run, gateway, mock)
+        return run
+
+    def plan(self):
+        n = self.args.notifications
+        per_connection = max(1000, n // (3 * self.args.connections))
+        stall_timeouts = {"requestSeconds": 2, "pingIntervalSeconds": 1, "pingTimeoutSeconds": 1}
+        return [
+            ("baseline", self.baseline),
+            ("goaway", lambda: self.in_band(
+                "GOAWAY mid-batch", f"every connection gets GOAWAY after {per_connection} answered streams (--goaway-after)",
+                ["--goaway-after", str(per_connection)])),
+            ("close", lambda: self.in_band(
+                "TCP close", f"every connection is dropped (no GOAWAY, no close_notify) at its {per_connection}th request (--close-after)",
+                ["--close-after", str(per_connection)])),
+            ("reset", lambda: self.in_band(
+                "RST_STREAM", "every 50th stream is reset with INTERNAL_ERROR (--reset-every 50)", ["--reset-every", "50"])),
+            ("429", lambda: self.in_band(
+                "429 storm", "every 3rd request is answered 429 TooManyRequests (--status-every 3:429)", ["--status-every", "3:429"])),
+            ("500", lambda: self.in_band(
+                "500 storm", "every 3rd request is answered 500 InternalServerError (--status-every 3:500)", ["--status-every", "3:500"])),
+            ("503", lambda: self.in_band(
+                "503 storm", "every 3rd request is answered 503 ServiceUnavailable (--status-every 3:503)", ["--status-every", "3:503"])),
+            ("stall", lambda: self.in_band(
+                "stalled server", f"every connection stops answering (not even PING) after {per_connection} requests "
+                f"(--stall-after); gateway requestSeconds 2, PING after 1 s idle, timeout 1 s",
+                ["--stall-after", str(per_connection)], timeouts=stall_timeouts)),
+            ("restart", self.mock_restart),
+            ("tls-untrusted", lambda: self.tls_failure("untrusted")),
+            ("tls-name", lambda: self.tls_failure("wrong-name")),
+            ("connect", self.connect_failure),
+            ("gateway-kill", self.gateway_kill),
+        ]
+
+    def run(self):
+        rows = []
+        wanted = set(self.args.only.split(",")) if self.args.only else None
+        for key, step in self.plan():
+            if wanted and key not in wanted:
+                continue
+            print(f"== {key}", file=sys.stderr, flush=True)
+            began = time.time()
+            run = step()
+            row = analyse(run)
+            row["key"] = key
+            row["wall_seconds"] = round(time.time() - began, 1)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if row["verdict"] != "PASS":
+                print(f"   {row['verdict']}\n   logs in {self.lab.work}", file=sys.stderr, flush=True)
+                self.lab.keep = True
+        return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="the folder with apns-gateway and apns-mock (release)")
+    parser.add_argument("--notifications", type=int, default=40000, help="per fault (default 40000)")
+    parser.add_argument("--probe", type=int, default=2000, help="notifications sent while TLS fails (default 2000)")
+    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--intake-connections", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=2, help="the gateway's APNs connections (default 2)")
+    parser.add_argument("--outage", type=float, default=2.0, help="seconds nothing listens in the connect-failure run")
+    parser.add_argument("--only", help="comma-separated fault keys: baseline goaway close reset 429 500 503 stall "
+                                       "restart tls-untrusted tls-name connect gateway-kill")
+    parser.add_argument("--doc", help="update the table in this markdown file (between its markers)")
+    parser.add_argument("--json", help="write the rows to this JSON file")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, record files)")
+    args = parser.parse_args()
+
+    campaign = Campaign(args)
+
+    def stop(number, _frame):
+        campaign.lab.close()
+        sys.exit(128 + number)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    started = time.time()
+    try:
+        rows = campaign.run()
+    finally:
+        campaign.lab.close()
+    meta = report.machine(started)
+    meta["notifications_per_fault"] = args.notifications
+    meta["gateway_connections"] = args.connections
+    table = report.campaign_table(rows, meta)
+    print(table)
+    if args.json:
+        report.update_json(args.json, "campaign", {"meta": meta, "rows": rows})
+    if args.doc:
+        report.update_doc(args.doc, "fault-campaign", table)
+    failed = [row for row in rows if row["verdict"] != "PASS"]
+    if failed:
+        print(f"{len(failed)} of {len(rows)} faults FAILED", file=sys.stderr)
+        return 1
+    print(f"all {len(rows)} faults passed", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
