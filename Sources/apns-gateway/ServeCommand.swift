@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         StructuredLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "apns.gateway")
+        // From here on SIGTERM and SIGINT mean a graceful stop, even while the gateway is still starting.
+        let signals = SignalWaiter(listeningTo: [SIGINT, SIGTERM])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
         var apps: [IntakeApp] = []
@@ -102,15 +104,20 @@ struct ServeCommand: AsyncParsableCommand {
         service?.startScheduler()
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
-        for (app, client) in zip(settings.apps, clients) {
-            do {
-                try await client.waitUntilReady(timeout: .nanoseconds(Int64(settings.connectTimeout * 1e9)))
-                logger.info("APNs connection ready", metadata: ["app": "\(app.name)"])
-            } catch {
-                logger.warning("APNs not reachable yet; will keep trying", metadata: ["app": "\(app.name)", "error": "\(error)"])
+        // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
+        let connectTimeout = TimeAmount.nanoseconds(Int64(settings.connectTimeout * 1e9))
+        let readiness = Task { [apps = settings.apps] in
+            for (app, client) in zip(apps, clients) {
+                do {
+                    try await client.waitUntilReady(timeout: connectTimeout)
+                    logger.info("APNs connection ready", metadata: ["app": "\(app.name)"])
+                } catch {
+                    logger.warning("APNs not reachable yet; will keep trying", metadata: ["app": "\(app.name)", "error": "\(error)"])
+                }
             }
         }
-        let signal = await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        let signal = await signals.next()
+        readiness.cancel()
         logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
         // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
         // and shuts the clients down, then the registry closes.
@@ -145,25 +152,45 @@ extension ServeCommand {
 }
 
 /// Waits for the first of some signals; their default action (ending the process) is turned off.
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) async -> Int32 {
+///
+/// `@unchecked Sendable`: the dispatch sources (not `Sendable`) are only touched under the lock around them.
+final class SignalWaiter: @unchecked Sendable {
+    private let state = NIOLockedValueBox<(received: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
+    private let sources: NIOLockedValueBox<[any DispatchSourceSignal]>
+
+    /// Turns off the signals' default action (ending the process) and starts listening; a signal that comes
+    /// before anyone waits is kept for ``next()``.
+    init(listeningTo signals: [Int32]) {
         let queue = DispatchQueue(label: "apns-gateway.signals")
-        let sources = NIOLockedValueBox<[any DispatchSourceSignal]>([])
-        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let resumed = NIOLockedValueBox(false)
-            for number in signals {
-                Foundation.signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler {
-                    let first = resumed.withLockedValue { done in
-                        defer { done = true }
-                        return !done
-                    }
-                    if first { continuation.resume(returning: number) }
+        let state = self.state
+        var list: [any DispatchSourceSignal] = []
+        for number in signals {
+            Foundation.signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler {
+                let waiter = state.withLockedValue { state -> CheckedContinuation<Int32, Never>? in
+                    guard state.received == nil else { return nil }
+                    state.received = number
+                    defer { state.waiter = nil }
+                    return state.waiter
                 }
-                source.resume()
-                sources.withLockedValue { $0.append(source) }
+                waiter?.resume(returning: number)
             }
+            source.resume()
+            list.append(source)
+        }
+        sources = NIOLockedValueBox(list)
+    }
+
+    /// The first signal received: at once if it has come already.
+    func next() async -> Int32 {
+        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            let now = state.withLockedValue { state -> Int32? in
+                if let received = state.received { return received }
+                state.waiter = continuation
+                return nil
+            }
+            if let now { continuation.resume(returning: now) }
         }
         sources.withLockedValue { list in
             for source in list { source.cancel() }

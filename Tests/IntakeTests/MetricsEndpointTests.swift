@@ -151,11 +151,13 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(results.filter { $0.status == 200 }.count, 400)
         await client.close()
         var metrics = try await scrape()
-        // The last GOAWAY'd connection may still be closing: wait (bounded) for its close to be counted.
+        // The last GOAWAY'd connection may still be closing, and its replacement still connecting: wait (bounded)
+        // for both to be counted.
         _ = await eventually {
             metrics = (try? await self.scrape()) ?? metrics
-            return metrics.count("apns_gateway_connections_closed_total", ["app": "demo", "reason": "goaway"])
-                == metrics.count("apns_gateway_goaway_total", ["app": "demo", "error_code": "NO_ERROR", "reason": ""])
+            let goAways = metrics.count("apns_gateway_goaway_total", ["app": "demo", "error_code": "NO_ERROR", "reason": ""])
+            return metrics.count("apns_gateway_connections_closed_total", ["app": "demo", "reason": "goaway"]) == goAways
+                && metrics.count("apns_gateway_connections_opened_total", ["app": "demo"]) == 2 + goAways
         }
         let goAways = metrics.count("apns_gateway_goaway_total", ["app": "demo", "error_code": "NO_ERROR", "reason": ""])
         XCTAssertGreaterThanOrEqual(goAways, 400 / 60 - 1, metrics.seriesNames.joined(separator: "\n"))
