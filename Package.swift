@@ -167,6 +167,8 @@ let package = Package(
             ]
         ),
 
+        // What several test targets share (not a test target itself).
+        .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
         .testTarget(name: "APNsCoreTests", dependencies: ["APNsCore"]),
         // Mutation and generation fuzzing of the parsers that read untrusted bytes (seed corpus in Corpus/).
         .testTarget(
@@ -197,7 +199,7 @@ let package = Package(
         .testTarget(
             name: "IntakeTests",
             dependencies: [
-                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine",
+                "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -207,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "LiveActivityServiceTests",
             dependencies: [
-                "LiveActivityService", "LiveActivity", "Intake", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient",
+                "LiveActivityService", "LiveActivity", "Intake", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -97,7 +97,7 @@ public final class APNsClient: Sendable {
 
     /// Sends a batch and returns the results in input order.
     public func send(batch notifications: [APNsNotification]) async -> [APNsResult] {
-        let collector = BatchCollector(count: notifications.count)
+        let collector = APNsResultCollector(count: notifications.count)
         await send(notifications) { index, result in collector.set(index, result) }
         return await collector.wait()
     }
@@ -209,17 +209,24 @@ public final class APNsClient: Sendable {
     }
 }
 
-/// Gathers a batch's results by index and hands them over when the last one arrives.
-final class BatchCollector: Sendable {
+/// Gathers a batch's results by index, from whatever threads they arrive on, and hands them over in input
+/// order once the last one is in.
+///
+/// The first result for an index counts. A second one would be a bug (every notification gets exactly one
+/// result): debug builds stop on it, release builds ignore it rather than take the process down.
+public final class APNsResultCollector: Sendable {
     private let state: NIOLockedValueBox<(results: [APNsResult?], remaining: Int, waiter: CheckedContinuation<[APNsResult], Never>?)>
 
-    init(count: Int) {
+    /// A collector for `count` results.
+    public init(count: Int) {
         state = NIOLockedValueBox((Array(repeating: nil, count: count), count, nil))
     }
 
-    func set(_ index: Int, _ result: APNsResult) {
+    /// Stores the result of item `index`.
+    public func set(_ index: Int, _ result: APNsResult) {
         let done = state.withLockedValue { state -> (CheckedContinuation<[APNsResult], Never>, [APNsResult])? in
-            precondition(state.results[index] == nil, "two results for one notification")
+            assert(state.results[index] == nil, "two results for one notification")
+            guard state.results[index] == nil else { return nil }
             state.results[index] = result
             state.remaining -= 1
             guard state.remaining == 0, let waiter = state.waiter else { return nil }
@@ -229,7 +236,8 @@ final class BatchCollector: Sendable {
         if let (waiter, results) = done { waiter.resume(returning: results) }
     }
 
-    func wait() async -> [APNsResult] {
+    /// Every result in input order, once all have arrived (at once if they have).
+    public func wait() async -> [APNsResult] {
         await withCheckedContinuation { continuation in
             let results = state.withLockedValue { state -> [APNsResult]? in
                 if state.remaining == 0 { return state.results.map { $0! } }

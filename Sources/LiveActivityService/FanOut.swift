@@ -105,7 +105,7 @@ extension LiveActivityService {
                 outcomes[index].skipped = "UnknownApp"
             }
         }
-        let collector = ResultCollector(count: sendable.count)
+        let collector = APNsResultCollector(count: sendable.count)
         var start = 0
         while start < sendable.count {
             let chunk = sendable[start..<min(start + Self.fanOutChunk, sendable.count)]
@@ -168,42 +168,4 @@ extension LiveActivityService {
     /// Notifications built and handed to a client at a time: bounds what one large fan-out holds beyond the
     /// client's own bound on outstanding notifications.
     static let fanOutChunk = 256
-}
-
-/// Results gathered by index from any thread; ``wait()`` returns them once all have arrived.
-final class ResultCollector: Sendable {
-    private struct State {
-        var results: [APNsResult?]
-        var remaining: Int
-        var waiter: CheckedContinuation<[APNsResult], Never>?
-    }
-
-    private let state: NIOLockedValueBox<State>
-
-    init(count: Int) {
-        state = NIOLockedValueBox(State(results: Array(repeating: nil, count: count), remaining: count))
-    }
-
-    func set(_ index: Int, _ result: APNsResult) {
-        let done = state.withLockedValue { state -> (CheckedContinuation<[APNsResult], Never>, [APNsResult])? in
-            guard state.results[index] == nil else { return nil }
-            state.results[index] = result
-            state.remaining -= 1
-            guard state.remaining == 0, let waiter = state.waiter else { return nil }
-            state.waiter = nil
-            return (waiter, state.results.map { $0! })
-        }
-        if let (waiter, results) = done { waiter.resume(returning: results) }
-    }
-
-    func wait() async -> [APNsResult] {
-        await withCheckedContinuation { continuation in
-            let results = state.withLockedValue { state -> [APNsResult]? in
-                if state.remaining == 0 { return state.results.map { $0! } }
-                state.waiter = continuation
-                return nil
-            }
-            if let results { continuation.resume(returning: results) }
-        }
-    }
 }

@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import APNsGatewayClient
 import Foundation
 import MockAPNs

@@ -139,11 +139,3 @@ func residentKiB(pid: String = "self") -> Int {
     return 0
 }
 
-/// Runs blocking work on a thread of its own (never on the cooperative pool) and awaits its result.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let thread = Thread { continuation.resume(returning: work()) }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
-}

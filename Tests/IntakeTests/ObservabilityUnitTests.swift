@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import APNs
 import APNsCore
 import Foundation

@@ -4,14 +4,17 @@ import Foundation
 import Glibc
 #endif
 
+/// Code the test targets share: a raw Unix-socket client and a way to run blocking work off the
+/// cooperative pool.
+
 /// A blocking Unix-socket connection for tests that need exact control of reading and writing (slow readers,
 /// half-close). Use it from a thread of its own (``onThread(_:)``), never from the cooperative pool.
-final class RawSocket: Sendable {
-    let fd: Int32
+public final class RawSocket: Sendable {
+    public let fd: Int32
 
-    init(path: String) throws {
+    public init(path: String) throws {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket failed") }
+        guard fd >= 0 else { throw RawSocketError("socket failed") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
@@ -24,13 +27,13 @@ final class RawSocket: Sendable {
         }
         guard result == 0 else {
             close(fd)
-            throw HarnessError("connect to \(path) failed: errno \(errno)")
+            throw RawSocketError("connect to \(path) failed: errno \(errno)")
         }
     }
 
     /// Writes everything; false when the peer is gone.
     @discardableResult
-    func write(_ bytes: [UInt8]) -> Bool {
+    public func write(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
@@ -41,14 +44,14 @@ final class RawSocket: Sendable {
     }
 
     /// Reads up to `count` bytes; empty at end of stream.
-    func read(upTo count: Int) -> [UInt8] {
+    public func read(upTo count: Int) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: count)
         let got = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, 0) }
         return got > 0 ? Array(buffer[0..<got]) : []
     }
 
     /// Reads lines until `count` were read or the stream ends.
-    func readLines(_ count: Int) -> [String] {
+    public func readLines(_ count: Int) -> [String] {
         var lines: [String] = []
         var pending: [UInt8] = []
         while lines.count < count {
@@ -63,13 +66,22 @@ final class RawSocket: Sendable {
         return lines
     }
 
-    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
 
-    func closeSocket() { close(fd) }
+    public func closeSocket() { close(fd) }
+}
+
+/// Why a ``RawSocket`` could not connect.
+public struct RawSocketError: Error, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
 }
 
 /// Runs blocking work on a thread of its own (never on the cooperative pool) and awaits its result.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+public func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         let thread = Thread { continuation.resume(returning: work()) }
         thread.stackSize = 1 << 20
