@@ -15,6 +15,8 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do sanitizers+=("$1"); shift; done
 # A report ends the run at once (halt_on_error), so it cannot scroll by unnoticed.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# The test key must not be readable by others (git does not keep file modes).
+chmod 600 certs/*.key certs/*.p8 2>/dev/null || true
 status=0
 for sanitizer in "${sanitizers[@]}"; do
   case "$sanitizer" in
