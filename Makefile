@@ -1,5 +1,5 @@
 # apns-gateway: build, test and a local demo against the bundled mock APNs.
-# Requires Swift 6 and (Debian) libnghttp2-dev libssl-dev pkg-config; the demo's examples use socat.
+# Requires Swift 6 and (Debian) libnghttp2-dev libssl-dev libsqlite3-dev pkg-config; the demo's examples use socat.
 
 SWIFT ?= swift
 CONFIGURATION ?= debug
