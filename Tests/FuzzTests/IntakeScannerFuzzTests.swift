@@ -99,12 +99,14 @@ final class IntakeScannerFuzzTests: XCTestCase {
         case .ping(let id), .stats(let id):
             if !inside(id) { fuzzFailure("id range outside the line", seed: seed, index: index, input: input) }
             return "other"
+        case .other(let id, let op):
+            if !inside(id) { fuzzFailure("id range outside the line", seed: seed, index: index, input: input) }
+            if op.isEmpty { fuzzFailure("an extension op without a name", seed: seed, index: index, input: input) }
+            return "extension"
         case .failure(let id, let code, let message):
             if !inside(id) { fuzzFailure("id range outside the line", seed: seed, index: index, input: input) }
             if message.isEmpty { fuzzFailure("an error without a message", seed: seed, index: index, input: input) }
             return code.rawValue
-        @unknown default:
-            return "other"
         }
     }
 
