@@ -22,7 +22,7 @@ public enum IntakeErrorCode: String, Sendable, CaseIterable {
 }
 
 /// Hand-written JSON output: each reply is encoded straight into one `ByteBuffer`, ending in `\n`.
-enum ReplyWriter {
+public enum ReplyWriter {
     /// `{"id":<id>,"error":{"code":"...","message":"..."}}`; `id` is the raw id bytes or `null`.
     static func error(id: ByteBuffer?, code: IntakeErrorCode, message: String, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"id\":")
@@ -122,8 +122,8 @@ enum ReplyWriter {
         buffer.writeString(String(value))
     }
 
-    /// A JSON string with the escapes JSON requires.
-    static func writeString(_ string: String, into buffer: inout ByteBuffer) {
+    /// A JSON string with the escapes JSON requires. Public for the replies of extension operations.
+    public static func writeString(_ string: String, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "\""))
         let needsEscape = string.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
         if !needsEscape {

@@ -1,4 +1,5 @@
 import NIOCore
+import Intake
 
 /// Writes the members of a reply object straight into a `ByteBuffer`: no braces at the top level (the
 /// intake adds `{"id":...,` and `}`), nested objects and arrays opened and closed explicitly.
@@ -92,24 +93,8 @@ struct JSONMembersWriter {
         buffer.writeInteger(byte)
     }
 
-    /// A JSON string: `"`, `\` and control characters escaped, everything else copied.
+    /// A JSON string, escaped as the intake's own replies are.
     static func writeString(_ string: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case 0x0A: buffer.writeStaticString("\\n")
-            case 0x0D: buffer.writeStaticString("\\r")
-            case 0x09: buffer.writeStaticString("\\t")
-            case 0..<0x20:
-                let digits = Array("0123456789abcdef".utf8)
-                buffer.writeStaticString("\\u00")
-                buffer.writeInteger(digits[Int(byte >> 4)])
-                buffer.writeInteger(digits[Int(byte & 15)])
-            default: buffer.writeInteger(byte)
-            }
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        ReplyWriter.writeString(string, into: &buffer)
     }
 }
