@@ -62,6 +62,7 @@ let package = Package(
             name: "APNsCore",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -116,6 +117,7 @@ let package = Package(
             dependencies: [
                 "APNsCore", "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The Live Activity ops of the intake: registration, start/update/end fan-out, scheduled ends.
@@ -169,7 +171,10 @@ let package = Package(
 
         // What several test targets share (not a test target itself).
         .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
-        .testTarget(name: "APNsCoreTests", dependencies: ["APNsCore"]),
+        .testTarget(
+            name: "APNsCoreTests",
+            dependencies: ["APNsCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         // Mutation and generation fuzzing of the parsers that read untrusted bytes (seed corpus in Corpus/).
         .testTarget(
             name: "FuzzTests",

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -13,7 +13,7 @@ import Foundation
 /// `TooManyProviderTokenUpdates` to more than one new token per 20 minutes, so the interval must be
 /// within 20...55 minutes, and ``tokenRejected(_:)`` refuses to sign again within 20 minutes.
 ///
-/// Thread safety: all state is behind one `Mutex`; signing (rare) happens under it, so concurrent
+/// Thread safety: all state is behind one lock (a pthread mutex, which ThreadSanitizer can see); signing (rare) happens under it, so concurrent
 /// callers never sign twice for one refresh. Time comes only from the injected clock.
 public final class APNsProviderTokenCache: Sendable {
     /// The shortest refresh interval allowed, and the least age at which a rejected token may be
@@ -44,7 +44,7 @@ public final class APNsProviderTokenCache: Sendable {
     public let refreshInterval: Duration
     private let refreshSeconds: Int64
     private let clock: @Sendable () -> Int64
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     /// Creates the cache and signs the first token.
     ///
@@ -78,7 +78,7 @@ public final class APNsProviderTokenCache: Sendable {
         self.clock = clock
         let now = clock()
         let token = try key.makeProviderToken(keyID: keyID, teamID: teamID, issuedAt: now)
-        self.state = Mutex(State(authorization: "bearer " + token, issuedAt: now, refreshCount: 1))
+        self.state = NIOLockedValueBox(State(authorization: "bearer " + token, issuedAt: now, refreshCount: 1))
     }
 
     /// The `authorization` header value, `"bearer <jwt>"`.
@@ -87,7 +87,7 @@ public final class APNsProviderTokenCache: Sendable {
     /// usual path is one clock call and one lock, returning the cached string.
     public func authorization() -> String {
         let now = self.clock()
-        return self.state.withLock { state in
+        return self.state.withLockedValue { state in
             if now - state.issuedAt >= self.refreshSeconds {
                 self.refresh(&state, now: now)
             }
@@ -105,7 +105,7 @@ public final class APNsProviderTokenCache: Sendable {
     ///   `TooManyProviderTokenUpdates`, so the caller should report APNs's answer.
     public func tokenRejected(_ rejected: String) -> Bool {
         let now = self.clock()
-        return self.state.withLock { state in
+        return self.state.withLockedValue { state in
             guard Self.isSameToken(rejected, authorization: state.authorization) else {
                 return true
             }
@@ -119,12 +119,12 @@ public final class APNsProviderTokenCache: Sendable {
 
     /// How many tokens have been signed, the first one included.
     public var refreshCount: Int {
-        self.state.withLock { $0.refreshCount }
+        self.state.withLockedValue { $0.refreshCount }
     }
 
     /// The current token's `iat`.
     public var issuedAt: Int64 {
-        self.state.withLock { $0.issuedAt }
+        self.state.withLockedValue { $0.issuedAt }
     }
 
     /// Signs a new token into `state`. On failure (which a key that signed once cannot really

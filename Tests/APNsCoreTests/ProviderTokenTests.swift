@@ -1,21 +1,21 @@
 import APNsCore
 import Crypto
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import XCTest
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
-    private let now: Mutex<Int64>
+    private let now: NIOLockedValueBox<Int64>
 
     init(_ start: Int64) {
-        self.now = Mutex(start)
+        self.now = NIOLockedValueBox(start)
     }
 
-    var value: Int64 { self.now.withLock { $0 } }
+    var value: Int64 { self.now.withLockedValue { $0 } }
 
     func advance(seconds: Int64) {
-        self.now.withLock { $0 += seconds }
+        self.now.withLockedValue { $0 += seconds }
     }
 
     var function: @Sendable () -> Int64 {

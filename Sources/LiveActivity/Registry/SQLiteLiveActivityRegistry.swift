@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The ``LiveActivityRegistry`` in one SQLite database file.
 ///
@@ -8,16 +8,19 @@ import Synchronization
 /// transaction. The schema is created when absent and versioned with `PRAGMA user_version`
 /// (``schemaVersion``); a newer version is refused rather than misread.
 ///
-/// Thread safety: the one connection lives inside a `Mutex`; every call takes the lock for its
-/// whole duration (statements, transaction), so calls from any thread are serialised. Calls are
-/// synchronous and do disk I/O: keep them off event loops that carry pushes.
-public final class SQLiteLiveActivityRegistry: LiveActivityRegistry {
+/// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
+/// ThreadSanitizer can see); every call takes the lock for its whole duration (statements,
+/// transaction), so calls from any thread are serialised. Calls are synchronous and do disk I/O:
+/// keep them off event loops that carry pushes.
+public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
     public static let schemaVersion = 1
 
     /// The database file.
     public let path: String
-    private let connection: Mutex<SQLiteConnection?>
+    private let lock = NIOLock()
+    /// Guarded by `lock`.
+    private var connection: SQLiteConnection?
 
     /// Opens the registry at `path`, creating the file and schema if needed.
     ///
@@ -33,15 +36,15 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry {
         let connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: Int32(clamping: milliseconds))
         try Self.configure(connection)
         self.path = path
-        self.connection = Mutex(connection)
+        self.connection = connection
     }
 
     /// Closes the database; later calls throw ``LiveActivityRegistryError/closed``. Closing twice
     /// is harmless; the registry also closes when released.
     public func close() {
-        self.connection.withLock { connection in
-            connection?.close()
-            connection = nil
+        self.lock.withLock {
+            self.connection?.close()
+            self.connection = nil
         }
     }
 
@@ -49,10 +52,10 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry {
     func withConnection<T: Sendable>(
         _ body: (SQLiteConnection) throws(LiveActivityRegistryError) -> T
     ) throws(LiveActivityRegistryError) -> T {
-        try self.connection.withLock { (connection) throws(LiveActivityRegistryError) -> T in
-            guard let connection, connection.isOpen else { throw .closed }
-            return try body(connection)
-        }
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        guard let connection = self.connection, connection.isOpen else { throw .closed }
+        return try body(connection)
     }
 
     private static func configure(_ connection: SQLiteConnection) throws(LiveActivityRegistryError) {
