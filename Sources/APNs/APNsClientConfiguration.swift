@@ -58,6 +58,11 @@ public struct APNsClientConfiguration: Sendable {
     public var connectTimeout: TimeAmount
     public var pingInterval: TimeAmount
     public var pingTimeout: TimeAmount
+    /// The wait before reconnecting after a failed connect: it doubles with each failure in a row, from
+    /// this, up to ``reconnectMaxBackoff``; each wait is jittered down by up to half.
+    public var reconnectInitialBackoff: TimeAmount
+    /// The longest wait between reconnect attempts: the longest a recovered APNs waits for the pool.
+    public var reconnectMaxBackoff: TimeAmount
 
     public init(
         environment: Environment,
@@ -69,7 +74,9 @@ public struct APNsClientConfiguration: Sendable {
         retry: APNsRetryPolicy = APNsRetryPolicy(),
         connectTimeout: TimeAmount = .seconds(10),
         pingInterval: TimeAmount = .seconds(60),
-        pingTimeout: TimeAmount = .seconds(10)
+        pingTimeout: TimeAmount = .seconds(10),
+        reconnectInitialBackoff: TimeAmount = .milliseconds(100),
+        reconnectMaxBackoff: TimeAmount = .seconds(30)
     ) {
         self.environment = environment
         self.authentication = authentication
@@ -81,6 +88,8 @@ public struct APNsClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
+        self.reconnectInitialBackoff = reconnectInitialBackoff
+        self.reconnectMaxBackoff = reconnectMaxBackoff
     }
 
     var poolConfiguration: HTTP2PoolConfiguration {
@@ -104,7 +113,9 @@ public struct APNsClientConfiguration: Sendable {
                 pingTimeout: pingTimeout,
                 connectTimeout: connectTimeout
             ),
-            maxQueued: maxOutstanding
+            maxQueued: maxOutstanding,
+            reconnectInitialBackoff: reconnectInitialBackoff,
+            reconnectMaxBackoff: max(reconnectInitialBackoff, reconnectMaxBackoff)
         )
     }
 }

@@ -38,6 +38,10 @@ struct GatewayConfig {
     var connectTimeout = 10.0
     var pingInterval = 60.0
     var pingTimeout = 10.0
+    /// Seconds before the first reconnect after a failed connect; doubles per failure in a row.
+    var reconnectInitialBackoff = 0.1
+    /// The most seconds between reconnect attempts.
+    var reconnectMaxBackoff = 30.0
     var shutdownGrace = 5.0
     var maxAttempts = 3
     var intake: IntakeConfiguration
@@ -147,6 +151,14 @@ struct GatewayConfig {
             config.connections = try pool.int("connections", in: 1...64) ?? config.connections
             config.maxConcurrentStreams = try pool.int("maxConcurrentStreams", in: 1...10_000) ?? config.maxConcurrentStreams
             config.configuredMaxOutstanding = try pool.int("maxOutstanding", in: 1...10_000_000)
+            config.reconnectInitialBackoff =
+                try pool.seconds("reconnectInitialBackoffSeconds", in: 0.01...60) ?? config.reconnectInitialBackoff
+            config.reconnectMaxBackoff = try pool.seconds("reconnectMaxBackoffSeconds", in: 0.01...600) ?? config.reconnectMaxBackoff
+            guard config.reconnectMaxBackoff >= config.reconnectInitialBackoff else {
+                throw ConfigError(
+                    key: pool.key("reconnectMaxBackoffSeconds"),
+                    problem: "must be at least pool.reconnectInitialBackoffSeconds (\(config.reconnectInitialBackoff))")
+            }
             try pool.finish()
         }
         if var timeouts = try root.object("timeouts") {
@@ -235,7 +247,9 @@ struct GatewayConfig {
             retry: APNsRetryPolicy(maxAttempts: maxAttempts),
             connectTimeout: .nanoseconds(Int64(connectTimeout * 1e9)),
             pingInterval: .nanoseconds(Int64(pingInterval * 1e9)),
-            pingTimeout: .nanoseconds(Int64(pingTimeout * 1e9))
+            pingTimeout: .nanoseconds(Int64(pingTimeout * 1e9)),
+            reconnectInitialBackoff: .nanoseconds(Int64(reconnectInitialBackoff * 1e9)),
+            reconnectMaxBackoff: .nanoseconds(Int64(reconnectMaxBackoff * 1e9))
         )
     }
 }

@@ -91,7 +91,17 @@ final class GatewayProcessTests: XCTestCase {
         _ = await onThread { typo.wait() }
         XCTAssertTrue(typoOutput.contains("pool.maxOutstandin: unknown key"), typoOutput)
 
-        text = text.replacingOccurrences(of: "\"maxOutstandin\"", with: "\"maxOutstanding\"")
+        text = text.replacingOccurrences(
+            of: "\"maxOutstandin\": 300",
+            with: "\"maxOutstanding\": 300, \"reconnectInitialBackoffSeconds\": 2, \"reconnectMaxBackoffSeconds\": 1")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let backoff = try ChildProcess(binary, ["check-config", "--config", config], includeStandardError: true)
+        let backoffOutput = await onThread { backoff.readToEnd() }
+        let backoffStatus = await onThread { backoff.wait() }
+        XCTAssertNotEqual(backoffStatus, 0)
+        XCTAssertTrue(backoffOutput.contains("pool.reconnectMaxBackoffSeconds: must be at least"), backoffOutput)
+
+        text = text.replacingOccurrences(of: "\"reconnectMaxBackoffSeconds\": 1", with: "\"reconnectMaxBackoffSeconds\": 5")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let good = try ChildProcess(binary, ["check-config", "--config", config], includeStandardError: true)
         let goodOutput = await onThread { good.readToEnd() }
