@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import random
+import sqlite3
 import signal
 import statistics
 import subprocess
@@ -368,6 +369,175 @@ class Campaign:
         self.teardown(run, gateway, mock)
         return run
 
+    def registry_kill(self):
+        """SIGKILL while `activity.register` writes are committing; returns a finished row (not a Run)."""
+        name = "gateway SIGKILL during registry writes"
+        description = ("the gateway is killed with SIGKILL while activity.register requests (creates, then "
+                       "replacements) are being written to its SQLite registry; then the registry file is checked, "
+                       "the gateway restarted, one activity.update pushed per activity, and every registration "
+                       "made again (acknowledged ones must be unchanged)")
+        run = Run(name, description)
+        registry = self.lab.path("registry-kill.sqlite")
+        extra = {"liveActivities": {"registryPath": registry}}
+        self.serial += 1
+        port = labkit.free_port()
+        record = self.lab.path(f"registry-kill-{self.serial}.records")
+        mock = self.lab.start_mock(port, name="registry-kill-mock", record=record)
+        sock = self.lab.path(f"gw{self.serial}.sock")
+        config = self.lab.write_config(port, sock, name="registry-kill.json", connections=self.args.connections,
+                                       log_level="info", extra=extra)
+        gateway = self.lab.start_gateway(config, name="registry-kill-gateway")
+
+        n = max(1000, self.args.notifications // 4)
+        prefix = self.prefix()
+
+        def token(kind, i):
+            return f"{prefix}{kind:02x}{i:054x}"
+
+        def register(kind, i):
+            return {"id": f"{kind}-{i}", "op": "activity.register", "activityId": f"act-{i}",
+                    "deviceId": f"dev-{i}", "token": token(kind, i)}
+
+        # Phase 1: every activity created with token 1, then replaced with token 2 (a delete and an insert in
+        # one transaction); the kill lands in the replacements.
+        requests = [register(1, i) for i in range(n)] + [register(2, i) for i in range(n)]
+        writes = labkit.OpFeed(sock, requests, connections=2).start()
+        labkit.wait_until(lambda: writes.progress() >= n + n // 3 or not any(t.is_alive() for t in writes.threads),
+                          120, what="the replacements under way")
+        gateway.kill()
+        killed_at_replies = writes.progress()
+        writes.wait(30)
+        failures = []
+        acked = {rid: reply for rid, reply in writes.replies.items() if "registered" in reply}
+        errors = {rid: reply for rid, reply in writes.replies.items() if "registered" not in reply}
+        if errors:
+            failures.append(f"{len(errors)} error replies before the kill, e.g. {next(iter(errors.values()))}")
+
+        # The registry as the killed process left it (SQLite replays its write-ahead log on open).
+        with sqlite3.connect(registry) as db:
+            integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+            rows = db.execute("SELECT activity_id, device_id, token FROM activity_tokens").fetchall()
+        if integrity != "ok":
+            failures.append(f"integrity_check: {integrity}")
+        stored = {}
+        for activity, device, stored_token in rows:
+            stored.setdefault((activity, device), []).append(stored_token)
+        lost_writes = wrong = 0
+        for i in range(n):
+            found = stored.get((f"act-{i}", f"dev-{i}"), [])
+            if f"2-{i}" in acked:
+                expected = [token(2, i)]
+            elif f"1-{i}" in acked:
+                expected = [token(1, i)] if f"2-{i}" not in writes.written else [token(1, i), token(2, i)]
+            else:
+                expected = [[], token(1, i), token(2, i)]
+            if f"1-{i}" in acked or f"2-{i}" in acked:
+                if len(found) != 1 or found[0] not in expected:
+                    lost_writes += 1
+            elif len(found) > 1 or (found and found[0] not in expected):
+                wrong += 1
+        if lost_writes:
+            failures.append(f"{lost_writes} acknowledged registrations missing or stale after the kill")
+        if wrong:
+            failures.append(f"{wrong} registrations in a state no request asked for")
+        in_flight = sum(1 for rid in writes.written if rid not in writes.replies)
+        committed_unacked = sum(
+            1 for rid in writes.written if rid not in writes.replies
+            for kind, i in [map(int, rid.split("-"))] if token(kind, i) in stored.get((f"act-{i}", f"dev-{i}"), []))
+
+        # Phase 2: restart on the same registry, then one update per activity; each goes to its one live token,
+        # exactly once.
+        restarted = time.time()
+        gateway = self.lab.start_gateway(config, name="registry-kill-gateway2")
+        restart_to_ready = gateway.ready_at - restarted
+
+        updates = labkit.OpFeed(sock, [{"id": f"u-{i}", "op": "activity.update", "activityId": f"act-{i}",
+                                        "contentState": {"step": i}} for i in range(n)]).start()
+        if not updates.wait(120):
+            run.hung = True
+        apns_ids, outcomes = [], {}
+        sent = results = 0
+        for i in range(n):
+            reply = updates.replies.get(f"u-{i}")
+            if reply is None:
+                continue
+            sent += reply.get("counts", {}).get("sent", 0)
+            for result in reply.get("results", []):
+                if "status" in result or "reason" in result:
+                    results += 1
+                    code = labkit.result_code(result)
+                    outcomes[code] = outcomes.get(code, 0) + 1
+                    if result.get("apnsId"):
+                        apns_ids.append((result["apnsId"].lower(), code))
+        if sent != n:
+            failures.append(f"{sent} updates sent for {n} activities")
+
+        # Phase 3: every activity registered with token 2 again: those whose replacement was acknowledged
+        # must answer `unchanged`.
+        again = labkit.OpFeed(sock, [register(2, i) | {"id": f"again-{i}"} for i in range(n)]).start()
+        if not again.wait(120):
+            run.hung = True
+        not_unchanged = sum(1 for i in range(n) if f"2-{i}" in acked
+                            and again.replies.get(f"again-{i}", {}).get("registered") != "unchanged")
+        unanswered = sum(1 for i in range(n) if "registered" not in again.replies.get(f"again-{i}", {}))
+        if not_unchanged:
+            failures.append(f"{not_unchanged} acknowledged replacements not found unchanged after the restart")
+        if unanswered:
+            failures.append(f"{unanswered} registrations after the restart without success")
+
+        records = read_records([record])
+        delivered = {}
+        for _, apns_id, outcome, _ in records:
+            if outcome in DELIVERED:
+                delivered[apns_id] = delivered.get(apns_id, 0) + 1
+        unmarked = sum(1 for apns_id, code in apns_ids if delivered.get(apns_id, 0) >= 2 and not code.endswith("+dup"))
+        marked = sum(1 for apns_id, code in apns_ids if delivered.get(apns_id, 0) >= 2 and code.endswith("+dup"))
+        if unmarked:
+            failures.append(f"{unmarked} updates delivered twice, not marked")
+        oks = [ms / 1000 for ms, _, outcome, _ in records if outcome == "200" and ms / 1000 >= restarted]
+        if not oks:
+            failures.append("did not recover: no 200 after the restart")
+        if run.hung:
+            failures.append("hang: replies missing at the deadline")
+        first_update = min((ms for ms, _, outcome, _ in records if outcome == "200"), default=None)
+        seconds = (max(oks) - first_update / 1000) if oks and first_update else None
+
+        problem = labkit.accounting_problem(sock) if gateway.alive() else "the gateway exited"
+        if problem:
+            failures.append(problem)
+        gateway.stop()
+        mock.stop()
+        return {
+            "fault": name,
+            "description": description,
+            "sent": sent,
+            "results": results,
+            "lost": sent - results,
+            "duplicates_unmarked": unmarked,
+            "duplicates_marked": marked,
+            "accepted_twice_unmarked": 0,
+            "phantom_200": 0,
+            "refused_by_goaway": 0,
+            "recover_seconds": round(min(oks) - restarted, 3) if oks else None,
+            "recover_measure": "gateway restart to first 200",
+            "pushes_per_second": round(results / seconds) if seconds else None,
+            "ok_per_second": None,
+            "outcomes": dict(sorted(outcomes.items(), key=lambda kv: -kv[1])),
+            "details": {},
+            "notes": [],
+            "extra": {
+                "registrations_requested": 2 * n,
+                "replies_before_kill": killed_at_replies,
+                "acknowledged_before_kill": len(acked),
+                "written_without_reply": in_flight,
+                "of_which_committed": committed_unacked,
+                "integrity_check": integrity,
+                "acknowledged_but_lost": lost_writes,
+                "restart_to_ready_seconds": round(restart_to_ready, 3),
+            },
+            "verdict": "PASS" if not failures else "FAIL: " + "; ".join(failures),
+        }
+
     def plan(self):
         n = self.args.notifications
         per_connection = max(1000, n // (3 * self.args.connections))
@@ -397,6 +567,7 @@ class Campaign:
             ("tls-name", lambda: self.tls_failure("wrong-name")),
             ("connect", self.connect_failure),
             ("gateway-kill", self.gateway_kill),
+            ("registry-kill", self.registry_kill),
         ]
 
     def run(self):
@@ -408,7 +579,8 @@ class Campaign:
             print(f"== {key}", file=sys.stderr, flush=True)
             began = time.time()
             run = step()
-            row = analyse(run)
+            # A step returns its Run for the common analysis, or (registry-kill) its finished row.
+            row = run if isinstance(run, dict) else analyse(run)
             row["key"] = key
             row["wall_seconds"] = round(time.time() - began, 1)
             rows.append(row)
@@ -429,7 +601,7 @@ def main():
     parser.add_argument("--connections", type=int, default=2, help="the gateway's APNs connections (default 2)")
     parser.add_argument("--outage", type=float, default=2.0, help="seconds nothing listens in the connect-failure run")
     parser.add_argument("--only", help="comma-separated fault keys: baseline goaway close reset 429 500 503 stall "
-                                       "restart tls-untrusted tls-name connect gateway-kill")
+                                       "restart tls-untrusted tls-name connect gateway-kill registry-kill")
     parser.add_argument("--doc", help="update the table in this markdown file (between its markers)")
     parser.add_argument("--json", help="write the rows to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, record files)")

@@ -197,7 +197,7 @@ class Lab:
     # The gateway.
 
     def write_config(self, port, socket_path, name="gateway.json", ca=None, server_name="localhost",
-                     connections=2, timeouts=None, max_outstanding=None, log_level="notice"):
+                     connections=2, timeouts=None, max_outstanding=None, log_level="notice", extra=None):
         config = {
             "environment": {"host": "127.0.0.1", "port": port, "serverName": server_name,
                             "caFile": ca or os.path.join(CERTS, "test-ca.pem")},
@@ -211,6 +211,7 @@ class Lab:
             config["pool"]["maxOutstanding"] = max_outstanding
         if timeouts:
             config["timeouts"] = timeouts
+        config.update(extra or {})
         path = self.path(name)
         with open(path, "w") as f:
             json.dump(config, f, indent=2)
@@ -421,3 +422,94 @@ class Feed:
         """The earliest time after `moment` at which a reply brought a result with `code`."""
         times = [t for r, t in zip(self.results, self.answered_at) if t is not None and t >= moment and r == code]
         return min(times) if times else None
+
+
+class OpFeed:
+    """Sends intake requests (dicts, each with a unique `id`) over `connections` intake connections, at most
+    `window` unanswered per connection, and keeps every reply by id. A connection the gateway drops ends that
+    connection's part: its unanswered requests stay without a reply (`written` tells which were sent).
+    """
+
+    def __init__(self, socket_path, requests, connections=2, window=64):
+        self.socket_path = socket_path
+        self.requests = requests
+        self.window = window
+        self.replies = {}
+        self.written = set()
+        self.errors = []
+        self.lock = threading.Lock()
+        self.parts = [requests[i::connections] for i in range(connections)]
+        self.threads = []
+
+    def start(self):
+        for part in self.parts:
+            thread = threading.Thread(target=self._connection, args=(part,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def _connection(self, requests):
+        try:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.connect(self.socket_path)
+        except OSError as error:
+            with self.lock:
+                self.errors.append(f"connect: {error}")
+            return
+        room = threading.Semaphore(self.window)
+        stop = threading.Event()
+
+        def write():
+            try:
+                for request in requests:
+                    while not room.acquire(timeout=0.2):
+                        if stop.is_set():
+                            return
+                    with self.lock:
+                        self.written.add(request["id"])
+                    sock.sendall(json.dumps(request, separators=(",", ":")).encode() + b"\n")
+            except OSError as error:
+                with self.lock:
+                    self.errors.append(f"write: {error}")
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        rest = b""
+        replies = 0
+        try:
+            while replies < len(requests):
+                try:
+                    chunk = sock.recv(1 << 20)
+                except OSError as error:
+                    with self.lock:
+                        self.errors.append(f"read: {error}")
+                    break
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for line in lines:
+                    reply = json.loads(line)
+                    replies += 1
+                    with self.lock:
+                        self.replies[reply.get("id")] = reply
+                    room.release()
+        finally:
+            stop.set()
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            writer.join(10)
+            sock.close()
+
+    def wait(self, timeout):
+        """Waits up to `timeout` seconds for every connection to finish; returns True when all did."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self.threads)
+
+    def progress(self):
+        with self.lock:
+            return len(self.replies)
