@@ -200,7 +200,7 @@ let package = Package(
             name: "LiveActivityTests",
             dependencies: ["LiveActivity", "APNsCore", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs", "GatewayTestSupport"]),
         .testTarget(
             name: "IntakeTests",
             dependencies: [

@@ -1,6 +1,7 @@
 import APNs
 import APNsCore
 import Foundation
+import GatewayTestSupport
 import Intake
 import Logging
 import MockAPNs
@@ -103,13 +104,13 @@ final class IntakeHarness: Sendable {
                 authentication: .token(tokens),
                 connectionCount: 2,
                 maxOutstanding: maxOutstanding,
-                requestTimeout: .seconds(20)
+                requestTimeout: .seconds(20 * Sanitizer.deadlineFactor)
             ),
             group: group,
             logger: logger
         )
         client.start()
-        try await client.waitUntilReady(timeout: .seconds(10))
+        try await client.waitUntilReady(timeout: .seconds(10 * Sanitizer.deadlineFactor))
         let directory = try makeTemporaryDirectory()
         let intake = try await IntakeServer.start(
             configuration: IntakeConfiguration(
@@ -135,15 +136,9 @@ final class IntakeHarness: Sendable {
 /// and not yet freed (the sanitizers' shadow memory and ASan's quarantine of freed blocks inflate RSS by
 /// hundreds of MiB, whatever the code does), else the resident set.
 func memoryInUseKiB() -> Int {
-    if let allocatedBytes = sanitizerAllocatedBytes { return allocatedBytes() / 1024 }
+    if let allocatedBytes = Sanitizer.allocatedBytes { return allocatedBytes() / 1024 }
     return residentKiB()
 }
-
-/// `__sanitizer_get_current_allocated_bytes`, present only when the process runs under a sanitizer.
-private let sanitizerAllocatedBytes: (@convention(c) () -> Int)? = {
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__sanitizer_get_current_allocated_bytes") else { return nil }
-    return unsafeBitCast(symbol, to: (@convention(c) () -> Int).self)
-}()
 
 func residentKiB(pid: String = "self") -> Int {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }

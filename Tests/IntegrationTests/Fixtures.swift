@@ -1,6 +1,7 @@
 import APNs
 import APNsCore
 import Foundation
+import GatewayTestSupport
 import HTTP2Engine
 import MockAPNs
 import NIOConcurrencyHelpers
@@ -38,7 +39,7 @@ enum TestCredentials {
 
     static func clientConfiguration(
         port: Int, connections: Int = 1, caFile: String = Repository.path("certs/test-ca.pem"),
-        tokens: APNsProviderTokenCache, timeout: TimeAmount = .seconds(60)
+        tokens: APNsProviderTokenCache, timeout: TimeAmount = .seconds(60 * Sanitizer.deadlineFactor)
     ) -> APNsClientConfiguration {
         APNsClientConfiguration(
             environment: .custom(host: "127.0.0.1", port: port, serverName: "localhost", caFile: caFile),
