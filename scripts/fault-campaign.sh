@@ -7,7 +7,8 @@
 #   scripts/fault-campaign.sh [NOTIFICATIONS]      (per fault, default 40000)
 #
 # Environment: ONLY (comma-separated fault keys, e.g. ONLY=goaway,restart), CONNECTIONS (the gateway's APNs
-# connections, default 2), OUTAGE (seconds nothing listens in the connect-failure run, default 2), SCRATCH (build folder), KEEP=1 (keep logs and record files), NO_DOC=1 (print only;
+# connections, default 2), OUTAGE (seconds nothing listens in the connect-failure run, default 2), RECONNECT_MAX (the
+# gateway's pool.reconnectMaxBackoffSeconds), SCRATCH (build folder), KEEP=1 (keep logs and record files), NO_DOC=1 (print only;
 # a run with ONLY prints only too).
 # Needs: swift, python3, openssl, and the apt packages of the README (libnghttp2-dev, libssl-dev, pkg-config).
 # Exit status 0 only when every fault passed.
@@ -25,6 +26,7 @@ bin=$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-pa
 args=(--bin "$bin" --notifications "${1:-40000}" --connections "${CONNECTIONS:-2}")
 [ -n "${ONLY:-}" ] && args+=(--only "$ONLY")
 [ -n "${OUTAGE:-}" ] && args+=(--outage "$OUTAGE")
+[ -n "${RECONNECT_MAX:-}" ] && args+=(--reconnect-max "$RECONNECT_MAX")
 [ -n "${KEEP:-}" ] && args+=(--keep)
 # A partial run (ONLY) prints its rows but leaves the recorded table alone.
 [ -z "${NO_DOC:-}" ] && [ -z "${ONLY:-}" ] && args+=(--doc docs/reliability.md --json docs/reliability.json)

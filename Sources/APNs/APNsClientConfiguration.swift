@@ -76,7 +76,7 @@ public struct APNsClientConfiguration: Sendable {
         pingInterval: TimeAmount = .seconds(60),
         pingTimeout: TimeAmount = .seconds(10),
         reconnectInitialBackoff: TimeAmount = .milliseconds(100),
-        reconnectMaxBackoff: TimeAmount = .seconds(30)
+        reconnectMaxBackoff: TimeAmount = .seconds(5)
     ) {
         self.environment = environment
         self.authentication = authentication

@@ -41,7 +41,7 @@ struct GatewayConfig {
     /// Seconds before the first reconnect after a failed connect; doubles per failure in a row.
     var reconnectInitialBackoff = 0.1
     /// The most seconds between reconnect attempts.
-    var reconnectMaxBackoff = 30.0
+    var reconnectMaxBackoff = 5.0
     var shutdownGrace = 5.0
     var maxAttempts = 3
     var intake: IntakeConfiguration

@@ -32,8 +32,8 @@ final class ReconnectBackoffTests: XCTestCase {
         let client = try APNsClient(configuration: configuration, group: group)
         client.start()
 
-        // With the default back-off (100 ms doubling, jittered down by up to half) 25 back-offs take over
-        // 30 s; capped at 20 ms they take under a second.
+        // With the default back-off (from 100 ms, doubling up to 5 s, each jittered down by up to half) 25
+        // back-offs take over 50 s; capped at 20 ms they take under a second.
         let deadline = ContinuousClock.now + .seconds(10)
         while client.statistics.pool.reconnectBackoffs < 25, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))

@@ -225,7 +225,8 @@ class Campaign:
                                        **(mock_args or {}))
         sock = self.lab.path(f"gw{self.serial}.sock")
         config = self.lab.write_config(port, sock, name=f"{run.name}.json", timeouts=timeouts,
-                                       connections=self.args.connections, log_level="info")
+                                       connections=self.args.connections, log_level="info",
+                                       reconnect_max=self.args.reconnect_max)
         gateway = self.lab.start_gateway(config, name=f"{run.name}-gateway")
         return port, mock, gateway, config, sock
 
@@ -600,6 +601,8 @@ def main():
     parser.add_argument("--intake-connections", type=int, default=2)
     parser.add_argument("--connections", type=int, default=2, help="the gateway's APNs connections (default 2)")
     parser.add_argument("--outage", type=float, default=2.0, help="seconds nothing listens in the connect-failure run")
+    parser.add_argument("--reconnect-max", type=float,
+                        help="the gateway's pool.reconnectMaxBackoffSeconds (default: the gateway's own, 5)")
     parser.add_argument("--only", help="comma-separated fault keys: baseline goaway close reset 429 500 503 stall "
                                        "restart tls-untrusted tls-name connect gateway-kill registry-kill")
     parser.add_argument("--doc", help="update the table in this markdown file (between its markers)")
@@ -623,6 +626,8 @@ def main():
     meta = report.machine(started)
     meta["notifications_per_fault"] = args.notifications
     meta["gateway_connections"] = args.connections
+    if args.reconnect_max:
+        meta["reconnect_max_backoff_seconds"] = args.reconnect_max
     table = report.campaign_table(rows, meta)
     print(table)
     if args.json:

@@ -197,7 +197,8 @@ class Lab:
     # The gateway.
 
     def write_config(self, port, socket_path, name="gateway.json", ca=None, server_name="localhost",
-                     connections=2, timeouts=None, max_outstanding=None, log_level="notice", extra=None):
+                     connections=2, timeouts=None, max_outstanding=None, log_level="notice", extra=None,
+                     reconnect_max=None):
         config = {
             "environment": {"host": "127.0.0.1", "port": port, "serverName": server_name,
                             "caFile": ca or os.path.join(CERTS, "test-ca.pem")},
@@ -209,6 +210,8 @@ class Lab:
         }
         if max_outstanding:
             config["pool"]["maxOutstanding"] = max_outstanding
+        if reconnect_max:
+            config["pool"]["reconnectMaxBackoffSeconds"] = reconnect_max
         if timeouts:
             config["timeouts"] = timeouts
         config.update(extra or {})

@@ -35,7 +35,7 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
         maxQueued: Int = 10_000,
         connectStagger: TimeAmount = .milliseconds(100),
         reconnectInitialBackoff: TimeAmount = .milliseconds(100),
-        reconnectMaxBackoff: TimeAmount = .seconds(30)
+        reconnectMaxBackoff: TimeAmount = .seconds(5)
     ) {
         self.host = host
         self.port = port
