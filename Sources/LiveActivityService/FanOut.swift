@@ -13,6 +13,8 @@ struct PushTarget: Sendable {
     var environment: TokenEnvironment?
     var deviceID: String?
     var userID: String?
+    /// Set for pushes to a stream, whose results span several activities.
+    var activityID: String?
     /// Registered tokens APNs reported dead are listed, not sent.
     var isDead = false
     var deadReason: String?
@@ -60,6 +62,7 @@ struct FanOutReport: Sendable {
         for outcome in outcomes {
             writer.beginObject()
             writer.string("token", redacted(outcome.target.token))
+            if let activityID = outcome.target.activityID { writer.string("activityId", activityID) }
             if let deviceID = outcome.target.deviceID { writer.string("deviceId", deviceID) }
             if let userID = outcome.target.userID { writer.string("userId", userID) }
             if let result = outcome.result {

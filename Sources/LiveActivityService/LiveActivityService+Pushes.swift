@@ -91,9 +91,9 @@ extension LiveActivityService {
         report.write(into: &writer)
     }
 
-    /// `activity.update`: new content for every live token of an activity.
+    /// `activity.update`: new content for every live token of an activity, or of every activity in a stream.
     func update(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
-        let activityID = try request.requiredIdentifier("activityId", "the activity to update")
+        let audience = try Self.audience(&request, "the activity to update")
         var payload = LiveActivityPayload(event: .update)
         try readContent(&request, into: &payload)
         payload.dismissalDate = try request.date("dismissalDate")
@@ -104,12 +104,13 @@ extension LiveActivityService {
                 field: "contentState")
         }
         let bytes = try encode(payload)
-        try await push(bytes, priority: priority, event: .update, toActivity: activityID, into: &writer)
+        try await push(bytes, priority: priority, event: .update, to: audience, into: &writer)
     }
 
-    /// `activity.end`: the final content, and when the activity leaves the Lock Screen.
+    /// `activity.end`: the final content, and when the activity leaves the Lock Screen; for one activity or
+    /// every activity in a stream.
     func end(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
-        let activityID = try request.requiredIdentifier("activityId", "the activity to end")
+        let audience = try Self.audience(&request, "the activity to end")
         var payload = LiveActivityPayload(event: .end)
         try readContent(&request, into: &payload)
         let now = clock()
@@ -117,31 +118,73 @@ extension LiveActivityService {
         let priority = try Self.priority(&request, default: .immediate)
         try request.finish()
         let bytes = try encode(payload, now: now)
-        try await push(bytes, priority: priority, event: .end, toActivity: activityID, into: &writer)
+        try await push(bytes, priority: priority, event: .end, to: audience, into: &writer)
     }
 
-    /// Sends a payload to every registered token of an activity (dead ones are listed as skipped).
+    /// Who an update or end goes to: one activity (`activityId`) or every activity in a stream (`streamId`).
+    enum Audience {
+        case activity(String)
+        case stream(String)
+    }
+
+    static func audience(_ request: inout RequestObject, _ purpose: String) throws(LiveActivityServiceError) -> Audience {
+        let activityID = try request.identifier("activityId")
+        let streamID = try request.identifier("streamId")
+        switch (activityID, streamID) {
+        case (let activityID?, nil): return .activity(activityID)
+        case (nil, let streamID?): return .stream(streamID)
+        case (.some, .some):
+            throw .badRequest("give \"activityId\" or \"streamId\", not both", field: "streamId")
+        case (nil, nil):
+            throw .badRequest(
+                "missing \"activityId\" (\(purpose)) or \"streamId\" (every activity registered with that stream)",
+                field: "activityId")
+        }
+    }
+
+    /// Sends a payload to every registered token of an activity or a stream (dead ones are listed as skipped).
     func push(
-        _ payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, toActivity activityID: String,
+        _ payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, to audience: Audience,
         into writer: inout JSONMembersWriter
     ) async throws(LiveActivityServiceError) {
-        let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
-        guard !records.isEmpty else {
-            throw LiveActivityServiceError(
-                .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register one "
-                    + "with activity.register first", field: "activityId")
+        let targets: [PushTarget]
+        switch audience {
+        case .activity(let activityID):
+            let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
+            guard !records.isEmpty else {
+                throw LiveActivityServiceError(
+                    .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register "
+                        + "one with activity.register first", field: "activityId")
+            }
+            targets = records.map { Self.target($0) }
+            writer.string("activityId", activityID)
+        case .stream(let streamID):
+            let records = try await withRegistry { try $0.allTokens(forStream: streamID) }
+            guard !records.isEmpty else {
+                throw LiveActivityServiceError(
+                    .unknownStream, "no token is registered with stream \(RequestObject.shown(streamID)); give "
+                        + "\"streamId\" in activity.register first", field: "streamId")
+            }
+            guard records.count <= configuration.maxTokensPerStart else {
+                throw LiveActivityServiceError(
+                    .tooManyTokens, "stream \(RequestObject.shown(streamID)) has \(records.count) tokens; at most "
+                        + "\(configuration.maxTokensPerStart) are sent per request (liveActivities.maxTokensPerStart): "
+                        + "split the stream", field: "streamId")
+            }
+            targets = records.map { Self.target($0, withActivity: true) }
+            writer.string("streamId", streamID)
+            writer.int("activities", Set(records.map(\.activityID)).count)
         }
-        let targets = records.map(Self.target)
-        writer.string("activityId", activityID)
         writer.string("event", event.rawValue)
         let report = await fanOut(payload: payload, priority: priority, targets: targets)
         report.write(into: &writer)
     }
 
-    static func target(_ record: ActivityTokenRecord) -> PushTarget {
+    static func target(_ record: ActivityTokenRecord, withActivity: Bool = false) -> PushTarget {
         PushTarget(
             token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
-            deviceID: record.deviceID, isDead: record.isDead, deadReason: record.deadReason)
+            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, isDead: record.isDead,
+            deadReason: record.deadReason)
     }
 
     // MARK: Fields shared by the push ops

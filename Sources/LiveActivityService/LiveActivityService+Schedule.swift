@@ -108,7 +108,7 @@ extension LiveActivityService {
             // A dismissal date at or before now (a "now" given when scheduling) removes the activity at once.
             let bytes = try encode(end.payload)
             let records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
-            let targets = records.filter { $0.registration.app == end.app }.map(Self.target)
+            let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
             if !targets.isEmpty {
                 report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
             }
@@ -163,7 +163,7 @@ extension LiveActivityService {
         let bytes = try encode(payload)
         let priority = rule.priority ?? (rule.event == .update ? .conserve : .immediate)
         writer.string("state", state)
-        try await push(bytes, priority: priority, event: rule.event, toActivity: activityID, into: &writer)
+        try await push(bytes, priority: priority, event: rule.event, to: .activity(activityID), into: &writer)
     }
 }
 

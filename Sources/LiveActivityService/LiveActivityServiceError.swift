@@ -23,9 +23,11 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case unknownApp = "UnknownApp"
         /// No token was ever registered for the activity.
         case unknownActivity = "UnknownActivity"
+        /// No token was ever registered with the stream.
+        case unknownStream = "UnknownStream"
         /// More user ids than `liveActivities.maxUsersPerStart`.
         case tooManyUsers = "TooManyUsers"
-        /// More explicit tokens than `liveActivities.maxTokensPerStart`.
+        /// More explicit tokens, or tokens in a stream, than `liveActivities.maxTokensPerStart`.
         case tooManyTokens = "TooManyTokens"
         /// The token is registered to another activity, device, user or app.
         case tokenConflict = "TokenConflict"

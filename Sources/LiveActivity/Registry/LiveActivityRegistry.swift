@@ -59,6 +59,9 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     /// The live update tokens of every activity in a stream, ordered by activity ID then device ID.
     func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
+    /// Every update token of every activity in a stream, dead ones included, ordered by activity ID then
+    /// device ID.
+    func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     /// The stored registration of (activity, device), dead or alive.
     func activityToken(activityID: String, deviceID: String) throws(LiveActivityRegistryError) -> ActivityTokenRecord?
     /// Every update token of an activity, dead ones included (``ActivityTokenRecord/isDead``), ordered by

@@ -130,11 +130,21 @@ extension SQLiteLiveActivityRegistry {
     }
 
     public func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try self.tokens(forStream: streamID, includingDead: false)
+    }
+
+    public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try self.tokens(forStream: streamID, includingDead: true)
+    }
+
+    private func tokens(forStream streamID: String, includingDead: Bool) throws(LiveActivityRegistryError)
+        -> [ActivityTokenRecord]
+    {
         try RegistryInput.checkIdentifier(streamID, field: "streamID")
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             try connection.statement(
-                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE stream_id = ?1 AND dead_at IS NULL "
-                    + "ORDER BY activity_id, device_id"
+                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE stream_id = ?1"
+                    + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY activity_id, device_id"
             ).rows("reading a stream's tokens", bind: [.text(streamID)], map: Self.activityRecord)
         }
     }
