@@ -57,6 +57,46 @@ extension LiveActivityService {
         writer.bool("cancelled", true)
     }
 
+    /// How long after its claim an end left `firing` may be resent: far longer than any send takes (a send
+    /// ends within the client's request deadline), so an end still being sent is never released.
+    public static let resendAfterClaim: Int64 = 300
+
+    /// `activity.resend_scheduled_end`: returns an end that a stopped gateway left `firing` to `pending`, so
+    /// that the scheduler sends it. Devices that got the end before the stop get it again.
+    func resendScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+        throws(LiveActivityServiceError)
+    {
+        let scheduleID = try request.requiredIdentifier("scheduleId", "the scheduled end left firing")
+        try request.finish()
+        let now = clock()
+        let (released, end) = try await withRegistry { registry -> (Bool, ScheduledEnd?) in
+            guard let end = try registry.scheduledEnd(id: scheduleID) else { return (false, nil) }
+            guard end.state == .firing, now - (end.claimedAt ?? now) >= Self.resendAfterClaim else { return (false, end) }
+            return (try registry.release(scheduledEndID: scheduleID), end)
+        }
+        guard let end else {
+            throw LiveActivityServiceError(
+                .unknownSchedule, "no scheduled end has id \(RequestObject.shown(scheduleID))", field: "scheduleId")
+        }
+        if !released {
+            if end.state == .firing {
+                let age = now - (end.claimedAt ?? now)
+                throw LiveActivityServiceError(
+                    .scheduleInFlight, "the scheduled end \(RequestObject.shown(scheduleID)) was claimed \(age) s ago and "
+                        + "may still be being sent; an end can be resent \(Self.resendAfterClaim) s after its claim",
+                    field: "scheduleId")
+            }
+            throw LiveActivityServiceError(
+                .scheduleNotFiring, "the scheduled end \(RequestObject.shown(scheduleID)) is \(end.state.rawValue); only an "
+                    + "end left firing by a stopped gateway can be resent", field: "scheduleId")
+        }
+        logger.notice("scheduled end released for resending", metadata: ["scheduleId": "\(scheduleID)"])
+        if end.fireAt <= now + 1 { scheduler.wake() }
+        writer.string("scheduleId", scheduleID)
+        writer.string("activityId", end.activityID)
+        writer.string("state", ScheduledEnd.State.pending.rawValue)
+    }
+
     /// Claims the due scheduled ends and sends them, until none is due; returns how many were sent. The
     /// scheduler calls this on every tick; tests may call it directly.
     @discardableResult

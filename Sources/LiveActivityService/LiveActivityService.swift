@@ -25,7 +25,7 @@ public final class LiveActivityService: Sendable {
     public static let operationNames = [
         "activity.register", "activity.unregister", "activity.register_push_to_start",
         "activity.unregister_push_to_start", "activity.start", "activity.update", "activity.end",
-        "activity.schedule_end", "activity.cancel_scheduled_end", "activity.lifecycle",
+        "activity.schedule_end", "activity.cancel_scheduled_end", "activity.resend_scheduled_end", "activity.lifecycle",
     ]
 
     let registry: any LiveActivityRegistry
@@ -101,6 +101,7 @@ public final class LiveActivityService: Sendable {
             case "activity.end": try await end(&request, into: &writer)
             case "activity.schedule_end": try await scheduleEnd(&request, into: &writer)
             case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &writer)
+            case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &writer)
             case "activity.lifecycle": try await lifecycle(&request, into: &writer)
             default: throw LiveActivityServiceError.badRequest("unknown op \(RequestObject.shown(op))")
             }
@@ -184,9 +185,10 @@ public final class LiveActivityService: Sendable {
         guard let firing = try? await withRegistry({ try $0.scheduledEnds(state: .firing) }), !firing.isEmpty else {
             return
         }
-        // Claimed by an earlier run that stopped before confirming: sent at most once, so not sent again.
+        // Claimed by an earlier run that stopped before confirming: sent at most once, so not sent again unless
+        // an operator asks for it (activity.resend_scheduled_end).
         logger.warning(
-            "scheduled ends were claimed but never confirmed sent; they are not sent again",
+            "scheduled ends were claimed but never confirmed sent; they are not sent again unless resent with activity.resend_scheduled_end",
             metadata: ["count": "\(firing.count)", "ids": "\(firing.prefix(20).map(\.id).joined(separator: ","))"])
     }
 }

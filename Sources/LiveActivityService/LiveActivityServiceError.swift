@@ -39,6 +39,10 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case unknownSchedule = "UnknownSchedule"
         /// The scheduled end already fired or was cancelled.
         case scheduleNotPending = "ScheduleNotPending"
+        /// `activity.resend_scheduled_end` for an end that is not `firing`.
+        case scheduleNotFiring = "ScheduleNotFiring"
+        /// `activity.resend_scheduled_end` for an end claimed too recently: it may still be being sent.
+        case scheduleInFlight = "ScheduleInFlight"
         /// `activity.lifecycle` with a state the configuration does not map.
         case unknownState = "UnknownState"
         /// The registry database failed.

@@ -47,6 +47,47 @@ final class ScheduledEndTests: XCTestCase {
         try await harness.stop()
     }
 
+    /// An end a stopped gateway left `firing` is not sent again by itself; `activity.resend_scheduled_end` returns
+    /// it to `pending` (only once the claim is old enough that no send can still be running), and the next pass
+    /// sends it once.
+    func testAnEndLeftFiringIsResentOnlyWhenAskedAndNotWhileItMayBeInFlight() async throws {
+        let harness = try await ServiceHarness.start()
+        let tokens = (0..<2).map { deviceToken(700 + $0) }
+        try harness.registerTokens(activityID: "race-9", tokens: tokens)
+        let scheduled = try await harness.request(
+            #"{"id":1,"op":"activity.schedule_end","activityId":"race-9","at":\#(ServiceHarness.start),"scheduleId":"end-race-9"}"#)
+        XCTAssertEqual(scheduled["state"] as? String, "pending", "\(scheduled)")
+        // A gateway claims it and stops before sending: the end stays firing.
+        XCTAssertEqual(try harness.registry.claimDue(now: harness.clock.now, limit: 16).map(\.id), ["end-race-9"])
+        try await harness.restart()
+        let untouched = await harness.service.fireDueEnds()
+        XCTAssertEqual(untouched, 0, "not sent again by itself")
+
+        let early = try await harness.request(#"{"id":2,"op":"activity.resend_scheduled_end","scheduleId":"end-race-9"}"#)
+        XCTAssertEqual(early.errorCode, "ScheduleInFlight", "\(early)")
+        XCTAssertEqual(try harness.registry.scheduledEnd(id: "end-race-9")?.state, .firing)
+
+        harness.clock.advance(by: LiveActivityService.resendAfterClaim)
+        let resent = try await harness.request(#"{"id":3,"op":"activity.resend_scheduled_end","scheduleId":"end-race-9"}"#)
+        XCTAssertNil(resent.errorCode, "\(resent)")
+        XCTAssertEqual(resent["state"] as? String, "pending")
+        XCTAssertEqual(resent["activityId"] as? String, "race-9")
+        let fired = await harness.service.fireDueEnds()
+        XCTAssertEqual(fired, 1)
+        XCTAssertEqual(harness.received(for: Set(tokens)).count, 2, "one end push per token")
+        XCTAssertEqual(try harness.registry.scheduledEnd(id: "end-race-9")?.state, .done)
+
+        let done = try await harness.request(#"{"id":4,"op":"activity.resend_scheduled_end","scheduleId":"end-race-9"}"#)
+        XCTAssertEqual(done.errorCode, "ScheduleNotFiring", "\(done)")
+        let unknown = try await harness.request(#"{"id":5,"op":"activity.resend_scheduled_end","scheduleId":"nope"}"#)
+        XCTAssertEqual(unknown.errorCode, "UnknownSchedule", "\(unknown)")
+        let missing = try await harness.request(#"{"id":6,"op":"activity.resend_scheduled_end"}"#)
+        XCTAssertEqual(missing.errorCode, "BadRequest", "\(missing)")
+        XCTAssertEqual(missing.errorField, "scheduleId")
+        XCTAssertEqual(harness.received(for: Set(tokens)).count, 2, "nothing more was sent")
+        try await harness.stop()
+    }
+
     /// The scheduler's own loop sends a due end without being asked, once: a second end scheduled afterwards
     /// fires too (so the loop has run further passes) and the first still has one push per token.
     func testSchedulerLoopSendsDueEndsOnce() async throws {
