@@ -144,7 +144,7 @@ public final class MockAPNsServer: Sendable {
     /// The line format of ``MockAPNsConfiguration/recordFilePath``.
     public static let recordFileFormat = """
         one line per request decided and per connection event: \
-        <ms since the epoch> <apns-id or -> <outcome> <connection>; outcome is the status answered, \
+        <ms since the epoch> <apns-id or -> <outcome> <connection> <device token or ->; outcome is the status answered, \
         reset (RST_STREAM), lost (received, never answered: dropped or stalled), refused (above the \
         mock's GOAWAY last-stream-id: not processed), connect (accepted) or goaway (sent)
         """

@@ -229,7 +229,8 @@ extension MockConnectionHandler {
             let id = apnsID.isEmpty ? given ?? "" : apnsID
             let text = outcome ?? (wasReset ? "reset" : verdict.map { Self.statusText($0.status) } ?? "lost")
             self.report.recordLine(
-                milliseconds: self.batchMilliseconds, apnsID: id, outcome: text, connectionID: self.connectionID)
+                milliseconds: self.batchMilliseconds, apnsID: id, outcome: text, connectionID: self.connectionID,
+                deviceToken: head.deviceToken)
         }
         guard self.server.recordRequests else { return }
         var body: [UInt8] = []

@@ -13,7 +13,7 @@ import NIOConcurrencyHelpers
 /// One line per event, fields separated by one space:
 ///
 /// ```
-/// <ms since the epoch> <apns-id or -> <outcome> <connection>
+/// <ms since the epoch> <apns-id or -> <outcome> <connection> <device token or ->
 /// ```
 ///
 /// `outcome` is the `:status` answered (`200`, `410`, `503`, ...), `reset` (RST_STREAM instead of an
@@ -77,7 +77,8 @@ final class MockRecordFile: Sendable {
         milliseconds: Int64,
         apnsID: String,
         outcome: String,
-        connectionID: Int
+        connectionID: Int,
+        deviceToken: Substring? = nil
     ) {
         lines.append(contentsOf: String(milliseconds).utf8)
         lines.append(UInt8(ascii: " "))
@@ -90,6 +91,19 @@ final class MockRecordFile: Sendable {
         lines.append(contentsOf: outcome.utf8)
         lines.append(UInt8(ascii: " "))
         lines.append(contentsOf: String(connectionID).utf8)
+        lines.append(UInt8(ascii: " "))
+        // The path's token, if it is one word of hex (anything else is shown as -, so a line stays 5 fields).
+        if let deviceToken, !deviceToken.isEmpty, deviceToken.utf8.allSatisfy({ $0.isHexDigitASCII }) {
+            lines.append(contentsOf: deviceToken.utf8)
+        } else {
+            lines.append(UInt8(ascii: "-"))
+        }
         lines.append(UInt8(ascii: "\n"))
+    }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigitASCII: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
     }
 }

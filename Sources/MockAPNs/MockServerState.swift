@@ -142,11 +142,13 @@ struct BatchReport {
         }
     }
 
-    mutating func recordLine(milliseconds: Int64, apnsID: String, outcome: String, connectionID: Int) {
+    mutating func recordLine(
+        milliseconds: Int64, apnsID: String, outcome: String, connectionID: Int, deviceToken: Substring? = nil
+    ) {
         self.dirty = true
         MockRecordFile.line(
             into: &self.recordLines, milliseconds: milliseconds, apnsID: apnsID, outcome: outcome,
-            connectionID: connectionID)
+            connectionID: connectionID, deviceToken: deviceToken)
     }
 
     mutating func countViolation() {

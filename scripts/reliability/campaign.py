@@ -26,8 +26,9 @@ DELIVERED = {"200", "lost", "reset"}
 STREAM_FAULTS = {"reset", "429", "500", "503"}
 
 
-def read_records(paths):
-    """The record files of successive mock instances as (ms, apns-id, outcome, (instance, connection))."""
+def read_records(paths, tokens=False):
+    """The record files of successive mock instances as (ms, apns-id, outcome, (instance, connection)), with the
+    device token (or "-") as a fifth item when `tokens` is set."""
     records = []
     for instance, path in enumerate(paths):
         if not os.path.exists(path):
@@ -35,8 +36,9 @@ def read_records(paths):
         with open(path) as f:
             for line in f:
                 parts = line.split()
-                if len(parts) == 4:
-                    records.append((int(parts[0]), parts[1], parts[2], (instance, int(parts[3]))))
+                if len(parts) == 5:
+                    record = (int(parts[0]), parts[1], parts[2], (instance, int(parts[3])))
+                    records.append(record + (parts[4],) if tokens else record)
     return records
 
 
@@ -539,6 +541,129 @@ class Campaign:
             "verdict": "PASS" if not failures else "FAIL: " + "; ".join(failures),
         }
 
+    def schedule_kill(self):
+        """SIGKILL while the scheduler claims and sends due scheduled ends; returns a finished row (not a Run)."""
+        name = "gateway SIGKILL while scheduled ends fire"
+        description = ("the gateway is killed with SIGKILL while its scheduler claims and sends due scheduled ends "
+                       "(one activity with one token per end); then the registry file is checked and the gateway "
+                       "restarted: every end is sent at most once, the ones still pending are sent after the restart, "
+                       "and an end claimed but not confirmed is not sent again")
+        registry = self.lab.path("schedule-kill.sqlite")
+        self.serial += 1
+        port = labkit.free_port()
+        record = self.lab.path(f"schedule-kill-{self.serial}.records")
+        mock = self.lab.start_mock(port, name="schedule-kill-mock", record=record)
+        sock = self.lab.path(f"gw{self.serial}.sock")
+        config = self.lab.write_config(port, sock, name="schedule-kill.json", connections=self.args.connections,
+                                       log_level="info", extra={"liveActivities": {"registryPath": registry}})
+        gateway = self.lab.start_gateway(config, name="schedule-kill-gateway")
+        n = max(500, self.args.notifications // 20)
+        prefix = self.prefix()
+        token_of = {f"{prefix}{i:056x}": i for i in range(n)}
+        tokens = list(token_of)
+        failures = []
+
+        setup = labkit.OpFeed(sock, [{"id": f"r-{i}", "op": "activity.register", "activityId": f"end-act-{i}",
+                                      "deviceId": "d", "token": tokens[i]} for i in range(n)]).start()
+        setup.wait(120)
+        fire_at = int(time.time()) + 2
+        schedule = labkit.OpFeed(sock, [{"id": f"s-{i}", "op": "activity.schedule_end", "activityId": f"end-act-{i}",
+                                         "at": fire_at, "scheduleId": f"end-{i}"} for i in range(n)]).start()
+        schedule.wait(120)
+        bad = [r for r in list(setup.replies.values()) + list(schedule.replies.values()) if "error" in r]
+        if bad or len(setup.replies) + len(schedule.replies) != 2 * n:
+            failures.append(f"setup: {len(bad)} errors, {len(setup.replies) + len(schedule.replies)} of {2 * n} replies")
+
+        def delivered():
+            counts = {}
+            for record_line in read_records([record], tokens=True):
+                if record_line[2] in DELIVERED and record_line[4] in token_of:
+                    counts[record_line[4]] = counts.get(record_line[4], 0) + 1
+            return counts
+
+        labkit.wait_until(lambda: sum(delivered().values()) >= n // 3, 60, interval=0.01, what="a third of the ends sent")
+        gateway.kill()
+        before = delivered()
+
+        with sqlite3.connect(registry) as db:
+            integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+            states = dict(db.execute("SELECT id, state FROM scheduled_ends").fetchall())
+        if integrity != "ok":
+            failures.append(f"integrity_check: {integrity}")
+        at_kill = {state: sum(1 for v in states.values() if v == state) for state in ("pending", "firing", "done")}
+        for i, t in enumerate(tokens):
+            state, count = states.get(f"end-{i}"), before.get(t, 0)
+            if state == "done" and count != 1 or state == "pending" and count != 0 or state == "firing" and count > 1:
+                failures.append(f"end-{i} is {state} at the kill with {count} deliveries")
+                break
+
+        restarted = time.time()
+        gateway = self.lab.start_gateway(config, name="schedule-kill-gateway2")
+
+        def settled():
+            with sqlite3.connect(registry) as db:
+                return db.execute("SELECT count(*) FROM scheduled_ends WHERE state = 'pending'").fetchone()[0] == 0
+        hung = False
+        try:
+            labkit.wait_until(settled, 60, interval=0.1, what="every pending end sent")
+        except TimeoutError:
+            hung = True
+            failures.append("hang: ends still pending 60 s after the restart")
+        after = delivered()
+        with sqlite3.connect(registry) as db:
+            final = dict(db.execute("SELECT id, state FROM scheduled_ends").fetchall())
+        twice = sum(1 for t in tokens if after.get(t, 0) >= 2)
+        if twice:
+            failures.append(f"{twice} ends delivered twice")
+        pending_not_sent = sum(1 for i, t in enumerate(tokens)
+                               if states.get(f"end-{i}") == "pending" and after.get(t, 0) != 1)
+        if pending_not_sent:
+            failures.append(f"{pending_not_sent} ends pending at the kill not sent once after the restart")
+        firing_resent = sum(1 for i, t in enumerate(tokens)
+                            if states.get(f"end-{i}") == "firing" and (final.get(f"end-{i}") != "firing"
+                                                                         or after.get(t, 0) != before.get(t, 0)))
+        if firing_resent:
+            failures.append(f"{firing_resent} ends claimed before the kill were sent or changed after the restart")
+        oks = [r[0] / 1000 for r in read_records([record], tokens=True) if r[2] == "200" and r[0] / 1000 >= restarted]
+        if at_kill["pending"] and not oks:
+            failures.append("did not recover: no end sent after the restart")
+        problem = labkit.accounting_problem(sock) if gateway.alive() else "the gateway exited"
+        if problem:
+            failures.append(problem)
+        gateway.stop()
+        mock.stop()
+        sent_once = sum(1 for t in tokens if after.get(t, 0) == 1)
+        return {
+            "fault": name,
+            "description": description,
+            "sent": n,
+            "results": sent_once,
+            "lost": 0,
+            "duplicates_unmarked": twice,
+            "duplicates_marked": 0,
+            "accepted_twice_unmarked": 0,
+            "phantom_200": 0,
+            "refused_by_goaway": 0,
+            "recover_seconds": round(min(oks) - restarted, 3) if oks else None,
+            "recover_measure": "gateway restart to the first end sent",
+            "pushes_per_second": None,
+            "ok_per_second": None,
+            "outcomes": {"sent once": sent_once, "claimed, not confirmed (not resent)": at_kill["firing"]},
+            "details": {},
+            "notes": [],
+            "extra": {
+                "ends": n,
+                "done_at_kill": at_kill["done"],
+                "firing_at_kill": at_kill["firing"],
+                "pending_at_kill": at_kill["pending"],
+                "firing_at_kill_delivered": sum(1 for i, t in enumerate(tokens)
+                                                if states.get(f"end-{i}") == "firing" and before.get(t, 0)),
+                "integrity_check": integrity,
+                "done_at_end": sum(1 for v in final.values() if v == "done"),
+            },
+            "verdict": "PASS" if not failures and not hung else "FAIL: " + "; ".join(failures),
+        }
+
     def plan(self):
         n = self.args.notifications
         per_connection = max(1000, n // (3 * self.args.connections))
@@ -569,6 +694,7 @@ class Campaign:
             ("connect", self.connect_failure),
             ("gateway-kill", self.gateway_kill),
             ("registry-kill", self.registry_kill),
+            ("schedule-kill", self.schedule_kill),
         ]
 
     def run(self):
@@ -580,7 +706,7 @@ class Campaign:
             print(f"== {key}", file=sys.stderr, flush=True)
             began = time.time()
             run = step()
-            # A step returns its Run for the common analysis, or (registry-kill) its finished row.
+            # A step returns its Run for the common analysis, or (the registry kills) its finished row.
             row = run if isinstance(run, dict) else analyse(run)
             row["key"] = key
             row["wall_seconds"] = round(time.time() - began, 1)
@@ -604,7 +730,7 @@ def main():
     parser.add_argument("--reconnect-max", type=float,
                         help="the gateway's pool.reconnectMaxBackoffSeconds (default: the gateway's own, 5)")
     parser.add_argument("--only", help="comma-separated fault keys: baseline goaway close reset 429 500 503 stall "
-                                       "restart tls-untrusted tls-name connect gateway-kill registry-kill")
+                                       "restart tls-untrusted tls-name connect gateway-kill registry-kill schedule-kill")
     parser.add_argument("--doc", help="update the table in this markdown file (between its markers)")
     parser.add_argument("--json", help="write the rows to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, record files)")
