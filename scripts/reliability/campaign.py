@@ -601,8 +601,11 @@ class Campaign:
         gateway = self.lab.start_gateway(config, name="schedule-kill-gateway2")
 
         def settled():
+            # Every end pending at the kill is done: none pending, and none firing but those left by the kill.
             with sqlite3.connect(registry) as db:
-                return db.execute("SELECT count(*) FROM scheduled_ends WHERE state = 'pending'").fetchone()[0] == 0
+                unsettled = db.execute(
+                    "SELECT count(*) FROM scheduled_ends WHERE state IN ('pending', 'firing')").fetchone()[0]
+            return unsettled == at_kill["firing"]
         hung = False
         try:
             labkit.wait_until(settled, 60, interval=0.1, what="every pending end sent")
@@ -633,6 +636,7 @@ class Campaign:
         gateway.stop()
         mock.stop()
         sent_once = sum(1 for t in tokens if after.get(t, 0) == 1)
+        firing_delivered = sum(1 for i, t in enumerate(tokens) if states.get(f"end-{i}") == "firing" and before.get(t, 0))
         return {
             "fault": name,
             "description": description,
@@ -648,7 +652,12 @@ class Campaign:
             "recover_measure": "gateway restart to the first end sent",
             "pushes_per_second": None,
             "ok_per_second": None,
-            "outcomes": {"sent once": sent_once, "claimed, not confirmed (not resent)": at_kill["firing"]},
+            "outcomes": {k: v for k, v in {
+                "done, delivered once": sum(1 for i, t in enumerate(tokens)
+                                            if final.get(f"end-{i}") == "done" and after.get(t, 0) == 1),
+                "left firing, delivered once before the kill": firing_delivered,
+                "left firing, never delivered": at_kill["firing"] - firing_delivered,
+            }.items() if v},
             "details": {},
             "notes": [],
             "extra": {
@@ -656,8 +665,7 @@ class Campaign:
                 "done_at_kill": at_kill["done"],
                 "firing_at_kill": at_kill["firing"],
                 "pending_at_kill": at_kill["pending"],
-                "firing_at_kill_delivered": sum(1 for i, t in enumerate(tokens)
-                                                if states.get(f"end-{i}") == "firing" and before.get(t, 0)),
+                "firing_at_kill_delivered": firing_delivered,
                 "integrity_check": integrity,
                 "done_at_end": sum(1 for v in final.values() if v == "done"),
             },
