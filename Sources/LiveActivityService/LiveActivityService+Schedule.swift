@@ -124,16 +124,27 @@ extension LiveActivityService {
                 return (fired, released)
             }
             if claimed.isEmpty { return (fired, released) }
+            var toFire: [ScheduledEnd] = []
             for end in claimed {
                 if released.contains(end.id) {
                     // Already tried in this pass without an answer from APNs: back to pending for a later tick.
                     _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
-                    continue
-                }
-                if await fire(end) {
-                    fired += 1
                 } else {
-                    released.insert(end.id)
+                    toFire.append(end)
+                }
+            }
+            // The claimed ends go out together: each is one small fan-out, and one after another they would
+            // take a round trip each (ends due in the same second are common: every viewer's activity of a match).
+            await withTaskGroup(of: (String, Bool).self) { group in
+                for end in toFire {
+                    group.addTask { (end.id, await self.fire(end)) }
+                }
+                for await (id, wasFired) in group {
+                    if wasFired {
+                        fired += 1
+                    } else {
+                        released.insert(id)
+                    }
                 }
             }
             if claimed.allSatisfy({ released.contains($0.id) }) { return (fired, released) }
