@@ -52,4 +52,42 @@ enum MetricName {
     static let intakeOperations = Family(name: "apns_gateway_intake_operations_total", help: "Extension-op requests (Live Activity ops) accepted.")
     static let intakePending = Family(name: "apns_gateway_intake_pending_requests", help: "Send and extension-op requests accepted and not yet answered.")
     static let intakeErrors = Family(name: "apns_gateway_intake_errors_total", help: "Error replies written by the intake, by code.")
+
+    /// Every family, for checks that what refers to them (docs, the Grafana dashboard) names real ones.
+    static let all: [Family] = [
+        accepted,
+        sent,
+        succeeded,
+        failed,
+        localRejections,
+        retries,
+        attemptFailures,
+        tokenRefreshes,
+        outstanding,
+        maxOutstanding,
+        connectionsOpened,
+        connectionsClosed,
+        connectionsFailed,
+        goAways,
+        backoffs,
+        connections,
+        inFlight,
+        queueDepth,
+        streamLimit,
+        streamCapacity,
+        apnsLatency,
+        queueWait,
+        endToEnd,
+        intakeConnections,
+        intakeConnectionsAccepted,
+        intakeConnectionsRejected,
+        intakeRequests,
+        intakeBytes,
+        intakeNotifications,
+        intakeOperations,
+        intakePending,
+        intakeErrors,
+    ]
+    /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
+    static let histograms: [Family] = [apnsLatency, queueWait, endToEnd]
 }
