@@ -283,7 +283,62 @@ def result_code(result):
     return code + ("+dup" if result.get("maybeDuplicate") else "")
 
 
-class Feed:
+def read_replies(sock, count, on_error):
+    """Yields (arrival time, reply) for up to `count` reply lines read from `sock`; ends early at end of file or
+    at a read error (passed to `on_error`)."""
+    rest = b""
+    replies = 0
+    while replies < count:
+        try:
+            chunk = sock.recv(1 << 20)
+        except OSError as error:
+            on_error(f"read: {error}")
+            return
+        if not chunk:
+            return
+        now = time.time()
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            replies += 1
+            yield now, json.loads(line)
+
+
+def close_connection(sock, writer):
+    """Shuts `sock` down (which unblocks a writer stuck on a connection the gateway no longer reads), waits for
+    the writer thread and closes the socket."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    writer.join(10)
+    sock.close()
+
+
+class Connections:
+    """What both feeders share: one thread per part (`self.parts`, run by `self._connection`), joined with a
+    deadline, and errors collected under `self.lock`."""
+
+    def start(self):
+        for part in self.parts:
+            thread = threading.Thread(target=self._connection, args=(part,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def wait(self, timeout):
+        """Waits up to `timeout` seconds for every connection to finish; returns True when all did."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self.threads)
+
+    def _error(self, text):
+        with self.lock:
+            self.errors.append(text)
+
+
+class Feed(Connections):
     """Sends `total` notifications, each with its own apns-id, over `connections` intake connections in
     batches, as fast as the gateway takes them (or at `rate` per second), and collects every result.
 
@@ -319,11 +374,7 @@ class Feed:
 
     def start(self):
         self.started = time.time()
-        for part in self.parts:
-            thread = threading.Thread(target=self._connection, args=(part,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-        return self
+        return super().start()
 
     def _connection(self, batches):
         pending = {}
@@ -362,56 +413,31 @@ class Feed:
 
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
-        rest = b""
-        replies = 0
         try:
-            while replies < len(batches):
-                try:
-                    chunk = sock.recv(1 << 20)
-                except OSError as error:
-                    with self.lock:
-                        self.errors.append(f"read: {error}")
-                    break
-                if not chunk:
-                    break
-                now = time.time()
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    reply = json.loads(line)
-                    replies += 1
-                    start = reply.get("id")
-                    with self.lock:
-                        count = pending.pop(start, 0)
-                        if "results" not in reply:
-                            self.errors.append(f"error reply: {line[:200]!r}")
-                            continue
-                        for k, result in enumerate(reply["results"][:count]):
-                            code = result_code(result)
-                            self.results[start + k] = code
-                            self.answered_at[start + k] = now
-                            if result.get("detail") and code not in self.details:
-                                self.details[code] = result["detail"]
-                        self.answered += len(reply["results"])
+            for now, reply in read_replies(sock, len(batches), self._error):
+                start = reply.get("id")
+                with self.lock:
+                    count = pending.pop(start, 0)
+                    if "results" not in reply:
+                        self.errors.append(f"error reply: {json.dumps(reply)[:200]}")
+                        continue
+                    for k, result in enumerate(reply["results"][:count]):
+                        code = result_code(result)
+                        self.results[start + k] = code
+                        self.answered_at[start + k] = now
+                        if result.get("detail") and code not in self.details:
+                            self.details[code] = result["detail"]
+                    self.answered += len(reply["results"])
         finally:
-            # Unblocks a writer stuck on a connection the gateway no longer reads.
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            writer.join(10)
-            sock.close()
+            close_connection(sock, writer)
             with self.lock:
                 # Requests written (or being written) without a reply.
                 self.requests_unanswered += len(pending)
 
     def wait(self, timeout):
-        """Waits up to `timeout` seconds for every connection to finish; returns True when all did."""
-        deadline = time.monotonic() + timeout
-        for thread in self.threads:
-            thread.join(max(0, deadline - time.monotonic()))
+        done = super().wait(timeout)
         self.finished = time.time()
-        return not any(thread.is_alive() for thread in self.threads)
+        return done
 
     def attempted_indices(self):
         """The notifications whose request was written (completely or in part)."""
@@ -427,7 +453,7 @@ class Feed:
         return min(times) if times else None
 
 
-class OpFeed:
+class OpFeed(Connections):
     """Sends intake requests (dicts, each with a unique `id`) over `connections` intake connections, at most
     `window` unanswered per connection, and keeps every reply by id. A connection the gateway drops ends that
     connection's part: its unanswered requests stay without a reply (`written` tells which were sent).
@@ -443,13 +469,6 @@ class OpFeed:
         self.lock = threading.Lock()
         self.parts = [requests[i::connections] for i in range(connections)]
         self.threads = []
-
-    def start(self):
-        for part in self.parts:
-            thread = threading.Thread(target=self._connection, args=(part,), daemon=True)
-            thread.start()
-            self.threads.append(thread)
-        return self
 
     def _connection(self, requests):
         try:
@@ -477,41 +496,14 @@ class OpFeed:
 
         writer = threading.Thread(target=write, daemon=True)
         writer.start()
-        rest = b""
-        replies = 0
         try:
-            while replies < len(requests):
-                try:
-                    chunk = sock.recv(1 << 20)
-                except OSError as error:
-                    with self.lock:
-                        self.errors.append(f"read: {error}")
-                    break
-                if not chunk:
-                    break
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                for line in lines:
-                    reply = json.loads(line)
-                    replies += 1
-                    with self.lock:
-                        self.replies[reply.get("id")] = reply
-                    room.release()
+            for _, reply in read_replies(sock, len(requests), self._error):
+                with self.lock:
+                    self.replies[reply.get("id")] = reply
+                room.release()
         finally:
             stop.set()
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            writer.join(10)
-            sock.close()
-
-    def wait(self, timeout):
-        """Waits up to `timeout` seconds for every connection to finish; returns True when all did."""
-        deadline = time.monotonic() + timeout
-        for thread in self.threads:
-            thread.join(max(0, deadline - time.monotonic()))
-        return not any(thread.is_alive() for thread in self.threads)
+            close_connection(sock, writer)
 
     def progress(self):
         with self.lock:
