@@ -215,8 +215,9 @@ class Campaign:
         run.after_probe = self.feed(run, sock, self.args.probe)
         self.finish(run, run.after_probe)
 
-    def setup(self, run, port=None, mock_faults=(), timeouts=None, start_mock=True, mock_args=None):
-        """A mock (unless `start_mock` is false) and a gateway for `run`; returns (mock, gateway, config, socket)."""
+    def setup(self, run, port=None, mock_faults=(), timeouts=None, start_mock=True, mock_args=None, extra=None):
+        """A mock (unless `start_mock` is false) and a gateway for `run` (`extra`: more configuration sections);
+        returns (port, mock, gateway, config, socket)."""
         self.serial += 1
         port = port or labkit.free_port()
         record = self.lab.path(f"{run.name}-{self.serial}-0.records")
@@ -228,7 +229,7 @@ class Campaign:
         sock = self.lab.path(f"gw{self.serial}.sock")
         config = self.lab.write_config(port, sock, name=f"{run.name}.json", timeouts=timeouts,
                                        connections=self.args.connections, log_level="info",
-                                       reconnect_max=self.args.reconnect_max)
+                                       reconnect_max=self.args.reconnect_max, extra=extra)
         gateway = self.lab.start_gateway(config, name=f"{run.name}-gateway")
         return port, mock, gateway, config, sock
 
@@ -381,15 +382,8 @@ class Campaign:
                        "made again (acknowledged ones must be unchanged)")
         run = Run(name, description)
         registry = self.lab.path("registry-kill.sqlite")
-        extra = {"liveActivities": {"registryPath": registry}}
-        self.serial += 1
-        port = labkit.free_port()
-        record = self.lab.path(f"registry-kill-{self.serial}.records")
-        mock = self.lab.start_mock(port, name="registry-kill-mock", record=record)
-        sock = self.lab.path(f"gw{self.serial}.sock")
-        config = self.lab.write_config(port, sock, name="registry-kill.json", connections=self.args.connections,
-                                       log_level="info", extra=extra)
-        gateway = self.lab.start_gateway(config, name="registry-kill-gateway")
+        _, mock, gateway, config, sock = self.setup(run, extra={"liveActivities": {"registryPath": registry}})
+        record = run.record_files[0]
 
         n = max(1000, self.args.notifications // 4)
         prefix = self.prefix()
@@ -548,15 +542,10 @@ class Campaign:
                        "(one activity with one token per end); then the registry file is checked and the gateway "
                        "restarted: every end is sent at most once, the ones still pending are sent after the restart, "
                        "and an end claimed but not confirmed is not sent again")
+        run = Run(name, description)
         registry = self.lab.path("schedule-kill.sqlite")
-        self.serial += 1
-        port = labkit.free_port()
-        record = self.lab.path(f"schedule-kill-{self.serial}.records")
-        mock = self.lab.start_mock(port, name="schedule-kill-mock", record=record)
-        sock = self.lab.path(f"gw{self.serial}.sock")
-        config = self.lab.write_config(port, sock, name="schedule-kill.json", connections=self.args.connections,
-                                       log_level="info", extra={"liveActivities": {"registryPath": registry}})
-        gateway = self.lab.start_gateway(config, name="schedule-kill-gateway")
+        _, mock, gateway, config, sock = self.setup(run, extra={"liveActivities": {"registryPath": registry}})
+        record = run.record_files[0]
         n = max(500, self.args.notifications // 20)
         prefix = self.prefix()
         token_of = {f"{prefix}{i:056x}": i for i in range(n)}
