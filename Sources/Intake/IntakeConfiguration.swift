@@ -1,5 +1,6 @@
 import APNs
 import APNsCore
+import JSON
 import NIOCore
 
 /// Settings of the intake socket and its protocol limits.
@@ -94,7 +95,7 @@ struct IntakeRoutes: Sendable {
     }
 
     /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
-    func notification(for item: ScannedItem, payload: ByteBuffer?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
+    func notification(for item: ScannedItem, payload: JSONObjectBytes?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
         if let problem = item.problem {
             return .failure(LocalRejection(reason: "BadRequest", detail: problem))
         }

@@ -1,4 +1,5 @@
 import APNs
+import JSON
 import NIOCore
 
 /// Asks a connection to finish: stop reading, answer what was accepted, then close.
@@ -212,9 +213,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             write(buffer)
         case .send(let idRange, let items):
             startSend(id: copy(line, idRange), items: items, line: line)
-        case .other(let idRange, let op):
+        case .other(let idRange, let op, let members):
             if let operation = shared.operations[op] {
-                startOperation(operation, op: op, id: copy(line, idRange), line: line)
+                startOperation(operation, op: op, id: copy(line, idRange), line: line, members: members)
             } else {
                 let shown = op.utf8.count > 40 ? String(op.prefix(40)) + "…" : op
                 reply(error: .unknownOp, id: slice(line, idRange), "unknown op \"\(shown)\"; known: \(shared.knownOps)")
@@ -263,7 +264,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let item = submission.items[index]
             // A copy of the payload's bytes (not a slice), so that notifications in flight never pin the input
             // buffer's storage.
-            let payload = item.payload.map { copy(submission.line, $0) }
+            let payload = item.payload.map { JSONObjectBytes(copying: $0, of: submission.line) }
             switch routes.notification(for: item, payload: payload) {
             case .failure(let rejection):
                 shared.countRejection(rejection.reason)
@@ -305,7 +306,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     // MARK: Extension ops
 
-    private func startOperation(_ operation: any IntakeOperation, op: String, id: ByteBuffer, line: ByteBuffer) {
+    private func startOperation(
+        _ operation: any IntakeOperation, op: String, id: ByteBuffer, line: ByteBuffer, members: JSONMemberCollector
+    ) {
         guard let context else { return }
         shared.operationRequests.add(1, ordering: .relaxed)
         shared.pendingRequests.add(1, ordering: .relaxed)
@@ -313,8 +316,8 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         pendingBatches += 1
         nextOperation += 1
         let number = nextOperation
-        // A copy of the line, so that a running op never pins the input buffer's storage.
-        let request = IntakeRequest(op: op, id: id, line: copy(line, 0..<line.readableBytes))
+        // The members over a copy of the line, so that a running op never pins the input buffer's storage.
+        let request = IntakeRequest(op: op, id: id, members: members.object(in: copy(line, 0..<line.readableBytes)))
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
         let timeout = shared.configuration.operationTimeout
@@ -384,7 +387,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let scanned = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: Int.max) }
             var idRange: Range<Int>?
             switch scanned {
-            case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _): idRange = id
+            case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _, _): idRange = id
             case .failure(let id, _, _): idRange = id
             }
             reply(error: .shuttingDown, id: idRange.map { slice(line, $0) }, "the gateway is shutting down; request not processed")

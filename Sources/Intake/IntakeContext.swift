@@ -1,5 +1,6 @@
 import APNs
 import NIOConcurrencyHelpers
+import JSON
 import NIOCore
 import Synchronization
 
@@ -113,18 +114,18 @@ final class IntakeContext: Sendable {
 
     /// The `stats` reply: the same figures the Prometheus metrics show, read from the same counters.
     func writeStats(id: ByteBuffer, into buffer: ByteBuffer) -> ByteBuffer {
-        var writer = JSONObjectWriter(buffer: buffer)
-        writer.begin()
+        var writer = JSONWriter(members: buffer)
+        writer.beginObject()
         writer.raw("id", id)
-        writer.begin("stats")
+        writer.beginObject("stats")
         writer.intake(statistics)
-        writer.begin("apps")
+        writer.beginObject("apps")
         for (name, client) in routes.clients {
             writer.app(name, client.statistics)
         }
-        writer.end()
-        writer.end()
-        writer.end()
+        writer.endObject()
+        writer.endObject()
+        writer.endObject()
         var buffer = writer.buffer
         buffer.writeInteger(UInt8(ascii: "\n"))
         return buffer

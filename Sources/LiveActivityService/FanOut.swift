@@ -2,6 +2,7 @@ import APNs
 import APNsCore
 import LiveActivity
 import NIOConcurrencyHelpers
+import JSON
 import NIOCore
 
 /// One token a push goes to, with what the reply shows about it.
@@ -46,7 +47,7 @@ struct FanOutReport: Sendable {
         return !sent.isEmpty && sent.allSatisfy { $0.result?.source == .gateway }
     }
 
-    func write(into writer: inout JSONMembersWriter) {
+    func write(into writer: inout JSONWriter) {
         let sent = self.sent
         let succeeded = self.succeeded
         writer.beginObject("counts")

@@ -1,11 +1,12 @@
 import APNsCore
 import LiveActivity
 import Logging
+import JSON
 import NIOCore
 
 extension LiveActivityService {
     /// `activity.schedule_end`: stores an end in the registry; the scheduler sends it once when due.
-    func scheduleEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func scheduleEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let activityID = try request.requiredIdentifier("activityId", "the activity to end")
@@ -20,7 +21,7 @@ extension LiveActivityService {
         try request.finish()
         let endRequest = ScheduledEndRequest(
             id: scheduleID, activityID: activityID, app: app.bundleID, fireAt: fireAt,
-            contentState: contentState.map { String(buffer: JSONOutputTrim.trim($0)) }, dismissalDate: dismissalDate)
+            contentState: contentState.map { String(buffer: $0.trimmingJSONWhitespace()) }, dismissalDate: dismissalDate)
         let now = clock()
         let end = try await withRegistry { try $0.schedule(endRequest, at: now) }
         if end.state == .pending && end.fireAt <= now + 1 { scheduler.wake() }
@@ -31,7 +32,7 @@ extension LiveActivityService {
     }
 
     /// `activity.cancel_scheduled_end`.
-    func cancelScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func cancelScheduledEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let scheduleID = try request.requiredIdentifier("scheduleId", "the id activity.schedule_end returned")
@@ -63,7 +64,7 @@ extension LiveActivityService {
 
     /// `activity.resend_scheduled_end`: returns an end that a stopped gateway left `firing` to `pending`, so
     /// that the scheduler sends it. Devices that got the end before the stop get it again.
-    func resendScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func resendScheduledEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let scheduleID = try request.requiredIdentifier("scheduleId", "the scheduled end left firing")
@@ -185,12 +186,12 @@ extension LiveActivityService {
     }
 
     /// `activity.lifecycle`: the push the configuration maps an upstream state to.
-    func lifecycle(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func lifecycle(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let activityID = try request.requiredIdentifier("activityId", "the activity")
         let state = try request.requiredString("state", "the upstream state, e.g. \"cancelled\"")
-        let values = try request.object("values") ?? [:]
+        let values = try request.members("values") ?? .empty
         let timestamp = try request.date("timestamp")
         try request.finish()
         guard let rule = configuration.lifecycle[state] else {
@@ -215,20 +216,5 @@ extension LiveActivityService {
         let priority = rule.priority ?? (rule.event == .update ? .conserve : .immediate)
         writer.string("state", state)
         try await push(bytes, priority: priority, event: rule.event, to: .activity(activityID), into: &writer)
-    }
-}
-
-/// Trims JSON whitespace around a raw value.
-enum JSONOutputTrim {
-    static func trim(_ buffer: ByteBuffer) -> ByteBuffer {
-        var slice = buffer
-        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        while let byte = slice.getInteger(at: slice.readerIndex, as: UInt8.self), blank(byte) {
-            slice.moveReaderIndex(forwardBy: 1)
-        }
-        while slice.readableBytes > 0, let byte = slice.getInteger(at: slice.writerIndex - 1, as: UInt8.self), blank(byte) {
-            slice.moveWriterIndex(to: slice.writerIndex - 1)
-        }
-        return slice
     }
 }

@@ -1,7 +1,8 @@
 import APNs
 import Foundation
 import APNsCore
-import Intake
+import IntakeOps
+import JSON
 import LiveActivity
 import Logging
 import NIOCore
@@ -86,26 +87,27 @@ public final class LiveActivityService: Sendable {
         return table
     }
 
-    /// Handles one request line of op `op`; the intake calls this through ``operations``.
-    public func handle(op: String, line: ByteBuffer) async -> IntakeReply {
+    /// Handles one request; the intake calls this through ``operations``.
+    public func handle(_ intakeRequest: IntakeRequest) async -> IntakeReply {
+        let op = intakeRequest.op
         do {
-            var request = try RequestObject(line: line, op: op)
-            var writer = JSONMembersWriter()
+            var request = RequestObject(intakeRequest)
+            var reply = IntakeReply()
             switch op {
-            case "activity.register": try await register(&request, into: &writer)
-            case "activity.unregister": try await unregister(&request, into: &writer)
-            case "activity.register_push_to_start": try await registerPushToStart(&request, into: &writer)
-            case "activity.unregister_push_to_start": try await unregisterPushToStart(&request, into: &writer)
-            case "activity.start": try await start(&request, into: &writer)
-            case "activity.update": try await update(&request, into: &writer)
-            case "activity.end": try await end(&request, into: &writer)
-            case "activity.schedule_end": try await scheduleEnd(&request, into: &writer)
-            case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &writer)
-            case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &writer)
-            case "activity.lifecycle": try await lifecycle(&request, into: &writer)
+            case "activity.register": try await register(&request, into: &reply.writer)
+            case "activity.unregister": try await unregister(&request, into: &reply.writer)
+            case "activity.register_push_to_start": try await registerPushToStart(&request, into: &reply.writer)
+            case "activity.unregister_push_to_start": try await unregisterPushToStart(&request, into: &reply.writer)
+            case "activity.start": try await start(&request, into: &reply.writer)
+            case "activity.update": try await update(&request, into: &reply.writer)
+            case "activity.end": try await end(&request, into: &reply.writer)
+            case "activity.schedule_end": try await scheduleEnd(&request, into: &reply.writer)
+            case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &reply.writer)
+            case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &reply.writer)
+            case "activity.lifecycle": try await lifecycle(&request, into: &reply.writer)
             default: throw LiveActivityServiceError.badRequest("unknown op \(RequestObject.shown(op))")
             }
-            return IntakeReply(members: writer.buffer)
+            return reply
         } catch let error as LiveActivityServiceError {
             return error.reply
         } catch {
@@ -203,7 +205,7 @@ struct ServiceOperation: IntakeOperation {
     let service: LiveActivityService
 
     func handle(_ request: IntakeRequest) async -> IntakeReply {
-        await service.handle(op: request.op, line: request.line)
+        await service.handle(request)
     }
 }
 

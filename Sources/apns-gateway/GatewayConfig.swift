@@ -1,6 +1,7 @@
 import APNs
 import APNsCore
 import Foundation
+import JSON
 import Intake
 import Logging
 import NIOCore
@@ -121,7 +122,7 @@ struct GatewayConfig {
 
         let environment = try parseEnvironment(&root, resolve: resolve)
 
-        var intakeObject = try root.object("intake") ?? ConfigObject([:], path: "intake")
+        var intakeObject = try root.object("intake") ?? ConfigObject.empty(path: "intake")
         var socketPath = try intakeObject.string("socketPath") ?? "/run/apns-gateway/intake.sock"
         if let override = env["APNS_GATEWAY_SOCKET_PATH"], !override.isEmpty { socketPath = override }
         socketPath = resolve(socketPath)
@@ -195,17 +196,17 @@ struct GatewayConfig {
         guard let value = root.raw("environment") else {
             throw ConfigError(key: "environment", problem: "is required: \"production\", \"sandbox\" or {\"host\", \"port\", \"caFile\"}")
         }
-        if let name = value as? String {
+        if let name = value.string {
             switch name {
             case "production": return .production
             case "sandbox": return .sandbox
             default: throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
             }
         }
-        guard let object = value as? [String: Any] else {
+        guard let object = value.object else {
             throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
         }
-        var custom = ConfigObject(object, path: "environment")
+        var custom = ConfigObject(JSONFields(object, path: "environment"))
         let host = try custom.requiredString("host")
         guard let port = try custom.int("port", in: 1...65535) else {
             throw ConfigError(key: "environment.port", problem: "is required")

@@ -1,6 +1,7 @@
 import APNs
 import APNsCore
 import Foundation
+import JSON
 import LiveActivity
 import LiveActivityService
 import NIOCore
@@ -57,11 +58,11 @@ struct LiveActivitySettings {
         }
         var contentState: JSONTemplate?
         if let value = rule.raw("contentState") {
-            guard let template = value as? [String: Any] else {
+            guard value.kind == .object else {
                 throw ConfigError(key: rule.key("contentState"), problem: "must be a JSON object (the content-state template)")
             }
             do {
-                contentState = try JSONTemplate(object: template)
+                contentState = try JSONTemplate(bytes: value.bytes)
             } catch {
                 throw ConfigError(key: rule.key("contentState"), problem: "\(error)")
             }
@@ -79,12 +80,12 @@ struct LiveActivitySettings {
         }
         var dismissal = LifecycleRule.Dismissal.systemDefault
         if let value = rule.raw("dismissal") {
-            if let name = value as? String, name == "now" {
+            if value.string == "now" {
                 dismissal = .now
-            } else if let name = value as? String, name == "default" {
+            } else if value.string == "default" {
                 dismissal = .systemDefault
-            } else if let object = value as? [String: Any] {
-                var after = ConfigObject(object, path: rule.key("dismissal"))
+            } else if let object = value.object {
+                var after = ConfigObject(JSONFields(object, path: rule.key("dismissal")))
                 guard let seconds = try after.int("afterSeconds", in: 0...(4 * 3600)) else {
                     throw ConfigError(key: after.key("afterSeconds"), problem: "is required")
                 }

@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import Intake
 import LiveActivity
@@ -103,7 +104,7 @@ final class InvalidRequestTests: XCTestCase {
         let operations = LiveActivityService.disabledOperations(message: "not configured")
         XCTAssertEqual(Set(operations.keys), Set(LiveActivityService.operationNames))
         let reply = await operations["activity.update"]!.handle(
-            .init(op: "activity.update", id: .init(string: "1"), line: .init(string: #"{"id":1,"op":"activity.update"}"#)))
+            .init(op: "activity.update", id: .init(string: "1"), members: try JSONObject(parsing: .init(string: #"{"id":1,"op":"activity.update"}"#))))
         XCTAssertEqual(String(buffer: reply.members), #""error":{"code":"LiveActivitiesDisabled","message":"not configured"}"#)
         XCTAssertEqual(reply.errorCode, "LiveActivitiesDisabled")
     }

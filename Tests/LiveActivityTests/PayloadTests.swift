@@ -1,3 +1,4 @@
+import JSON
 import APNsCore
 import Foundation
 import LiveActivity
@@ -8,7 +9,7 @@ final class PayloadTests: XCTestCase {
     private func encoded(_ payload: LiveActivityPayload, now: Int64 = 1_700_000_000) throws -> String {
         let buffer = try payload.encode(now: now)
         // Every output must be one valid JSON object.
-        XCTAssertNoThrow(try APNsJSONScanner.validateObject(buffer))
+        XCTAssertNoThrow(try JSONReader.validateObject(buffer))
         return String(buffer: buffer)
     }
 

@@ -1,4 +1,5 @@
 import APNsCore
+import JSON
 import NIOCore
 
 /// What a Live Activity push does: the `aps.event` value.
@@ -158,7 +159,7 @@ public struct LiveActivityPayload: Hashable, Sendable {
 
         if let contentState = self.contentState {
             do {
-                try APNsJSONScanner.validateObject(contentState)
+                try JSONReader.validateObject(contentState)
             } catch {
                 throw .contentStateNotObject(error)
             }
@@ -172,7 +173,7 @@ public struct LiveActivityPayload: Hashable, Sendable {
             }
             guard !attributesType.isEmpty else { throw .emptyValue(field: "attributes-type") }
             do {
-                try APNsJSONScanner.validateObject(attributes)
+                try JSONReader.validateObject(attributes)
             } catch {
                 throw .attributesNotObject(error)
             }

@@ -1,4 +1,5 @@
 import APNsCore
+import JSON
 
 /// Why a Live Activity payload could not be built. Each case names the `aps` key at fault
 /// (``field``) and explains the rule in ``description``.
@@ -16,9 +17,9 @@ public enum LiveActivityPayloadError: Error, Hashable, Sendable, CustomStringCon
     /// A start or update push without `content-state`.
     case missingContentState(LiveActivityEvent)
     /// `content-state` is not exactly one JSON object.
-    case contentStateNotObject(APNsJSONSyntaxError)
+    case contentStateNotObject(JSONSyntaxError)
     /// `attributes` is not exactly one JSON object.
-    case attributesNotObject(APNsJSONSyntaxError)
+    case attributesNotObject(JSONSyntaxError)
     /// An alert with neither a title nor a body.
     case alertWithoutText
     /// A string member that must not be empty is empty (`attributes-type`, `alert.title`, ...).
