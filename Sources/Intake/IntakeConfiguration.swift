@@ -51,66 +51,18 @@ public struct IntakeConfiguration: Sendable {
     }
 }
 
-/// An app the intake sends for: its name in requests (`"app"`), its bundle ID (the default topic) and
-/// the APNs client that carries its notifications.
-public struct IntakeApp: Sendable {
-    /// The name requests use in `"app"`.
-    public var name: String
-    /// The bundle ID; the default topic is this plus the push type's suffix.
-    public var bundleID: String
-    /// The client that sends this app's notifications. Apps may share one client.
-    public var client: APNsClient
-
-    /// Creates an app entry.
-    public init(name: String, bundleID: String, client: APNsClient) {
-        self.name = name
-        self.bundleID = bundleID
-        self.client = client
-    }
-}
-
-/// The apps the intake routes to, and which one serves notifications that name none.
-struct IntakeRoutes: Sendable {
-    let apps: [String: IntakeApp]
-    let defaultApp: IntakeApp?
-    /// Every distinct client once, in a stable order (by app name).
-    let clients: [(name: String, client: APNsClient)]
-
-    init(apps: [IntakeApp], defaultApp: String?) {
-        var table: [String: IntakeApp] = [:]
-        for app in apps { table[app.name] = app }
-        self.apps = table
-        if let defaultApp {
-            self.defaultApp = table[defaultApp]
-        } else {
-            self.defaultApp = apps.count == 1 ? apps.first : nil
-        }
-        var seen: [ObjectIdentifier] = []
-        var clients: [(String, APNsClient)] = []
-        for app in apps.sorted(by: { $0.name < $1.name }) where !seen.contains(ObjectIdentifier(app.client)) {
-            seen.append(ObjectIdentifier(app.client))
-            clients.append((app.name, app.client))
-        }
-        self.clients = clients
-    }
-
+/// Turning a scanned item into a notification for its app's client.
+extension APNsApps {
     /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
     func notification(for item: ScannedItem, payload: JSONObjectBytes?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
         if let problem = item.problem {
             return .failure(LocalRejection(reason: "BadRequest", detail: problem))
         }
-        let app: IntakeApp
-        if let name = item.app {
-            guard let found = apps[name] else {
-                let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "no app named \"\(shown)\" is configured"))
-            }
-            app = found
-        } else {
-            guard let defaultApp else {
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "\"app\" is required: several apps are configured"))
-            }
-            app = defaultApp
+        let app: APNsApp
+        do {
+            app = try self.app(named: item.app)
+        } catch {
+            return .failure(LocalRejection(reason: "UnknownApp", detail: error.description))
         }
         var pushType = APNsPushType.alert
         if let name = item.pushType {

@@ -8,7 +8,7 @@ import Synchronization
 /// operations, and the intake's own counters (lock-free).
 final class IntakeContext: Sendable {
     let configuration: IntakeConfiguration
-    let routes: IntakeRoutes
+    let routes: APNsApps
     let operations: [String: any IntakeOperation]
     /// "send, ping, stats" and the extension ops, sorted, for `UnknownOp` messages.
     let knownOps: String
@@ -29,7 +29,7 @@ final class IntakeContext: Sendable {
     /// Notifications refused by the intake itself, by `IntakeRejectionReason`.
     private let rejectionCounts = AtomicCounterArray(count: IntakeRejectionReason.allCases.count)
 
-    init(configuration: IntakeConfiguration, routes: IntakeRoutes, operations: [String: any IntakeOperation] = [:]) {
+    init(configuration: IntakeConfiguration, routes: APNsApps, operations: [String: any IntakeOperation] = [:]) {
         self.configuration = configuration
         self.routes = routes
         self.operations = operations

@@ -95,7 +95,7 @@ extension LiveActivityService {
     /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead.
     func fanOut(payload: ByteBuffer, priority: APNsPriority, targets: [PushTarget]) async -> FanOutReport {
         var outcomes = targets.map { TargetOutcome(target: $0) }
-        var sendable: [(index: Int, app: LiveActivityApp)] = []
+        var sendable: [(index: Int, app: APNsApp)] = []
         for (index, target) in targets.enumerated() {
             if target.isDead {
                 outcomes[index].skipped = "Dead"

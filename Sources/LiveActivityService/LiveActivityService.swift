@@ -30,8 +30,7 @@ public final class LiveActivityService: Sendable {
     ]
 
     let registry: any LiveActivityRegistry
-    let apps: [String: LiveActivityApp]
-    let defaultApp: LiveActivityApp?
+    let apps: APNsApps
     let configuration: LiveActivityServiceConfiguration
     let logger: Logger
     /// Epoch seconds.
@@ -43,7 +42,7 @@ public final class LiveActivityService: Sendable {
     /// to close, after ``close()``.
     public init(
         registry: any LiveActivityRegistry,
-        apps: [LiveActivityApp],
+        apps: [APNsApp],
         defaultApp: String? = nil,
         configuration: LiveActivityServiceConfiguration = LiveActivityServiceConfiguration(),
         group: any EventLoopGroup,
@@ -51,14 +50,7 @@ public final class LiveActivityService: Sendable {
         clock: @escaping @Sendable () -> Int64 = wallClockSeconds
     ) {
         self.registry = registry
-        var table: [String: LiveActivityApp] = [:]
-        for app in apps { table[app.name] = app }
-        self.apps = table
-        if let defaultApp {
-            self.defaultApp = table[defaultApp]
-        } else {
-            self.defaultApp = apps.count == 1 ? apps.first : nil
-        }
+        self.apps = APNsApps(apps, defaultApp: defaultApp)
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -163,24 +155,17 @@ public final class LiveActivityService: Sendable {
     }
 
     /// The app a request names in `app`, or the default app.
-    func app(_ request: inout RequestObject) throws(LiveActivityServiceError) -> LiveActivityApp {
-        if let name = try request.string("app") {
-            guard let app = apps[name] else {
-                throw LiveActivityServiceError(
-                    .unknownApp, "no app named \(RequestObject.shown(name)) is configured; known: "
-                        + apps.keys.sorted().joined(separator: ", "), field: "app")
-            }
-            return app
+    func app(_ request: inout RequestObject) throws(LiveActivityServiceError) -> APNsApp {
+        let name = try request.string("app")
+        do {
+            return try apps.app(named: name)
+        } catch {
+            throw LiveActivityServiceError(.unknownApp, error.description, field: "app")
         }
-        guard let defaultApp else {
-            throw LiveActivityServiceError(.unknownApp, "\"app\" is required: several apps are configured", field: "app")
-        }
-        return defaultApp
     }
 
-    func app(forBundleID bundleID: String) -> LiveActivityApp? {
-        if let defaultApp, defaultApp.bundleID == bundleID { return defaultApp }
-        return apps.values.sorted { $0.name < $1.name }.first { $0.bundleID == bundleID }
+    func app(forBundleID bundleID: String) -> APNsApp? {
+        apps.app(forBundleID: bundleID)
     }
 
     private func reportUnconfirmedEnds() async {

@@ -1,29 +1,7 @@
 import APNs
+import APNsCore
 import LiveActivity
 import NIOCore
-
-/// An app the Live Activity ops push for: its name in requests (`"app"`), its bundle ID (stored in the
-/// registry and the base of the topic `<bundleId>.push-type.liveactivity`) and its APNs client.
-public struct LiveActivityApp: Sendable {
-    /// The name requests use in `"app"`.
-    public var name: String
-    /// The bundle ID.
-    public var bundleID: String
-    /// The client that carries this app's pushes (its bound on outstanding notifications applies).
-    public var client: APNsClient
-    /// The environment of the tokens this client can reach (`production` for api.push.apple.com,
-    /// `development` for the sandbox); tokens registered for the other one are skipped instead of being sent
-    /// (APNs would answer `BadDeviceToken`). `nil` sends every token (a custom endpoint such as the mock).
-    public var tokenEnvironment: TokenEnvironment?
-
-    /// Creates an app entry.
-    public init(name: String, bundleID: String, client: APNsClient, tokenEnvironment: TokenEnvironment?) {
-        self.name = name
-        self.bundleID = bundleID
-        self.client = client
-        self.tokenEnvironment = tokenEnvironment
-    }
-}
 
 /// Limits and policies of the Live Activity ops.
 public struct LiveActivityServiceConfiguration: Sendable {

@@ -33,8 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = SignalWaiter(listeningTo: [SIGINT, SIGTERM])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
-        var apps: [IntakeApp] = []
-        var activityApps: [LiveActivityApp] = []
+        var apps: [APNsApp] = []
         var clients: [APNsClient] = []
         for app in settings.apps {
             var clientLogger = Logger(label: "apns.client.\(app.name)")
@@ -43,8 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: settings.clientConfiguration(for: app), group: group, logger: clientLogger)
             client.start()
             clients.append(client)
-            apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
-            activityApps.append(LiveActivityApp(
+            apps.append(APNsApp(
                 name: app.name, bundleID: app.bundleID, client: client,
                 tokenEnvironment: LiveActivitySettings.tokenEnvironment(for: settings.environment)))
             logger.info(
@@ -62,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let opened = try Self.openRegistry(at: liveActivities.registryPath)
                 registry = opened
                 let created = LiveActivityService(
-                    registry: opened, apps: activityApps, defaultApp: settings.defaultApp,
+                    registry: opened, apps: apps, defaultApp: settings.defaultApp,
                     configuration: liveActivities.serviceConfiguration(environment: settings.environment), group: group,
                     logger: Logger(label: "apns.live-activity"))
                 service = created

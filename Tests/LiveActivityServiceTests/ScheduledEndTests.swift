@@ -1,3 +1,4 @@
+import APNs
 import Foundation
 import LiveActivity
 import LiveActivityService
@@ -128,7 +129,7 @@ final class ScheduledEndTests: XCTestCase {
         let otherRegistry = try SQLiteLiveActivityRegistry(path: harness.registryPath)
         let other = LiveActivityService(
             registry: otherRegistry,
-            apps: [LiveActivityApp(name: "demo", bundleID: ServiceHarness.bundleID, client: harness.client, tokenEnvironment: nil)],
+            apps: [APNsApp(name: "demo", bundleID: ServiceHarness.bundleID, client: harness.client, tokenEnvironment: nil)],
             group: harness.group, logger: quietLogger(), clock: harness.clock.function)
         let service = harness.service
         async let one = service.fireDueEnds()
