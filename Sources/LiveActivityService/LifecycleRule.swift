@@ -18,7 +18,7 @@ public struct LifecycleRule: Sendable {
 
     /// `update` or `end`.
     public var event: LiveActivityEvent
-    /// The `content-state`; required for updates, optional for ends.
+    /// The `content-state`; required (an end's is the final content: APNs wants it with every end push).
     public var contentState: JSONTemplate?
     /// An optional alert; its texts may hold `{{name}}` placeholders.
     public var alert: AlertTemplate?
@@ -27,7 +27,7 @@ public struct LifecycleRule: Sendable {
     /// The push's priority; `nil` takes the op's default (5 for updates, 10 for ends).
     public var priority: APNsPriority?
 
-    /// Creates a rule; throws when it could never make a valid push (a start event, an update without
+    /// Creates a rule; throws when it could never make a valid push (a start event, an update or end without
     /// content state, a dismissal on an update, priority 1).
     public init(
         event: LiveActivityEvent,
@@ -43,7 +43,9 @@ public struct LifecycleRule: Sendable {
             guard contentState != nil else { throw LifecycleRuleError("an update needs a contentState template") }
             guard dismissal == .systemDefault else { throw LifecycleRuleError("dismissal is only for \"end\"") }
         case .end:
-            break
+            guard contentState != nil else {
+                throw LifecycleRuleError("an end needs a contentState template (the final content; APNs requires it)")
+            }
         }
         if priority == .low { throw LifecycleRuleError("priority must be 5 or 10") }
         self.event = event

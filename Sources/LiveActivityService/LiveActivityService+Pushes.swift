@@ -108,8 +108,8 @@ extension LiveActivityService {
         try await push(bytes, priority: priority, event: .update, to: audience, into: &writer)
     }
 
-    /// `activity.end`: the final content, and when the activity leaves the Lock Screen; for one activity or
-    /// every activity in a stream.
+    /// `activity.end`: the final content (required), and when the activity leaves the Lock Screen; for one
+    /// activity or every activity in a stream.
     func end(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let audience = try Self.audience(&request, "the activity to end")
         var payload = LiveActivityPayload(event: .end)
@@ -118,9 +118,16 @@ extension LiveActivityService {
         payload.dismissalDate = try Self.dismissal(&request, now: payload.timestamp ?? now)
         let priority = try Self.priority(&request, default: .immediate)
         try request.finish()
+        guard payload.contentState != nil else { throw Self.missingFinalContent }
         let bytes = try encode(payload, now: now)
         try await push(bytes, priority: priority, event: .end, to: audience, into: &writer)
     }
+
+    /// An end (`activity.end`, `activity.schedule_end`) without `contentState`: APNs wants the final content with
+    /// every end push, and refuses one without it.
+    static let missingFinalContent = LiveActivityServiceError.badRequest(
+        "missing \"contentState\": an end needs the final content as a JSON object (APNs requires \"content-state\" "
+            + "with an end push)", field: "contentState")
 
     /// Who an update or end goes to: one activity (`activityId`) or every activity in a stream (`streamId`).
     enum Audience {

@@ -19,9 +19,10 @@ extension LiveActivityService {
         let dismissalDate = try Self.dismissal(&request, now: fireAt)
         let app = try app(&request)
         try request.finish()
+        guard let contentState else { throw Self.missingFinalContent }
         let endRequest = ScheduledEndRequest(
             id: scheduleID, activityID: activityID, app: app.bundleID, fireAt: fireAt,
-            contentState: contentState.map { String(buffer: $0.trimmingJSONWhitespace()) }, dismissalDate: dismissalDate)
+            contentState: String(buffer: contentState.trimmingJSONWhitespace()), dismissalDate: dismissalDate)
         let now = clock()
         let end = try await withRegistry { try $0.schedule(endRequest, at: now) }
         if end.state == .pending && end.fireAt <= now + 1 { scheduler.wake() }
@@ -29,6 +30,7 @@ extension LiveActivityService {
         writer.string("activityId", end.activityID)
         writer.int("fireAt", end.fireAt)
         writer.string("state", end.state.rawValue)
+        if let reason = end.failureReason { writer.string("failureReason", reason) }
     }
 
     /// `activity.cancel_scheduled_end`.
@@ -48,6 +50,7 @@ extension LiveActivityService {
             }
             let what = switch end.state {
             case .firing, .done: "was already sent (state \(end.state.rawValue))"
+            case .failed: "was already sent and failed: \(end.failureReason ?? "no reason recorded")"
             case .cancelled: "was already cancelled"
             case .pending: "is pending but could not be cancelled; try again"
             }
@@ -87,9 +90,10 @@ extension LiveActivityService {
                         + "may still be being sent; an end can be resent \(Self.resendAfterClaim) s after its claim",
                     field: "scheduleId")
             }
+            let failure = end.failureReason.map { " (\($0))" } ?? ""
             throw LiveActivityServiceError(
-                .scheduleNotFiring, "the scheduled end \(RequestObject.shown(scheduleID)) is \(end.state.rawValue); only an "
-                    + "end left firing by a stopped gateway can be resent", field: "scheduleId")
+                .scheduleNotFiring, "the scheduled end \(RequestObject.shown(scheduleID)) is \(end.state.rawValue)\(failure); "
+                    + "only an end left firing by a stopped gateway can be resent", field: "scheduleId")
         }
         logger.notice("scheduled end released for resending", metadata: ["scheduleId": "\(scheduleID)"])
         if end.fireAt <= now + 1 { scheduler.wake() }
@@ -98,14 +102,15 @@ extension LiveActivityService {
         writer.string("state", ScheduledEnd.State.pending.rawValue)
     }
 
-    /// Claims the due scheduled ends and sends them, until none is due; returns how many were sent. The
-    /// scheduler calls this on every tick; tests may call it directly.
+    /// Claims the due scheduled ends and sends them, until none is due; returns how many were settled (`done` or
+    /// `failed`; not those returned to `pending` for want of an answer from APNs). The scheduler calls this on
+    /// every tick; tests may call it directly.
     @discardableResult
     public func fireDueEnds() async -> Int {
         await firePass().fired
     }
 
-    /// One pass of the scheduler: how many ends were sent, and whether some got no answer from APNs (then the
+    /// One pass of the scheduler: how many ends were settled, and whether some got no answer from APNs (then the
     /// scheduler waits longer before the next pass).
     func firePass() async -> (fired: Int, deferred: Bool) {
         let (fired, released) = await claimAndFire()
@@ -152,37 +157,57 @@ extension LiveActivityService {
         }
     }
 
-    /// Sends one claimed end; returns false when it was released for a later attempt (no APNs answer at all).
+    /// Sends one claimed end and records what became of it (``ScheduledEndOutcome``); returns false when it was
+    /// released for a later attempt (no answer from APNs).
     private func fire(_ end: ScheduledEnd) async -> Bool {
         let metadata: Logger.Metadata = ["scheduleId": "\(end.id)", "activityId": "\(end.activityID)"]
-        var report: FanOutReport?
+        let (outcome, report) = await sendEnd(end, metadata: metadata)
+        scheduledEndCounter.count(outcome.statistic, app: app(forBundleID: end.app)?.name ?? end.app)
+        let tokens: Logger.Metadata = ["tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)"]
+        switch outcome {
+        case .retryLater:
+            _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
+            logger.warning("scheduled end got no answer from APNs; it stays pending", metadata: metadata.merging(tokens) { $1 })
+            return false
+        case .done:
+            do {
+                _ = try await withRegistry { try $0.markDone(scheduledEndID: end.id) }
+            } catch {
+                logger.error("scheduled end sent but not confirmed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+            logger.info("scheduled end sent", metadata: metadata.merging(tokens) { $1 })
+        case .failed(let reason):
+            do {
+                _ = try await withRegistry { try $0.markFailed(scheduledEndID: end.id, reason: reason) }
+            } catch {
+                logger.error("scheduled end failed but not recorded", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+            logger.warning("scheduled end failed", metadata: metadata.merging(tokens) { $1 }.merging(["reason": "\(reason)"]) { $1 })
+        }
+        return true
+    }
+
+    /// Sends one end's push to its activity's tokens for its app; the outcome, and the pushes' report when some
+    /// token was to be sent to.
+    private func sendEnd(_ end: ScheduledEnd, metadata: Logger.Metadata) async -> (ScheduledEndOutcome, FanOutReport?) {
+        let bytes: ByteBuffer
         do {
             // A dismissal date at or before now (a "now" given when scheduling) removes the activity at once.
-            let bytes = try encode(end.payload)
-            let records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
-            let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
-            if !targets.isEmpty {
-                report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
-            }
+            bytes = try end.payload.encode(now: clock())
         } catch {
-            logger.error("scheduled end cannot be sent", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return (ScheduledEndOutcome(unsendable: error), nil)
         }
-        if let report, report.noAnswerFromAPNs {
-            _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
-            logger.warning("scheduled end got no answer from APNs; it stays pending", metadata: metadata)
-            return false
-        }
+        let records: [ActivityTokenRecord]
         do {
-            _ = try await withRegistry { try $0.markDone(scheduledEndID: end.id) }
+            records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
         } catch {
-            logger.error("scheduled end sent but not confirmed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            logger.error("cannot read the tokens of a scheduled end", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return (.retryLater, nil)
         }
-        logger.info(
-            "scheduled end sent",
-            metadata: metadata.merging([
-                "tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)",
-            ]) { $1 })
-        return true
+        let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
+        guard !targets.isEmpty else { return (ScheduledEndOutcome(report: nil), nil) }
+        let report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
+        return (ScheduledEndOutcome(report: report), report)
     }
 
     /// `activity.lifecycle`: the push the configuration maps an upstream state to.

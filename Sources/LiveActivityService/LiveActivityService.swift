@@ -37,6 +37,12 @@ public final class LiveActivityService: Sendable {
     let clock: @Sendable () -> Int64
     private let threadPool: NIOThreadPool
     let scheduler: EndScheduler
+    let scheduledEndCounter = ScheduledEndCounter()
+
+    /// How many claimed scheduled ends were settled, by app and outcome, since the service started.
+    public var scheduledEndStatistics: ScheduledEndStatistics {
+        scheduledEndCounter.snapshot
+    }
 
     /// Creates the service. `clock` gives epoch seconds (tests inject their own); `registry` stays the caller's
     /// to close, after ``close()``.

@@ -91,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoint: ObservabilityServer?
         do {
             endpoint = try await Self.startOperationsEndpoint(
-                settings: settings, intake: intake, group: group, logger: Logger(label: "apns.observability"))
+                settings: settings, intake: intake, liveActivities: service, group: group,
+                logger: Logger(label: "apns.observability"))
         } catch {
             await intake.shutdown(grace: .zero)
             await service?.close()
