@@ -96,18 +96,18 @@ struct IntakeRoutes: Sendable {
     /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
     func notification(for item: ScannedItem, payload: ByteBuffer?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
         if let problem = item.problem {
-            return .failure(LocalRejection(reason: "BadRequest", detail: problem))
+            return .failure(LocalRejection(reason: .badRequest, detail: problem))
         }
         let app: IntakeApp
         if let name = item.app {
             guard let found = apps[name] else {
                 let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "no app named \"\(shown)\" is configured"))
+                return .failure(LocalRejection(reason: .unknownApp, detail: "no app named \"\(shown)\" is configured"))
             }
             app = found
         } else {
             guard let defaultApp else {
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "\"app\" is required: several apps are configured"))
+                return .failure(LocalRejection(reason: .unknownApp, detail: "\"app\" is required: several apps are configured"))
             }
             app = defaultApp
         }
@@ -115,19 +115,19 @@ struct IntakeRoutes: Sendable {
         if let name = item.pushType {
             guard let type = APNsPushType(rawValue: name) else {
                 let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "InvalidPushType", detail: "unknown pushType \"\(shown)\""))
+                return .failure(LocalRejection(reason: .invalidPushType, detail: "unknown pushType \"\(shown)\""))
             }
             pushType = type
         }
         var priority: APNsPriority?
         if let value = item.priority {
             guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: "BadPriority", detail: "priority \(value) is not one of 10, 5 or 1"))
+                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
             }
             priority = known
         }
         guard let token = item.token, let payload else {
-            return .failure(LocalRejection(reason: "BadRequest", detail: "missing \"token\" or \"payload\""))
+            return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
         }
         let notification = APNsNotification(
             deviceToken: token,
@@ -145,9 +145,9 @@ struct IntakeRoutes: Sendable {
 
 /// A notification refused by the intake itself before reaching a client.
 struct LocalRejection: Error {
-    var reason: String
+    var reason: IntakeRejectionReason
     var detail: String
 
-    var result: APNsResult { APNsResult(source: .local, reason: reason, detail: detail) }
+    var result: APNsResult { APNsResult(source: .local, reason: reason.name, detail: detail) }
 }
 
