@@ -168,7 +168,8 @@ let package = Package(
         .executableTarget(
             name: "apns-gateway",
             dependencies: [
-                "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "APNsGatewayClient", "LiveActivity", "LiveActivityService",
+                "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "APNsGatewayClient", "HTTP2Engine", "LiveActivity",
+                "LiveActivityService",
                 "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -211,6 +212,14 @@ let package = Package(
         .testTarget(
             name: "LiveActivityTests",
             dependencies: ["LiveActivity", "APNsCore", "JSON", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The daemon's configuration: defaults and bounds come from the components, demo-config matches config/local.json.
+        .testTarget(
+            name: "GatewayConfigTests",
+            dependencies: [
+                "apns-gateway", "APNs", "APNsCore", "HTTP2Engine", "Intake", "LiveActivityService",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs", "GatewayTestSupport"]),
         .testTarget(

@@ -30,14 +30,14 @@ public struct IntakeConfiguration: Sendable {
     /// Creates a configuration; only the socket path has no default.
     public init(
         socketPath: String,
-        socketMode: UInt16 = 0o660,
+        socketMode: UInt16 = IntakeConfiguration.defaultSocketMode,
         socketOwner: UInt32? = nil,
         socketGroup: UInt32? = nil,
-        maxLineBytes: Int = 8 * 1024 * 1024,
-        maxBatchSize: Int = 10_000,
-        maxConnections: Int = 1024,
-        maxOperationsPerConnection: Int = 16,
-        operationTimeout: TimeAmount = .seconds(300)
+        maxLineBytes: Int = IntakeConfiguration.defaultMaxLineBytes,
+        maxBatchSize: Int = IntakeConfiguration.defaultMaxBatchSize,
+        maxConnections: Int = IntakeConfiguration.defaultMaxConnections,
+        maxOperationsPerConnection: Int = IntakeConfiguration.defaultMaxOperationsPerConnection,
+        operationTimeout: TimeAmount = IntakeConfiguration.defaultOperationTimeout
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
@@ -49,6 +49,35 @@ public struct IntakeConfiguration: Sendable {
         self.maxOperationsPerConnection = maxOperationsPerConnection
         self.operationTimeout = operationTimeout
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// Where the gateway's configuration puts the socket when it names none.
+    public static let defaultSocketPath = "/run/apns-gateway/intake.sock"
+    /// The default of ``socketMode``: owner and group may connect.
+    public static let defaultSocketMode: UInt16 = 0o660
+    /// The default of ``maxLineBytes`` (8 MiB).
+    public static let defaultMaxLineBytes = 8 * 1024 * 1024
+    /// The values of ``maxLineBytes`` worth configuring.
+    public static let maxLineBytesRange = 1024...(1 << 30)
+    /// The default of ``maxBatchSize``.
+    public static let defaultMaxBatchSize = 10_000
+    /// The values of ``maxBatchSize`` worth configuring.
+    public static let maxBatchSizeRange = 1...1_000_000
+    /// The default of ``maxConnections``.
+    public static let defaultMaxConnections = 1024
+    /// The values of ``maxConnections`` worth configuring.
+    public static let maxConnectionsRange = 1...100_000
+    /// The default of ``maxOperationsPerConnection``.
+    public static let defaultMaxOperationsPerConnection = 16
+    /// The default of ``operationTimeout``.
+    public static let defaultOperationTimeout: TimeAmount = .seconds(300)
+    /// The values of ``operationTimeout`` worth configuring.
+    public static let operationTimeoutRange: ClosedRange<TimeAmount> = .seconds(1)...(.seconds(86_400))
+    /// How long ``IntakeServer/shutdown(grace:)`` gives notifications in flight by default.
+    public static let defaultShutdownGrace: TimeAmount = .seconds(5)
+    /// The values of the shutdown grace worth configuring.
+    public static let shutdownGraceRange: ClosedRange<TimeAmount> = .zero...(.seconds(600))
 }
 
 /// Turning a scanned item into a notification for its app's client.
@@ -56,31 +85,31 @@ extension APNsApps {
     /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
     func notification(for item: ScannedItem, payload: JSONObjectBytes?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
         if let problem = item.problem {
-            return .failure(LocalRejection(reason: "BadRequest", detail: problem))
+            return .failure(LocalRejection(reason: .badRequest, detail: problem))
         }
         let app: APNsApp
         do {
             app = try self.app(named: item.app)
         } catch {
-            return .failure(LocalRejection(reason: "UnknownApp", detail: error.description))
+            return .failure(LocalRejection(reason: .unknownApp, detail: error.description))
         }
         var pushType = APNsPushType.alert
         if let name = item.pushType {
             guard let type = APNsPushType(rawValue: name) else {
                 let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "InvalidPushType", detail: "unknown pushType \"\(shown)\""))
+                return .failure(LocalRejection(reason: .invalidPushType, detail: "unknown pushType \"\(shown)\""))
             }
             pushType = type
         }
         var priority: APNsPriority?
         if let value = item.priority {
             guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: "BadPriority", detail: "priority \(value) is not one of 10, 5 or 1"))
+                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
             }
             priority = known
         }
         guard let token = item.token, let payload else {
-            return .failure(LocalRejection(reason: "BadRequest", detail: "missing \"token\" or \"payload\""))
+            return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
         }
         let notification = APNsNotification(
             deviceToken: token,
@@ -98,9 +127,9 @@ extension APNsApps {
 
 /// A notification refused by the intake itself before reaching a client.
 struct LocalRejection: Error {
-    var reason: String
+    var reason: IntakeRejectionReason
     var detail: String
 
-    var result: APNsResult { APNsResult(source: .local, reason: reason, detail: detail) }
+    var result: APNsResult { APNsResult(source: .local, reason: reason.name, detail: detail) }
 }
 

@@ -85,8 +85,8 @@ final class IntakeContext: Sendable {
         }
     }
 
-    func countRejection(_ reason: String) {
-        rejectionCounts.add(IntakeRejectionReason(reason).rawValue)
+    func countRejection(_ reason: IntakeRejectionReason) {
+        rejectionCounts.add(reason.rawValue)
     }
 
     var statistics: IntakeStatistics {

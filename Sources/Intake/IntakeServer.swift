@@ -132,7 +132,7 @@ public final class IntakeServer: Sendable {
     /// in-flight ones get up to `grace`, then the clients answer the rest with `Shutdown`; running extension
     /// ops are waited for), shuts the clients down, writes the last replies, closes the connections and
     /// removes the socket file.
-    public func shutdown(grace: TimeAmount = .seconds(5)) async {
+    public func shutdown(grace: TimeAmount = IntakeConfiguration.defaultShutdownGrace) async {
         let first = isShutDown.withLockedValue { done in
             defer { done = true }
             return !done

@@ -18,9 +18,9 @@ public struct LiveActivityServiceConfiguration: Sendable {
 
     /// Creates a configuration; every value has a default.
     public init(
-        maxUsersPerStart: Int = 1000,
-        maxTokensPerStart: Int = 10_000,
-        schedulerInterval: TimeAmount = .seconds(1),
+        maxUsersPerStart: Int = LiveActivityServiceConfiguration.defaultMaxUsersPerStart,
+        maxTokensPerStart: Int = LiveActivityServiceConfiguration.defaultMaxTokensPerStart,
+        schedulerInterval: TimeAmount = LiveActivityServiceConfiguration.defaultSchedulerInterval,
         lifecycle: [String: LifecycleRule] = [:],
         defaultTokenEnvironment: TokenEnvironment = .production
     ) {
@@ -30,4 +30,19 @@ public struct LiveActivityServiceConfiguration: Sendable {
         self.lifecycle = lifecycle
         self.defaultTokenEnvironment = defaultTokenEnvironment
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``maxUsersPerStart``.
+    public static let defaultMaxUsersPerStart = 1000
+    /// The values of ``maxUsersPerStart`` worth configuring.
+    public static let maxUsersPerStartRange = 1...100_000
+    /// The default of ``maxTokensPerStart``.
+    public static let defaultMaxTokensPerStart = 10_000
+    /// The values of ``maxTokensPerStart`` worth configuring.
+    public static let maxTokensPerStartRange = 1...1_000_000
+    /// The default of ``schedulerInterval``.
+    public static let defaultSchedulerInterval: TimeAmount = .seconds(1)
+    /// The values of ``schedulerInterval`` worth configuring.
+    public static let schedulerIntervalRange: ClosedRange<TimeAmount> = .milliseconds(50)...(.seconds(60))
 }

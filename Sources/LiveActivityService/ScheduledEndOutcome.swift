@@ -74,7 +74,7 @@ enum ScheduledEndOutcome: Equatable, Sendable {
                 }
                 answers[answer, default: 0] += 1
             } else if let reason = outcome.skipped {
-                skipped[reason, default: 0] += 1
+                skipped[reason.rawValue, default: 0] += 1
             }
         }
         var text = "no token accepted the end: " + counted(answers)

@@ -22,9 +22,9 @@ import NIOCore
 /// ```
 struct LiveActivitySettings {
     var registryPath: String
-    var maxUsersPerStart = 1000
-    var maxTokensPerStart = 10_000
-    var schedulerInterval = 1.0
+    var maxUsersPerStart = LiveActivityServiceConfiguration.defaultMaxUsersPerStart
+    var maxTokensPerStart = LiveActivityServiceConfiguration.defaultMaxTokensPerStart
+    var schedulerInterval = LiveActivityServiceConfiguration.defaultSchedulerInterval
     var lifecycle: [String: LifecycleRule] = [:]
 
     static func parse(_ object: inout ConfigObject, resolve: (String) -> String) throws -> LiveActivitySettings {
@@ -34,9 +34,14 @@ struct LiveActivitySettings {
                 problem: "is required: the SQLite file for Live Activity tokens and scheduled ends (kept across restarts)")
         }
         var settings = LiveActivitySettings(registryPath: resolve(path))
-        settings.maxUsersPerStart = try object.int("maxUsersPerStart", in: 1...100_000) ?? settings.maxUsersPerStart
-        settings.maxTokensPerStart = try object.int("maxTokensPerStart", in: 1...1_000_000) ?? settings.maxTokensPerStart
-        settings.schedulerInterval = try object.seconds("schedulerIntervalSeconds", in: 0.05...60) ?? settings.schedulerInterval
+        settings.maxUsersPerStart =
+            try object.int("maxUsersPerStart", in: LiveActivityServiceConfiguration.maxUsersPerStartRange) ?? settings.maxUsersPerStart
+        settings.maxTokensPerStart =
+            try object.int("maxTokensPerStart", in: LiveActivityServiceConfiguration.maxTokensPerStartRange)
+            ?? settings.maxTokensPerStart
+        settings.schedulerInterval =
+            try duration(&object, "schedulerIntervalSeconds", in: LiveActivityServiceConfiguration.schedulerIntervalRange)
+            ?? settings.schedulerInterval
         if var states = try object.object("lifecycle") {
             for state in states.keys {
                 guard var rule = try states.object(state) else {
@@ -116,7 +121,7 @@ struct LiveActivitySettings {
         LiveActivityServiceConfiguration(
             maxUsersPerStart: maxUsersPerStart,
             maxTokensPerStart: maxTokensPerStart,
-            schedulerInterval: .nanoseconds(Int64(schedulerInterval * 1e9)),
+            schedulerInterval: schedulerInterval,
             lifecycle: lifecycle,
             defaultTokenEnvironment: environment == .production ? .production : .development)
     }

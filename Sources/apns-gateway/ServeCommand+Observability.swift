@@ -24,7 +24,7 @@ extension ServeCommand {
         }
         let metrics = GatewayMetrics(registry: registry, intake: intake, scheduledEnds: scheduledEnds)
         let apps = intake.apps
-        let budget = TimeAmount.nanoseconds(Int64(settings.connectTimeout * 1e9))
+        let budget = settings.connectTimeout
         do {
             return try await ObservabilityServer.start(
                 host: listen.host, port: listen.port, group: group, metrics: metrics,

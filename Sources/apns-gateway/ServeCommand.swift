@@ -104,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
         // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
-        let connectTimeout = TimeAmount.nanoseconds(Int64(settings.connectTimeout * 1e9))
+        let connectTimeout = settings.connectTimeout
         let readiness = Task { [apps = settings.apps] in
             for (app, client) in zip(apps, clients) {
                 do {
@@ -117,11 +117,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let signal = await signals.next()
         readiness.cancel()
-        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
+        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace.inSeconds)"])
         // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
         // and shuts the clients down, then the registry closes.
         await service?.stopScheduler()
-        await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
+        await intake.shutdown(grace: settings.shutdownGrace)
         await service?.close()
         registry?.close()
         await endpoint?.shutdown()

@@ -13,12 +13,13 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
     /// How often the connection checks deadlines and keep-alive.
     public var tickInterval: TimeAmount
 
+    /// Creates a configuration; every value has a default (the `default…` constants).
     public init(
-        maxConcurrentStreams: Int = 1000,
-        pingInterval: TimeAmount = .seconds(60),
-        pingTimeout: TimeAmount = .seconds(10),
-        connectTimeout: TimeAmount = .seconds(10),
-        tickInterval: TimeAmount = .milliseconds(50)
+        maxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams,
+        pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
+        pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
+        connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
+        tickInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultTickInterval
     ) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.pingInterval = pingInterval
@@ -26,6 +27,27 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
         self.connectTimeout = connectTimeout
         self.tickInterval = tickInterval
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``maxConcurrentStreams``.
+    public static let defaultMaxConcurrentStreams = 1000
+    /// The values of ``maxConcurrentStreams`` worth configuring.
+    public static let maxConcurrentStreamsRange = 1...10_000
+    /// The default of ``pingInterval``.
+    public static let defaultPingInterval: TimeAmount = .seconds(60)
+    /// The values of ``pingInterval`` worth configuring.
+    public static let pingIntervalRange: ClosedRange<TimeAmount> = .seconds(1)...(.seconds(86_400))
+    /// The default of ``pingTimeout``.
+    public static let defaultPingTimeout: TimeAmount = .seconds(10)
+    /// The values of ``pingTimeout`` worth configuring.
+    public static let pingTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// The default of ``connectTimeout``.
+    public static let defaultConnectTimeout: TimeAmount = .seconds(10)
+    /// The values of ``connectTimeout`` worth configuring.
+    public static let connectTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// The default of ``tickInterval``.
+    public static let defaultTickInterval: TimeAmount = .milliseconds(50)
 }
 
 /// How a connection ended, as the pool sees it.

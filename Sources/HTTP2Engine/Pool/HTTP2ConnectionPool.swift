@@ -144,7 +144,7 @@ public final class HTTP2ConnectionPool: Sendable {
             let immediate: Result<Void, Error>? = inner.withLockedValue { inner in
                 if inner.machine.readyCount >= min(connections, configuration.connectionCount) { return .success(()) }
                 if let error = inner.machine.lastConnectionError, error.isFatal {
-                    return .failure(HTTP2Error.notSent("cannot connect: \(error)"))
+                    return .failure(HTTP2Error.connectFailed(error))
                 }
                 inner.readyWaiters.append((min(connections, configuration.connectionCount), continuation))
                 return nil
@@ -376,7 +376,7 @@ public final class HTTP2ConnectionPool: Sendable {
         }
         onEvent?(.closed(connectionID: connectionID, reason: reason))
         if fatal {
-            resumeReadyWaiters(with: HTTP2Error.notSent("cannot connect: \(reason)"))
+            resumeReadyWaiters(with: HTTP2Error.connectFailed(reason))
         }
         run(actions)
         for waiter in waiters { waiter.resume() }
