@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "APNsCoreTests",
-            dependencies: ["APNsCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["APNsCore", "JSON", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         // Mutation and generation fuzzing of the parsers that read untrusted bytes (seed corpus in Corpus/).
         .testTarget(
