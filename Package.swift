@@ -227,6 +227,7 @@ let package = Package(
             dependencies: [
                 "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
