@@ -63,6 +63,8 @@ public struct APNsClientConfiguration: Sendable {
     public var reconnectInitialBackoff: TimeAmount
     /// The longest wait between reconnect attempts: the longest a recovered APNs waits for the pool.
     public var reconnectMaxBackoff: TimeAmount
+    /// An HTTP proxy that the connections tunnel through with `CONNECT`; nil: straight to APNs.
+    public var proxy: HTTP2Proxy?
 
     /// Creates a configuration. The defaults are the engine's (``HTTP2PoolConfiguration``,
     /// ``HTTP2ConnectionConfiguration``), the retry policy's and this type's `default…` constants.
@@ -78,7 +80,8 @@ public struct APNsClientConfiguration: Sendable {
         pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
         pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
         reconnectInitialBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectInitialBackoff,
-        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff
+        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff,
+        proxy: HTTP2Proxy? = nil
     ) {
         self.environment = environment
         self.authentication = authentication
@@ -92,6 +95,7 @@ public struct APNsClientConfiguration: Sendable {
         self.pingTimeout = pingTimeout
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
+        self.proxy = proxy
     }
 
     // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
@@ -134,7 +138,8 @@ public struct APNsClientConfiguration: Sendable {
             ),
             maxQueued: maxOutstanding,
             reconnectInitialBackoff: reconnectInitialBackoff,
-            reconnectMaxBackoff: max(reconnectInitialBackoff, reconnectMaxBackoff)
+            reconnectMaxBackoff: max(reconnectInitialBackoff, reconnectMaxBackoff),
+            proxy: proxy
         )
     }
 }

@@ -259,9 +259,11 @@ public final class HTTP2ConnectionPool: Sendable {
             return true
         }
         guard proceed else { return }
-        logger.info("connecting", metadata: [
+        var metadata: Logger.Metadata = [
             "connection": "\(connectionID)", "host": "\(configuration.host)", "port": "\(configuration.port)",
-        ])
+        ]
+        if let proxy = configuration.proxy { metadata["proxy"] = "\(proxy.host):\(proxy.port)" }
+        logger.info("connecting", metadata: metadata)
         onEvent?(.connecting(connectionID: connectionID))
         let configuration = self.configuration
         let tlsContext = self.tlsContext
@@ -287,13 +289,18 @@ public final class HTTP2ConnectionPool: Sendable {
                         $0.gauges[connectionID] = handler.gauges
                         $0.attempts.remove(connectionID)
                     }
+                    if let proxy = configuration.proxy {
+                        try channel.pipeline.syncOperations.addHandler(HTTP2ProxyConnectHandler(
+                            proxy: proxy, targetHost: configuration.host, targetPort: configuration.port,
+                            timeout: configuration.connection.connectTimeout))
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .connect(host: configuration.host, port: configuration.port)
+            .connect(host: configuration.proxy?.host ?? configuration.host, port: configuration.proxy?.port ?? configuration.port)
             .whenFailure { [weak self] error in
                 guard let self else { return }
                 // The channel never became active, so its handler reports nothing: report the failed connect here.

@@ -24,6 +24,8 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
     /// each delay jittered.
     public var reconnectInitialBackoff: TimeAmount
     public var reconnectMaxBackoff: TimeAmount
+    /// An HTTP proxy to tunnel through with `CONNECT`; nil: connect directly.
+    public var proxy: HTTP2Proxy?
 
     /// Creates a configuration; only the host has no default (the others are the `default…` constants).
     public init(
@@ -36,7 +38,8 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
         maxQueued: Int = HTTP2PoolConfiguration.defaultMaxQueued,
         connectStagger: TimeAmount = HTTP2PoolConfiguration.defaultConnectStagger,
         reconnectInitialBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectInitialBackoff,
-        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff
+        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff,
+        proxy: HTTP2Proxy? = nil
     ) {
         self.host = host
         self.port = port
@@ -48,6 +51,7 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
         self.connectStagger = connectStagger
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
+        self.proxy = proxy
     }
 
     // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
