@@ -12,7 +12,9 @@ import Synchronization
 /// notifications accepted and not yet answered is bounded by ``APNsClientConfiguration/maxOutstanding``.
 public final class APNsClient: Sendable {
     public let configuration: APNsClientConfiguration
-    let tokens: APNsProviderTokenCache?
+    /// The provider-token cache with token authentication (nil with a certificate); rotate its key to have
+    /// every connection send tokens of a new key (``APNsProviderTokenCache/rotate(key:keyID:teamID:)``).
+    public let tokens: APNsProviderTokenCache?
     let authority: String
     private let pool: HTTP2ConnectionPool
     private let group: any EventLoopGroup

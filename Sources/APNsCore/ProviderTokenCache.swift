@@ -28,6 +28,10 @@ public final class APNsProviderTokenCache: Sendable {
     }
 
     private struct State: Sendable {
+        /// What signs the tokens; ``rotate(key:keyID:teamID:)`` replaces it.
+        var key: APNsSigningKey
+        var keyID: String
+        var teamID: String
         /// The current `authorization` value: `"bearer <jwt>"`.
         var authorization: String
         /// The current token's `iat`.
@@ -35,11 +39,10 @@ public final class APNsProviderTokenCache: Sendable {
         var refreshCount: Int
     }
 
-    private let key: APNsSigningKey
-    /// The token's `kid`.
-    public let keyID: String
-    /// The token's `iss`.
-    public let teamID: String
+    /// The current token's `kid`.
+    public var keyID: String { state.withLockedValue { $0.keyID } }
+    /// The current token's `iss`.
+    public var teamID: String { state.withLockedValue { $0.teamID } }
     /// How old a token may get before ``authorization()`` signs a new one.
     public let refreshInterval: Duration
     private let refreshSeconds: Int64
@@ -70,15 +73,36 @@ public final class APNsProviderTokenCache: Sendable {
         }
         try validateIdentifier(keyID, error: .invalidKeyID, name: "key ID")
         try validateIdentifier(teamID, error: .invalidTeamID, name: "team ID")
-        self.key = key
-        self.keyID = keyID
-        self.teamID = teamID
         self.refreshInterval = refreshInterval
         self.refreshSeconds = refreshInterval.components.seconds
         self.clock = clock
         let now = clock()
         let token = try key.makeProviderToken(keyID: keyID, teamID: teamID, issuedAt: now)
-        self.state = NIOLockedValueBox(State(authorization: "bearer " + token, issuedAt: now, refreshCount: 1))
+        self.state = NIOLockedValueBox(State(
+            key: key, keyID: keyID, teamID: teamID, authorization: "bearer " + token, issuedAt: now, refreshCount: 1))
+    }
+
+    /// Replaces the signing key (key rotation) and signs the first token with it at once: every
+    /// ``authorization()`` from now on returns a token of the new key, while requests already sent finish
+    /// with the token they carry (an `ExpiredProviderToken` answer to one of them gets the new token on
+    /// retry, since ``tokenRejected(_:)`` sees it was replaced). A no-op when nothing changed.
+    ///
+    /// - Throws: ``APNsProviderTokenError`` for a bad key ID or team ID, or if signing fails; the old key
+    ///   then stays in use.
+    public func rotate(key: APNsSigningKey, keyID: String, teamID: String) throws {
+        try validateIdentifier(keyID, error: .invalidKeyID, name: "key ID")
+        try validateIdentifier(teamID, error: .invalidTeamID, name: "team ID")
+        let now = self.clock()
+        let token = try key.makeProviderToken(keyID: keyID, teamID: teamID, issuedAt: now)
+        self.state.withLockedValue { state in
+            guard state.key.publicKeyPEM != key.publicKeyPEM || state.keyID != keyID || state.teamID != teamID else { return }
+            state.key = key
+            state.keyID = keyID
+            state.teamID = teamID
+            state.authorization = "bearer " + token
+            state.issuedAt = now
+            state.refreshCount += 1
+        }
     }
 
     /// The `authorization` header value, `"bearer <jwt>"`.
@@ -131,7 +155,7 @@ public final class APNsProviderTokenCache: Sendable {
     /// hit) the old token stays: APNs's answer to it will be reported.
     @discardableResult
     private func refresh(_ state: inout State, now: Int64) -> Bool {
-        guard let token = try? self.key.makeProviderToken(keyID: self.keyID, teamID: self.teamID, issuedAt: now) else {
+        guard let token = try? state.key.makeProviderToken(keyID: state.keyID, teamID: state.teamID, issuedAt: now) else {
             return false
         }
         state.authorization = "bearer " + token

@@ -76,6 +76,7 @@ extension MockConnectionHandler {
                         now: now,
                         tokens: &self.tokens
                     )
+                    if let keyID = self.tokens.takeAcceptedKeyID() { self.report.countAccepted(keyID: keyID) }
                 }
                 actions.append(.respond(streamID: request.streamID, verdict: verdict, apnsID: apnsID))
                 self.report.countResponse(status: verdict.status)

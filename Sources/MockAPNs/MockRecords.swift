@@ -73,6 +73,9 @@ public struct MockStats: Sendable, Equatable {
     /// Requests not kept in ``MockAPNsServer/received`` because
     /// ``MockAPNsConfiguration/maxRecordedRequests`` was reached.
     public var recordsDropped: Int = 0
+    /// Requests whose provider token verified and was accepted, by the token's key id (`kid`): which signing
+    /// keys a client used, for key-rotation tests.
+    public var acceptedByKeyID: [String: Int] = [:]
 
     /// Creates empty stats.
     public init() {}

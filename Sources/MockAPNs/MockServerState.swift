@@ -95,6 +95,9 @@ final class MockServerState: Sendable {
             for (status, count) in batch.statusCounts {
                 $0.stats.responsesByStatus[status, default: 0] += count
             }
+            for (keyID, count) in batch.keyIDCounts {
+                $0.stats.acceptedByKeyID[keyID, default: 0] += count
+            }
             $0.stats.maxConcurrentStreamsObserved = max(
                 $0.stats.maxConcurrentStreamsObserved,
                 batch.maxConcurrentStreams
@@ -115,6 +118,7 @@ struct BatchReport {
     var streamLimitViolations = 0
     var resets = 0
     var goaways = 0
+    var keyIDCounts: [(keyID: String, count: Int)] = []
     /// Lines for ``MockRecordFile``, written by the next commit.
     var recordLines: [UInt8] = []
     private var dirty = false
@@ -128,6 +132,15 @@ struct BatchReport {
             return
         }
         self.statusCounts.append((status, 1))
+    }
+
+    mutating func countAccepted(keyID: String) {
+        self.dirty = true
+        for index in self.keyIDCounts.indices where self.keyIDCounts[index].keyID == keyID {
+            self.keyIDCounts[index].count += 1
+            return
+        }
+        self.keyIDCounts.append((keyID, 1))
     }
 
     mutating func record(_ request: MockReceivedRequest) {
@@ -169,6 +182,7 @@ struct BatchReport {
     mutating func clear() {
         self.records.removeAll(keepingCapacity: true)
         self.statusCounts.removeAll(keepingCapacity: true)
+        self.keyIDCounts.removeAll(keepingCapacity: true)
         self.streamLimitViolations = 0
         self.resets = 0
         self.goaways = 0

@@ -108,6 +108,14 @@ final class ProviderTokenVerifier: Sendable {
 struct ConnectionTokenCache {
     private var lastToken: Substring = ""
     private var lastVerdict: ProviderTokenVerifier.Verdict = .invalid
+    /// The key id of the last token the validator accepted, until ``takeAcceptedKeyID()``.
+    var acceptedKeyID: String?
+
+    /// The key id of the token of the request just validated, if it was accepted; clears it.
+    mutating func takeAcceptedKeyID() -> String? {
+        defer { self.acceptedKeyID = nil }
+        return self.acceptedKeyID
+    }
 
     mutating func verdict(for token: Substring, verifier: ProviderTokenVerifier) -> ProviderTokenVerifier.Verdict {
         if !token.isEmpty && token == self.lastToken {

@@ -158,13 +158,14 @@ struct RequestValidator: Sendable {
         switch tokens.verdict(for: jwt, verifier: verifier) {
         case .invalid:
             return .error(403, "InvalidProviderToken")
-        case .valid(let issuedAt, _):
+        case .valid(let issuedAt, let keyID):
             if issuedAt > now + self.tokenMaxClockSkew {
                 return .error(403, "InvalidProviderToken")
             }
             if now - issuedAt > self.tokenMaxAge {
                 return .error(403, "ExpiredProviderToken")
             }
+            tokens.acceptedKeyID = keyID
             return nil
         }
     }

@@ -103,6 +103,33 @@ final class ProviderTokenTests: XCTestCase {
         XCTAssertTrue(try publicKey().isValidSignature(signature, for: Data(token.signingInput.utf8)))
     }
 
+    func testRotationSignsWithTheNewKeyAtOnceAndTheOldTokenCountsAsReplaced() throws {
+        let clock = TestClock(Self.start)
+        let cache = try makeCache(clock: clock)
+        let old = cache.authorization()
+        let newKey = P256.Signing.PrivateKey()
+        clock.advance(seconds: 60)
+        try cache.rotate(key: APNsSigningKey(pkcs8PEM: newKey.pemRepresentation), keyID: "NEWKEY4567", teamID: Self.teamID)
+
+        let rotated = cache.authorization()
+        XCTAssertNotEqual(rotated, old)
+        XCTAssertEqual(cache.keyID, "NEWKEY4567")
+        XCTAssertEqual(cache.refreshCount, 2)
+        let token = try decode(String(rotated.dropFirst(7)))
+        XCTAssertEqual(token.header["kid"] as? String, "NEWKEY4567")
+        XCTAssertEqual((token.claims["iat"] as? NSNumber)?.int64Value, Self.start + 60)
+        let signature = try P256.Signing.ECDSASignature(rawRepresentation: token.signature)
+        XCTAssertTrue(newKey.publicKey.isValidSignature(signature, for: Data(token.signingInput.utf8)))
+        XCTAssertFalse(try publicKey().isValidSignature(signature, for: Data(token.signingInput.utf8)))
+        XCTAssertTrue(cache.tokenRejected(old), "a request that carried the old token retries with the new one")
+        XCTAssertEqual(cache.refreshCount, 2, "without signing again")
+
+        try cache.rotate(key: APNsSigningKey(pkcs8PEM: newKey.pemRepresentation), keyID: "NEWKEY4567", teamID: Self.teamID)
+        XCTAssertEqual(cache.authorization(), rotated, "rotating to the same key changes nothing")
+        XCTAssertThrowsError(try cache.rotate(key: loadKey(), keyID: "short", teamID: Self.teamID))
+        XCTAssertEqual(cache.authorization(), rotated, "a refused rotation keeps the current key")
+    }
+
     func testCachedUntilRefreshInterval() throws {
         let clock = TestClock(Self.start)
         let cache = try makeCache(clock: clock, interval: .seconds(40 * 60))
