@@ -12,13 +12,33 @@ public struct APNsApp: Sendable {
     /// The environment of the tokens this client can reach (`production` for api.push.apple.com, `development`
     /// for the sandbox); `nil` for a custom endpoint such as the mock, which takes every token.
     public var tokenEnvironment: APNsTokenEnvironment?
+    /// The clients of the app's other environment, when it has connections to both (`sandbox` and
+    /// `production`): tokens of that environment go there instead of to ``client``.
+    public var otherEnvironments: [APNsTokenEnvironment: APNsClient]
 
     /// Creates an app entry.
-    public init(name: String, bundleID: String, client: APNsClient, tokenEnvironment: APNsTokenEnvironment? = nil) {
+    public init(
+        name: String, bundleID: String, client: APNsClient, tokenEnvironment: APNsTokenEnvironment? = nil,
+        otherEnvironments: [APNsTokenEnvironment: APNsClient] = [:]
+    ) {
         self.name = name
         self.bundleID = bundleID
         self.client = client
         self.tokenEnvironment = tokenEnvironment
+        self.otherEnvironments = otherEnvironments
+    }
+
+    /// The client for a token of `environment`: ``client`` when the token's environment is unknown (nil) or is
+    /// its own, or when ``client`` takes every token (a custom endpoint); else the other environment's client;
+    /// nil when the app has no connection that reaches such a token.
+    public func client(for environment: APNsTokenEnvironment?) -> APNsClient? {
+        guard let environment, let own = tokenEnvironment, environment != own else { return client }
+        return otherEnvironments[environment]
+    }
+
+    /// Every client of the app with the environment it reaches: ``client`` first.
+    public var allClients: [(environment: APNsTokenEnvironment?, client: APNsClient)] {
+        [(tokenEnvironment, client)] + otherEnvironments.sorted { $0.key.rawValue < $1.key.rawValue }.map { ($0.key, $0.value) }
     }
 }
 
@@ -47,7 +67,8 @@ public struct APNsApps: Sendable {
     public let byName: [String: APNsApp]
     /// The app for requests that name none: the configured default, or the only app.
     public let defaultApp: APNsApp?
-    /// Every distinct client once, in a stable order (by the name of its first app).
+    /// Every distinct client once, in a stable order (by the name of its first app); a client of an app's other
+    /// environment is named `app/environment` (`demo/development`).
     public let clients: [(name: String, client: APNsClient)]
 
     /// The apps; `defaultApp` names the default (nil: the only app, if there is one).
@@ -62,8 +83,11 @@ public struct APNsApps: Sendable {
         }
         var seen: Set<ObjectIdentifier> = []
         var clients: [(String, APNsClient)] = []
-        for app in apps.sorted(by: { $0.name < $1.name }) where seen.insert(ObjectIdentifier(app.client)).inserted {
-            clients.append((app.name, app.client))
+        for app in apps.sorted(by: { $0.name < $1.name }) {
+            for (environment, client) in app.allClients where seen.insert(ObjectIdentifier(client)).inserted {
+                // The first client keeps the app's name; another environment's is `name/environment`.
+                clients.append((client === app.client ? app.name : "\(app.name)/\(environment?.rawValue ?? "custom")", client))
+            }
         }
         self.clients = clients
     }

@@ -121,7 +121,24 @@ extension APNsApps {
             collapseID: item.collapseID,
             apnsID: item.apnsID
         )
-        return .success((notification, app.client))
+        var client = app.client
+        if let name = item.environment {
+            let environment: APNsTokenEnvironment
+            switch name {
+            case "production": environment = .production
+            case "sandbox", "development": environment = .development
+            default:
+                let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
+                return .failure(LocalRejection(
+                    reason: .badRequest, detail: "\"environment\" must be \"production\" or \"sandbox\", not \"\(shown)\""))
+            }
+            guard let found = app.client(for: environment) else {
+                return .failure(LocalRejection(
+                    reason: .badRequest, detail: "app \(app.name) has no \(name) connection (see the configuration's environments)"))
+            }
+            client = found
+        }
+        return .success((notification, client))
     }
 }
 

@@ -14,6 +14,8 @@ struct ScannedItem {
     var collapseID: String?
     var apnsID: String?
     var app: String?
+    /// `"production"` or `"sandbox"`: which of the app's connections the token belongs to.
+    var environment: String?
     var problem: String?
 }
 
@@ -174,6 +176,8 @@ enum RequestScanner {
                 item.apnsID = try string("apnsId")
             } else if reader.equals(key, "app") {
                 item.app = try string("app")
+            } else if reader.equals(key, "environment") {
+                item.environment = try string("environment")
             } else {
                 let raw = UnsafeRawBufferPointer(rebasing: reader.bytes[key.content.lowerBound..<min(key.content.upperBound, key.content.lowerBound + 40)])
                 note("unknown field \"\(String(decoding: raw, as: UTF8.self))\"")

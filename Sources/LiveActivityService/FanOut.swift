@@ -105,15 +105,16 @@ extension LiveActivityService {
     /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead.
     func fanOut(payload: ByteBuffer, priority: APNsPriority, targets: [PushTarget]) async -> FanOutReport {
         var outcomes = targets.map { TargetOutcome(target: $0) }
-        var sendable: [(index: Int, app: APNsApp)] = []
+        var sendable: [(index: Int, app: APNsApp, client: APNsClient)] = []
         for (index, target) in targets.enumerated() {
             if target.isDead {
                 outcomes[index].skipped = .dead
             } else if let app = app(forBundleID: target.bundleID) {
-                if let expected = app.tokenEnvironment, let environment = target.environment, environment != expected {
-                    outcomes[index].skipped = .otherEnvironment
+                // A token goes to the app's connection of its own environment; without one it is skipped.
+                if let client = app.client(for: target.environment) {
+                    sendable.append((index, app, client))
                 } else {
-                    sendable.append((index, app))
+                    outcomes[index].skipped = .otherEnvironment
                 }
             } else {
                 outcomes[index].skipped = .unknownApp
@@ -130,8 +131,8 @@ extension LiveActivityService {
                 let notification = APNsNotification(
                     deviceToken: target.token, payload: payload, pushType: .liveactivity,
                     topic: APNsPushType.liveactivity.topic(forBundleID: entry.app.bundleID), priority: priority)
-                byClient[ObjectIdentifier(entry.app.client), default: (entry.app.client, [], [])].positions.append(offset)
-                byClient[ObjectIdentifier(entry.app.client)]!.notifications.append(notification)
+                byClient[ObjectIdentifier(entry.client), default: (entry.client, [], [])].positions.append(offset)
+                byClient[ObjectIdentifier(entry.client)]!.notifications.append(notification)
             }
             for (_, group) in byClient {
                 let positions = group.positions
