@@ -1,5 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,14 @@ public enum LogFormat: String, Sendable, CaseIterable {
 /// a metadata value is cut to a short prefix, and a private key is dropped. The gateway's own code logs tokens
 /// only as prefixes already (see `APNsRedaction`); this is the net under it.
 public struct StructuredLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// The handler's level: its own once set, else the process-wide one of ``bootstrap(format:level:)``, which
+    /// ``setProcessLogLevel(_:)`` changes for every logger at once (a configuration reload).
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? Logger.Level.allCases[Int(Self.processLevel.load(ordering: .relaxed))] }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
+    private static let processLevel = Atomic<UInt8>(UInt8(Logger.Level.allCases.firstIndex(of: .info)!))
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
@@ -34,7 +42,7 @@ public struct StructuredLogHandler: LogHandler {
     public init(label: String, format: LogFormat, level: Logger.Level = .info, output: LogOutput = .standardError) {
         self.label = label
         self.format = format
-        self.logLevel = level
+        self.ownLevel = level
         self.output = output
     }
 
@@ -174,8 +182,16 @@ public final class LogOutput: Sendable {
 extension StructuredLogHandler {
     /// Makes every `Logger` in the process write `format` at `level`. Call once, before logging.
     public static func bootstrap(format: LogFormat, level: Logger.Level) {
+        setProcessLogLevel(level)
         LoggingSystem.bootstrap { label in
-            StructuredLogHandler(label: label, format: format, level: level)
+            var handler = StructuredLogHandler(label: label, format: format)
+            handler.ownLevel = nil
+            return handler
         }
+    }
+
+    /// Changes the level of every logger made through ``bootstrap(format:level:)`` that has not set its own.
+    public static func setProcessLogLevel(_ level: Logger.Level) {
+        processLevel.store(UInt8(Logger.Level.allCases.firstIndex(of: level)!), ordering: .relaxed)
     }
 }

@@ -17,12 +17,15 @@ import Observability
 struct GatewayConfig {
     struct App {
         var name: String
+        var bundleID: String
+        /// Provider-token authentication (`teamId`, `keyId`, `keyPath`); empty and nil with a certificate.
         var teamID: String
         var keyID: String
-        var bundleID: String
-        /// Where the key came from, for messages (never the key itself).
+        /// Where the key or certificate came from, for messages (never the secret itself).
         var keySource: String
-        var key: APNsSigningKey
+        var key: APNsSigningKey?
+        /// Certificate authentication (`certificate`) instead of provider tokens.
+        var certificate: TLSConfiguration.ClientCertificate?
     }
 
     // The defaults and ranges are the components' own (`default…` and `…Range` of the configuration types);
@@ -30,6 +33,12 @@ struct GatewayConfig {
     var apps: [App]
     var defaultApp: String?
     var environment: APNsClientConfiguration.Environment
+    /// `environment.proxy`: the HTTP proxy the connections tunnel through; nil: none.
+    var proxy: HTTP2Proxy?
+    /// The tokens ``environment`` reaches; nil for a custom `environment`, which takes every token.
+    var tokenEnvironment: APNsTokenEnvironment?
+    /// With `environments`: the second set of connections of every app, for tokens of the other environment.
+    var otherEnvironment: OtherEnvironment?
     var connections = HTTP2PoolConfiguration.defaultConnectionCount
     var maxConcurrentStreams = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams
     /// Set in the config, or nil for the client's rule (``maxOutstanding``).
@@ -79,47 +88,11 @@ struct GatewayConfig {
         }
         var apps: [App] = []
         for index in appObjects.indices {
-            var object = appObjects[index]
-            let name = try object.requiredString("name")
-            guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), name.utf8.count <= 64 else {
-                throw ConfigError(key: object.key("name"), problem: "use letters, digits, - and _ (at most 64)")
+            let app = try parseApp(&appObjects[index], environment: env, resolve: resolve)
+            guard !apps.contains(where: { $0.name == app.name }) else {
+                throw ConfigError(key: appObjects[index].key("name"), problem: "\"\(app.name)\" is used by two apps")
             }
-            guard !apps.contains(where: { $0.name == name }) else {
-                throw ConfigError(key: object.key("name"), problem: "\"\(name)\" is used by two apps")
-            }
-            let teamID = try identifier(&object, "teamId")
-            let keyID = try identifier(&object, "keyId")
-            let bundleID = try object.requiredString("bundleId")
-            let envName = "APNS_GATEWAY_APP_" + String(name.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
-            var keyPath = try object.string("keyPath").map(resolve)
-            var keySource = keyPath ?? ""
-            let key: APNsSigningKey
-            if let pem = env[envName + "_KEY"], !pem.isEmpty {
-                keySource = "$\(envName)_KEY"
-                do {
-                    key = try APNsSigningKey(pkcs8PEM: pem)
-                } catch {
-                    throw ConfigError(key: keySource, problem: "\(error)")
-                }
-            } else {
-                if let override = env[envName + "_KEY_PATH"], !override.isEmpty {
-                    keyPath = resolve(override)
-                    keySource = "$\(envName)_KEY_PATH (\(override))"
-                }
-                guard let keyPath else {
-                    throw ConfigError(
-                        key: object.key("keyPath"), problem: "is required (or set \(envName)_KEY_PATH or \(envName)_KEY)")
-                }
-                try checkKeyFile(keyPath, key: object.key("keyPath"))
-                do {
-                    key = try APNsSigningKey(contentsOfFile: keyPath)
-                } catch {
-                    throw ConfigError(key: object.key("keyPath"), problem: "\(error)")
-                }
-            }
-            try object.finish()
-            appObjects[index] = object
-            apps.append(App(name: name, teamID: teamID, keyID: keyID, bundleID: bundleID, keySource: keySource, key: key))
+            apps.append(app)
         }
 
         let defaultApp = try root.string("defaultApp")
@@ -127,7 +100,7 @@ struct GatewayConfig {
             throw ConfigError(key: "defaultApp", problem: "\"\(defaultApp)\" is not one of the apps")
         }
 
-        let environment = try parseEnvironment(&root, resolve: resolve)
+        let (environment, proxy, tokenEnvironment, otherEnvironment) = try parseEnvironment(&root, resolve: resolve)
 
         var intakeObject = try root.object("intake") ?? ConfigObject.empty(path: "intake")
         var socketPath = try intakeObject.string("socketPath") ?? IntakeConfiguration.defaultSocketPath
@@ -155,7 +128,9 @@ struct GatewayConfig {
             ?? intake.operationTimeout
         try intakeObject.finish()
 
-        var config = GatewayConfig(apps: apps, defaultApp: defaultApp, environment: environment, intake: intake)
+        var config = GatewayConfig(
+            apps: apps, defaultApp: defaultApp, environment: environment, proxy: proxy, tokenEnvironment: tokenEnvironment,
+            otherEnvironment: otherEnvironment, intake: intake)
         if var pool = try root.object("pool") {
             config.connections = try pool.int("connections", in: HTTP2PoolConfiguration.connectionCountRange) ?? config.connections
             config.maxConcurrentStreams =
@@ -200,44 +175,6 @@ struct GatewayConfig {
         return config
     }
 
-    private static func identifier(_ object: inout ConfigObject, _ name: String) throws -> String {
-        let value = try object.requiredString(name)
-        guard value.utf8.count == 10, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-            throw ConfigError(key: object.key(name), problem: "must be 10 letters or digits (as shown in Apple's developer account)")
-        }
-        return value
-    }
-
-    private static func parseEnvironment(_ root: inout ConfigObject, resolve: (String) -> String) throws
-        -> APNsClientConfiguration.Environment
-    {
-        guard let value = root.raw("environment") else {
-            throw ConfigError(key: "environment", problem: "is required: \"production\", \"sandbox\" or {\"host\", \"port\", \"caFile\"}")
-        }
-        if let name = value.string {
-            switch name {
-            case "production": return .production
-            case "sandbox": return .sandbox
-            default: throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
-            }
-        }
-        guard let object = value.object else {
-            throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
-        }
-        var custom = ConfigObject(JSONFields(object, path: "environment"))
-        let host = try custom.requiredString("host")
-        guard let port = try custom.int("port", in: 1...65535) else {
-            throw ConfigError(key: "environment.port", problem: "is required")
-        }
-        let serverName = try custom.string("serverName")
-        let caFile = try custom.string("caFile").map(resolve)
-        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
-            throw ConfigError(key: "environment.caFile", problem: "cannot read \(caFile)")
-        }
-        try custom.finish()
-        return .custom(host: host, port: port, serverName: serverName, caFile: caFile)
-    }
-
     /// Refuses key files that group or others can read (or that are missing).
     static func checkKeyFile(_ path: String, key: String) throws {
         var info = stat()
@@ -253,12 +190,21 @@ struct GatewayConfig {
         }
     }
 
-    /// The APNs client settings for one app.
-    func clientConfiguration(for app: App) throws -> APNsClientConfiguration {
-        let tokens = try APNsProviderTokenCache(key: app.key, keyID: app.keyID, teamID: app.teamID)
+    /// The APNs client settings for one app: for its connections to ``environment``, or with `other` to
+    /// ``otherEnvironment``.
+    func clientConfiguration(for app: App, other: Bool = false) throws -> APNsClientConfiguration {
+        let endpoint = other ? otherEnvironment.map { ($0.environment, $0.proxy) } ?? (environment, proxy) : (environment, proxy)
+        let authentication: APNsClientConfiguration.Authentication
+        if let certificate = app.certificate {
+            authentication = .certificate(certificate)
+        } else if let key = app.key {
+            authentication = .token(try APNsProviderTokenCache(key: key, keyID: app.keyID, teamID: app.teamID))
+        } else {
+            throw ConfigError(key: "apps", problem: "\(app.name) has neither a key nor a certificate")
+        }
         return APNsClientConfiguration(
-            environment: environment,
-            authentication: .token(tokens),
+            environment: endpoint.0,
+            authentication: authentication,
             connectionCount: connections,
             maxConcurrentStreams: maxConcurrentStreams,
             maxOutstanding: maxOutstanding,
@@ -268,7 +214,8 @@ struct GatewayConfig {
             pingInterval: pingInterval,
             pingTimeout: pingTimeout,
             reconnectInitialBackoff: reconnectInitialBackoff,
-            reconnectMaxBackoff: reconnectMaxBackoff
+            reconnectMaxBackoff: reconnectMaxBackoff,
+            proxy: endpoint.1
         )
     }
 }

@@ -9,6 +9,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Observability
+import ServiceLifecycle
+import UnixSignals
 
 /// `apns-gateway serve --config FILE`: runs the daemon until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
@@ -29,104 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         StructuredLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "apns.gateway")
-        // From here on SIGTERM and SIGINT mean a graceful stop, even while the gateway is still starting.
-        let signals = SignalWaiter(listeningTo: [SIGINT, SIGTERM])
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-
-        var apps: [APNsApp] = []
-        var clients: [APNsClient] = []
-        for app in settings.apps {
-            var clientLogger = Logger(label: "apns.client.\(app.name)")
-            clientLogger[metadataKey: "app"] = "\(app.name)"
-            let client = try APNsClient(
-                configuration: settings.clientConfiguration(for: app), group: group, logger: clientLogger)
-            client.start()
-            clients.append(client)
-            apps.append(APNsApp(
-                name: app.name, bundleID: app.bundleID, client: client,
-                tokenEnvironment: LiveActivitySettings.tokenEnvironment(for: settings.environment)))
-            logger.info(
-                "app configured",
-                metadata: [
-                    "app": "\(app.name)", "bundleId": "\(app.bundleID)", "teamId": "\(app.teamID)", "keyId": "\(app.keyID)",
-                    "environment": "\(settings.environment.name)",
-                ])
-        }
-        var registry: SQLiteLiveActivityRegistry?
-        var service: LiveActivityService?
-        let operations: [String: any IntakeOperation]
-        if let liveActivities = settings.liveActivities {
-            do {
-                let opened = try Self.openRegistry(at: liveActivities.registryPath)
-                registry = opened
-                let created = LiveActivityService(
-                    registry: opened, apps: apps, defaultApp: settings.defaultApp,
-                    configuration: liveActivities.serviceConfiguration(environment: settings.environment), group: group,
-                    logger: Logger(label: "apns.live-activity"))
-                service = created
-                operations = created.operations
-                logger.info("Live Activities enabled", metadata: ["registry": "\(liveActivities.registryPath)"])
-            } catch {
-                for client in clients { await client.shutdown(grace: .zero) }
-                try? await group.shutdownGracefully()
-                throw GatewayFailure("\(error)")
-            }
-        } else {
-            operations = LiveActivityService.disabledOperations(
-                message: "Live Activities are not configured: add \"liveActivities\": {\"registryPath\": ...} to the "
-                    + "gateway's configuration")
-        }
-        let intake: IntakeServer
-        do {
-            intake = try await IntakeServer.start(
-                configuration: settings.intake, apps: apps, defaultApp: settings.defaultApp, operations: operations,
-                group: group, logger: Logger(label: "apns.intake"))
-        } catch {
-            await service?.close()
-            registry?.close()
-            for client in clients { await client.shutdown(grace: .zero) }
-            try? await group.shutdownGracefully()
-            throw GatewayFailure("\(error)")
-        }
-        let endpoint: ObservabilityServer?
-        do {
-            endpoint = try await Self.startOperationsEndpoint(
-                settings: settings, intake: intake, liveActivities: service, group: group,
-                logger: Logger(label: "apns.observability"))
-        } catch {
-            await intake.shutdown(grace: .zero)
-            await service?.close()
-            registry?.close()
-            try? await group.shutdownGracefully()
-            throw error
-        }
-        service?.startScheduler()
-        // One line on standard output for scripts and tests that wait for readiness.
-        FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
-        // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
-        let connectTimeout = settings.connectTimeout
-        let readiness = Task { [apps = settings.apps] in
-            for (app, client) in zip(apps, clients) {
-                do {
-                    try await client.waitUntilReady(timeout: connectTimeout)
-                    logger.info("APNs connection ready", metadata: ["app": "\(app.name)"])
-                } catch {
-                    logger.warning("APNs not reachable yet; will keep trying", metadata: ["app": "\(app.name)", "error": "\(error)"])
-                }
-            }
-        }
-        let signal = await signals.next()
-        readiness.cancel()
-        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace.inSeconds)"])
-        // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
-        // and shuts the clients down, then the registry closes.
-        await service?.stopScheduler()
-        await intake.shutdown(grace: settings.shutdownGrace)
-        await service?.close()
-        registry?.close()
-        await endpoint?.shutdown()
-        try? await group.shutdownGracefully()
-        logger.info("stopped")
+        // SIGTERM and SIGINT mean a graceful stop from here on, even while the gateway is still starting; SIGHUP
+        // reloads the configuration (trapped at once, so that one sent during start-up does not end the process).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let gateway = GatewayService(configPath: config, settings: settings, hangups: hangups, logger: logger)
+        let services = ServiceGroup(services: [gateway], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await services.run()
     }
 }
 
@@ -147,53 +57,5 @@ extension ServeCommand {
         } catch {
             throw GatewayFailure("liveActivities.registryPath: cannot open \(path): \(error)")
         }
-    }
-}
-
-/// Waits for the first of some signals; their default action (ending the process) is turned off.
-///
-/// `@unchecked Sendable`: the dispatch sources (not `Sendable`) are only touched under the lock around them.
-final class SignalWaiter: @unchecked Sendable {
-    private let state = NIOLockedValueBox<(received: Int32?, waiter: CheckedContinuation<Int32, Never>?)>((nil, nil))
-    private let sources: NIOLockedValueBox<[any DispatchSourceSignal]>
-
-    /// Turns off the signals' default action (ending the process) and starts listening; a signal that comes
-    /// before anyone waits is kept for ``next()``.
-    init(listeningTo signals: [Int32]) {
-        let queue = DispatchQueue(label: "apns-gateway.signals")
-        let state = self.state
-        var list: [any DispatchSourceSignal] = []
-        for number in signals {
-            Foundation.signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler {
-                let waiter = state.withLockedValue { state -> CheckedContinuation<Int32, Never>? in
-                    guard state.received == nil else { return nil }
-                    state.received = number
-                    defer { state.waiter = nil }
-                    return state.waiter
-                }
-                waiter?.resume(returning: number)
-            }
-            source.resume()
-            list.append(source)
-        }
-        sources = NIOLockedValueBox(list)
-    }
-
-    /// The first signal received: at once if it has come already.
-    func next() async -> Int32 {
-        let received = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let now = state.withLockedValue { state -> Int32? in
-                if let received = state.received { return received }
-                state.waiter = continuation
-                return nil
-            }
-            if let now { continuation.resume(returning: now) }
-        }
-        sources.withLockedValue { list in
-            for source in list { source.cancel() }
-        }
-        return received
     }
 }

@@ -31,7 +31,10 @@ struct TokenCommand: ParsableCommand {
         guard let entry = settings.apps.first(where: { $0.name == app }) else {
             throw ValidationError("no app named \(app); configured: \(settings.apps.map(\.name).joined(separator: ", "))")
         }
-        let token = try entry.key.makeProviderToken(
+        guard let key = entry.key else {
+            throw ValidationError("app \(app) authenticates with a certificate (\(entry.keySource)): it has no provider token")
+        }
+        let token = try key.makeProviderToken(
             keyID: entry.keyID, teamID: entry.teamID, issuedAt: APNsProviderTokenCache.systemClock())
         print(token)
     }
