@@ -146,5 +146,3 @@ struct GatewayService: Service {
         logger.info("stopped")
     }
 }
-
-}

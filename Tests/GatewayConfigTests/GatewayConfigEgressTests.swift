@@ -12,7 +12,7 @@ final class GatewayConfigEgressTests: XCTestCase {
     private static let tokenApp = #"{"name": "demo", "teamId": "TEAM123456", "keyId": "TESTKEY123", "bundleId": "com.example.app"}"#
     private var directory = ""
 
-    override func setUp() throws {
+    override func setUpWithError() throws {
         directory = NSTemporaryDirectory() + "egress-config-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for name in ["client.p12", "client.key", "client.pem"] {
@@ -24,7 +24,7 @@ final class GatewayConfigEgressTests: XCTestCase {
         try secret("egress:pa:ss\n", "proxy-credentials")
     }
 
-    override func tearDown() throws {
+    override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -137,7 +137,7 @@ final class GatewayConfigEgressTests: XCTestCase {
             #"{"name": "c", "bundleId": "com.example.app"\#(extra), "certificate": \#(certificate)}"#
         }
         assertError(apps: app(#"{"pkcs12Path": "client.p12", "passwordFile": "wrong-password"}"#),
-                    "apps[0].certificate: cannot read PKCS#12 file")
+                    "apps[0].certificate: TLS setup failed: cannot read PKCS#12 file")
         assertError(apps: app(#"{"pkcs12Path": "client.p12", "passwordFile": "wrong-password"}"#), "wrong password")
         assertError(apps: app(#"{"certificatePath": "client.pem"}"#), "apps[0].certificate.privateKeyPath: is required")
         assertError(apps: app(#"{"certificatePath": "missing.pem", "privateKeyPath": "client.key"}"#),

@@ -35,7 +35,7 @@ final class GatewayReloadProcessTests: XCTestCase {
     }
 
     /// Sends `notifications` as requests of 1,000 on one intake connection, up to 8 requests at a time.
-    private func send(_ notifications: [GatewayNotification], socket: String) async throws -> [GatewayResult] {
+    private static func send(_ notifications: [GatewayNotification], socket: String) async throws -> [GatewayResult] {
         let client = try await GatewayClient.connect(path: socket)
         let chunks = stride(from: 0, to: notifications.count, by: 1000).map { Array(notifications[$0..<min($0 + 1000, notifications.count)]) }
         var results = [[GatewayResult]](repeating: [], count: chunks.count)
@@ -97,7 +97,7 @@ final class GatewayReloadProcessTests: XCTestCase {
         let total = count
         let batch = notifications(0..<total)
         let started = ContinuousClock.now
-        let sending = Task { try await self.send(batch, socket: socket) }
+        async let sending = Self.send(batch, socket: socket)
         let deadline = ContinuousClock.now + .seconds(120)
         while mock.stats.streamsReceived < total / 4 && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
@@ -106,7 +106,7 @@ final class GatewayReloadProcessTests: XCTestCase {
         child.signal(SIGHUP)
         let reloaded = await onThread { child.readLine() }
         let receivedAtReload = mock.stats.streamsReceived
-        let results = try await sending.value
+        let results = try await sending
         let elapsed = ContinuousClock.now - started
 
         XCTAssertEqual(reloaded, "apns-gateway reloaded")
@@ -120,7 +120,7 @@ final class GatewayReloadProcessTests: XCTestCase {
         print("reload under load: \(total) notifications in \(elapsed), SIGHUP after \(receivedAtReload) reached APNs; by key \(byKey)")
 
         // Afterwards only the new key is used.
-        let after = try await send(notifications(total..<total + 500), socket: socket)
+        let after = try await Self.send(notifications(total..<total + 500), socket: socket)
         XCTAssertEqual(after.filter(\.isSuccess).count, 500)
         XCTAssertEqual(mock.stats.acceptedByKeyID[Self.oldKeyID], byKey[Self.oldKeyID], "no token of the old key after the reload")
         XCTAssertEqual(mock.stats.acceptedByKeyID[Self.newKeyID], (byKey[Self.newKeyID] ?? 0) + 500)
@@ -130,7 +130,7 @@ final class GatewayReloadProcessTests: XCTestCase {
         child.signal(SIGHUP)
         let refused = await onThread { child.readLine() } ?? ""
         XCTAssertTrue(refused.hasPrefix("apns-gateway reload failed: apps[0].keyId"), refused)
-        let stillNew = try await send(notifications(0..<100), socket: socket)
+        let stillNew = try await Self.send(notifications(0..<100), socket: socket)
         XCTAssertEqual(stillNew.filter(\.isSuccess).count, 100)
         XCTAssertEqual(mock.stats.acceptedByKeyID[Self.newKeyID], (byKey[Self.newKeyID] ?? 0) + 600)
 

@@ -66,14 +66,4 @@ final class ProxyTests: XCTestCase {
         XCTAssertEqual(mock.stats.streamsReceived, 0)
         await client.shutdown()
     }
-
-    func testAProxyThatIsNotThereFailsTheConnectAndNotTheProcess() async throws {
-        let port = try TinyProxy().port  // started and stopped at once: the port is closed
-        let client = try client(through: HTTP2Proxy(host: "127.0.0.1", port: port), connections: 1, timeout: .milliseconds(300))
-        client.start()
-        let result = await client.send(makeNotification())
-        XCTAssertEqual(result.source, .gateway, "\(result)")
-        XCTAssertEqual(mock.stats.streamsReceived, 0)
-        await client.shutdown()
-    }
 }
