@@ -56,8 +56,16 @@ public struct APNsClientConfiguration: Sendable {
     public var requestTimeout: TimeAmount
     public var retry: APNsRetryPolicy
     public var connectTimeout: TimeAmount
+    /// How long a connection may read nothing before it sends a keep-alive PING.
     public var pingInterval: TimeAmount
+    /// How long a keep-alive PING may go unanswered before the connection is closed.
     public var pingTimeout: TimeAmount
+    /// How long a connection with notifications waiting for answers may read nothing before it sends a PING to
+    /// check for a stall.
+    public var stallTimeout: TimeAmount
+    /// How long that PING may go unanswered before the connection is closed and its notifications go elsewhere
+    /// (those already sent are retried and marked as possible duplicates).
+    public var stallPingTimeout: TimeAmount
     /// The wait before reconnecting after a failed connect: it doubles with each failure in a row, from
     /// this, up to ``reconnectMaxBackoff``; each wait is jittered down by up to half.
     public var reconnectInitialBackoff: TimeAmount
@@ -75,6 +83,8 @@ public struct APNsClientConfiguration: Sendable {
         connectTimeout: TimeAmount = .seconds(10),
         pingInterval: TimeAmount = .seconds(60),
         pingTimeout: TimeAmount = .seconds(10),
+        stallTimeout: TimeAmount = .seconds(5),
+        stallPingTimeout: TimeAmount = .seconds(3),
         reconnectInitialBackoff: TimeAmount = .milliseconds(100),
         reconnectMaxBackoff: TimeAmount = .seconds(5)
     ) {
@@ -88,6 +98,8 @@ public struct APNsClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
+        self.stallTimeout = stallTimeout
+        self.stallPingTimeout = stallPingTimeout
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
     }
@@ -111,6 +123,8 @@ public struct APNsClientConfiguration: Sendable {
                 maxConcurrentStreams: maxConcurrentStreams,
                 pingInterval: pingInterval,
                 pingTimeout: pingTimeout,
+                stallTimeout: stallTimeout,
+                stallPingTimeout: stallPingTimeout,
                 connectTimeout: connectTimeout
             ),
             maxQueued: maxOutstanding,

@@ -38,6 +38,10 @@ struct GatewayConfig {
     var connectTimeout = 10.0
     var pingInterval = 60.0
     var pingTimeout = 10.0
+    /// Seconds a connection with notifications waiting may read nothing before it probes with a PING.
+    var stallTimeout = 5.0
+    /// Seconds that probe may go unanswered before the connection is replaced.
+    var stallPingTimeout = 3.0
     /// Seconds before the first reconnect after a failed connect; doubles per failure in a row.
     var reconnectInitialBackoff = 0.1
     /// The most seconds between reconnect attempts.
@@ -166,6 +170,9 @@ struct GatewayConfig {
             config.connectTimeout = try timeouts.seconds("connectSeconds", in: 0.1...600) ?? config.connectTimeout
             config.pingInterval = try timeouts.seconds("pingIntervalSeconds", in: 1...86_400) ?? config.pingInterval
             config.pingTimeout = try timeouts.seconds("pingTimeoutSeconds", in: 0.1...600) ?? config.pingTimeout
+            config.stallTimeout = try timeouts.seconds("stallSeconds", in: 0.1...600) ?? config.stallTimeout
+            config.stallPingTimeout =
+                try timeouts.seconds("stallPingTimeoutSeconds", in: 0.1...600) ?? config.stallPingTimeout
             config.shutdownGrace = try timeouts.seconds("shutdownGraceSeconds", in: 0...600) ?? config.shutdownGrace
             try timeouts.finish()
         }
@@ -248,6 +255,8 @@ struct GatewayConfig {
             connectTimeout: .nanoseconds(Int64(connectTimeout * 1e9)),
             pingInterval: .nanoseconds(Int64(pingInterval * 1e9)),
             pingTimeout: .nanoseconds(Int64(pingTimeout * 1e9)),
+            stallTimeout: .nanoseconds(Int64(stallTimeout * 1e9)),
+            stallPingTimeout: .nanoseconds(Int64(stallPingTimeout * 1e9)),
             reconnectInitialBackoff: .nanoseconds(Int64(reconnectInitialBackoff * 1e9)),
             reconnectMaxBackoff: .nanoseconds(Int64(reconnectMaxBackoff * 1e9))
         )

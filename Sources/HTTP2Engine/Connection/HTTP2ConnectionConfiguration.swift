@@ -8,6 +8,12 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
     public var pingInterval: TimeAmount
     /// How long to wait for a PING's acknowledgement before giving up on the connection.
     public var pingTimeout: TimeAmount
+    /// How long a connection with streams waiting for answers may read nothing from the server before it sends
+    /// a PING to check for a stall.
+    public var stallTimeout: TimeAmount
+    /// How long a PING sent while streams wait (the stall probe) may go unanswered before the connection is
+    /// closed and its streams re-routed; the shorter of this and ``pingTimeout`` applies.
+    public var stallPingTimeout: TimeAmount
     /// How long a TCP connect plus TLS handshake plus the server's SETTINGS may take.
     public var connectTimeout: TimeAmount
     /// How often the connection checks deadlines and keep-alive.
@@ -17,12 +23,16 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
         maxConcurrentStreams: Int = 1000,
         pingInterval: TimeAmount = .seconds(60),
         pingTimeout: TimeAmount = .seconds(10),
+        stallTimeout: TimeAmount = .seconds(5),
+        stallPingTimeout: TimeAmount = .seconds(3),
         connectTimeout: TimeAmount = .seconds(10),
         tickInterval: TimeAmount = .milliseconds(50)
     ) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
+        self.stallTimeout = stallTimeout
+        self.stallPingTimeout = stallPingTimeout
         self.connectTimeout = connectTimeout
         self.tickInterval = tickInterval
     }
