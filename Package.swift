@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "HTTP2Engine", targets: ["HTTP2Engine"]),
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "APNsCore", targets: ["APNsCore"]),
         .library(name: "APNs", targets: ["APNs"]),
         .library(name: "MockAPNs", targets: ["MockAPNs"]),
@@ -57,10 +58,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // JSON without I/O: the one validating scanner (byte ranges, typed member access) and the one writer.
+        .target(name: "JSON", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // APNs models, validation, provider tokens and retry policy: no I/O.
         .target(
             name: "APNsCore",
             dependencies: [
+                "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -100,11 +104,17 @@ let package = Package(
             ]
         ),
 
+        // The seam between the intake and the ops it does not handle itself: a request's decoded members in,
+        // a reply's members out.
+        .target(
+            name: "IntakeOps",
+            dependencies: ["JSON", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
         .target(
             name: "Intake",
             dependencies: [
-                "APNs", "APNsCore",
+                "APNs", "APNsCore", "JSON", "IntakeOps",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -115,7 +125,7 @@ let package = Package(
         .target(
             name: "LiveActivity",
             dependencies: [
-                "APNsCore", "CSQLite",
+                "APNsCore", "JSON", "CSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -124,7 +134,7 @@ let package = Package(
         .target(
             name: "LiveActivityService",
             dependencies: [
-                "APNs", "APNsCore", "LiveActivity", "Intake",
+                "APNs", "APNsCore", "LiveActivity", "JSON", "IntakeOps",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -158,7 +168,9 @@ let package = Package(
         .executableTarget(
             name: "apns-gateway",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "APNsGatewayClient", "LiveActivity", "LiveActivityService", "Observability",
+                "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "APNsGatewayClient", "HTTP2Engine", "LiveActivity",
+                "LiveActivityService",
+                "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -171,14 +183,15 @@ let package = Package(
 
         // What several test targets share (not a test target itself).
         .target(name: "GatewayTestSupport", path: "Tests/GatewayTestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "APNsCoreTests",
-            dependencies: ["APNsCore", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: ["APNsCore", "JSON", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
         ),
         // Mutation and generation fuzzing of the parsers that read untrusted bytes (seed corpus in Corpus/).
         .testTarget(
             name: "FuzzTests",
-            dependencies: ["Intake", "APNsCore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Intake", "APNsCore", "JSON", .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Corpus"]
         ),
         .testTarget(
@@ -198,7 +211,15 @@ let package = Package(
         ),
         .testTarget(
             name: "LiveActivityTests",
-            dependencies: ["LiveActivity", "APNsCore", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["LiveActivity", "APNsCore", "JSON", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The daemon's configuration: defaults and bounds come from the components, demo-config matches config/local.json.
+        .testTarget(
+            name: "GatewayConfigTests",
+            dependencies: [
+                "apns-gateway", "APNs", "APNsCore", "HTTP2Engine", "Intake", "LiveActivityService",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["APNs", "APNsCore", "HTTP2Engine", "MockAPNs", "GatewayTestSupport"]),
         .testTarget(
@@ -206,6 +227,7 @@ let package = Package(
             dependencies: [
                 "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -214,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "LiveActivityServiceTests",
             dependencies: [
-                "LiveActivityService", "LiveActivity", "Intake", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
+                "LiveActivityService", "LiveActivity", "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

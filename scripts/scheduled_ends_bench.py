@@ -24,7 +24,7 @@ try:
                               "token": tokens[i]} for i in range(n)]).start(); f.wait(120)
     fire_at = int(time.time()) + 2
     f = labkit.OpFeed(sock, [{"id": f"s-{i}", "op": "activity.schedule_end", "activityId": f"a-{i}", "at": fire_at,
-                              "scheduleId": f"e-{i}"} for i in range(n)]).start(); f.wait(120)
+                              "scheduleId": f"e-{i}", "contentState": {"over": True}} for i in range(n)]).start(); f.wait(120)
     def count():
         return sum(1 for r in read_records([record], tokens=True) if r[2] == "200" and r[4].startswith("cafe"))
     labkit.wait_until(lambda: count() >= n, 120, interval=0.05, what="all ends")

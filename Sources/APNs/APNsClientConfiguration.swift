@@ -72,21 +72,23 @@ public struct APNsClientConfiguration: Sendable {
     /// The longest wait between reconnect attempts: the longest a recovered APNs waits for the pool.
     public var reconnectMaxBackoff: TimeAmount
 
+    /// Creates a configuration. The defaults are the engine's (``HTTP2PoolConfiguration``,
+    /// ``HTTP2ConnectionConfiguration``), the retry policy's and this type's `default…` constants.
     public init(
         environment: Environment,
         authentication: Authentication,
-        connectionCount: Int = 2,
-        maxConcurrentStreams: Int = 1000,
-        maxOutstanding: Int = 20_000,
-        requestTimeout: TimeAmount = .seconds(30),
+        connectionCount: Int = HTTP2PoolConfiguration.defaultConnectionCount,
+        maxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams,
+        maxOutstanding: Int = APNsClientConfiguration.defaultMaxOutstanding,
+        requestTimeout: TimeAmount = APNsClientConfiguration.defaultRequestTimeout,
         retry: APNsRetryPolicy = APNsRetryPolicy(),
-        connectTimeout: TimeAmount = .seconds(10),
-        pingInterval: TimeAmount = .seconds(60),
-        pingTimeout: TimeAmount = .seconds(10),
-        stallTimeout: TimeAmount = .seconds(5),
-        stallPingTimeout: TimeAmount = .seconds(3),
-        reconnectInitialBackoff: TimeAmount = .milliseconds(100),
-        reconnectMaxBackoff: TimeAmount = .seconds(5)
+        connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
+        pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
+        pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
+        stallTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallTimeout,
+        stallPingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallPingTimeout,
+        reconnectInitialBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectInitialBackoff,
+        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff
     ) {
         self.environment = environment
         self.authentication = authentication
@@ -103,6 +105,23 @@ public struct APNsClientConfiguration: Sendable {
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``maxOutstanding`` for this initializer.
+    public static let defaultMaxOutstanding = 20_000
+    /// The bound on outstanding notifications that keeps every stream of the pool busy: four times the streams
+    /// it can have open. More only holds memory (every stream is busy already); less can leave streams idle
+    /// between one answer and the next notification. The gateway's configuration uses it when it sets none.
+    public static func maxOutstanding(connectionCount: Int, maxConcurrentStreams: Int) -> Int {
+        4 * connectionCount * maxConcurrentStreams
+    }
+    /// The values of ``maxOutstanding`` worth configuring.
+    public static let maxOutstandingRange = 1...10_000_000
+    /// The default of ``requestTimeout``.
+    public static let defaultRequestTimeout: TimeAmount = .seconds(30)
+    /// The values of ``requestTimeout`` worth configuring.
+    public static let requestTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(3600))
 
     var poolConfiguration: HTTP2PoolConfiguration {
         var trust = TLSConfiguration.Trust.system

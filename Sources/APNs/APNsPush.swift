@@ -78,20 +78,18 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
                 body: response.body
             ))
         case .failure(let error):
-            if error.isShutdown {
+            switch error.kind {
+            case .shutdown:
                 return finish(.gateway(.shutdown, "the gateway shut down before APNs answered", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.shutdown))
-            }
-            if error.isQueueFull {
+            case .queueFull:
                 return finish(.gateway(.overloaded, error.detail, attempts: attempts - 1), .gateway(.overloaded))
-            }
-            if error.isDeadlineExceeded {
+            case .connectFailed:
+                return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1), .gateway(.connectFailed))
+            case .deadlineExceeded:
                 outcome = .deadlineExceeded
-            } else if error.isNotSent {
-                if error.detail.hasPrefix("cannot connect") {
-                    return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1), .gateway(.connectFailed))
-                }
+            case .notSent:
                 outcome = .notSent
-            } else {
+            case .connectionLost, .streamReset, .protocolError:
                 outcome = .connectionLost
             }
             client.recordFailure(error)

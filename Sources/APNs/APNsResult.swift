@@ -47,6 +47,18 @@ public struct APNsResult: Sendable, Hashable {
     /// True for APNs status 200.
     public var isSuccess: Bool { status == 200 }
 
+    /// APNs's reason as a typed value; nil unless APNs gave the result with a reason.
+    public var apnsReason: APNsReason? {
+        guard source == .apns, let reason else { return nil }
+        return APNsReason(rawValue: reason)
+    }
+
+    /// The gateway's reason as a typed value; nil unless the gateway gave the result.
+    public var gatewayReason: GatewayReason? {
+        guard source == .gateway, let reason else { return nil }
+        return GatewayReason(rawValue: reason)
+    }
+
     static func local(_ error: APNsValidationError) -> APNsResult {
         APNsResult(source: .local, reason: error.reason, detail: error.message)
     }

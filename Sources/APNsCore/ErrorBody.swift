@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 /// The fields of an APNs error body, `{"reason": "...", "timestamp": ...}`, which APNs sends with
@@ -32,76 +33,43 @@ public struct APNsErrorBody: Sendable, Hashable {
 
     static func parse(_ bytes: UnsafeRawBufferPointer) -> APNsErrorBody {
         var body = APNsErrorBody(reason: nil, timestamp: nil)
-        var scanner = JSONScanner(bytes)
-        scanner.skipWhitespace()
-        if scanner.isAtEnd {
-            return body
-        }
-        let wellFormed = body.readObject(&scanner)
+        guard bytes.contains(where: { !isBlank($0) }) else { return body }
+        var reader = JSONReader(bytes)
+        let wellFormed = (try? body.readObject(&reader)) != nil
         if body.reason == nil && !wellFormed {
             body.reason = APNsReason(rawValue: rawText(bytes))
         }
         return body
     }
 
-    /// Reads the object's members into `self`; returns whether the object was well-formed and
-    /// followed by nothing but whitespace.
-    private mutating func readObject(_ scanner: inout JSONScanner) -> Bool {
-        let bytes = scanner.bytes
-        guard scanner.peek == UInt8(ascii: "{") else { return false }
-        scanner.index += 1
-        scanner.skipWhitespace()
-        if scanner.peek == UInt8(ascii: "}") {
-            scanner.index += 1
-        } else {
-            members: while true {
-                scanner.skipWhitespace()
-                guard scanner.peek == UInt8(ascii: "\"") else { return false }
-                let keyStart = scanner.index + 1
-                var keyHasEscapes = false
-                guard scanner.scanString(hasEscapes: &keyHasEscapes) else { return false }
-                let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(scanner.index - 1)])
-                scanner.skipWhitespace()
-                guard scanner.peek == UInt8(ascii: ":") else { return false }
-                scanner.index += 1
-                scanner.skipWhitespace()
-                let valueStart = scanner.index
-                let first = scanner.peek
-                guard scanner.scanValue() else { return false }
-                let value = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<scanner.index])
-
-                if key.elementsEqual("reason".utf8) {
-                    // A reason that is not a string leaves `reason` nil: the body counts as malformed.
-                    guard first == UInt8(ascii: "\"") else { return false }
-                    self.reason = APNsReason(rawValue: decodeJSONString(value))
-                } else if key.elementsEqual("timestamp".utf8) {
-                    self.timestamp = parseTimestamp(value, isString: first == UInt8(ascii: "\""))
-                }
-
-                scanner.skipWhitespace()
-                switch scanner.peek {
-                case UInt8(ascii: ","):
-                    scanner.index += 1
-                case UInt8(ascii: "}"):
-                    scanner.index += 1
-                    break members
-                default:
-                    return false
-                }
+    /// Reads the object's members into `self`; throws where it is malformed, after the members before that
+    /// point were read. A reason that is not a string counts as malformed.
+    private mutating func readObject(_ reader: inout JSONReader) throws(JSONSyntaxError) {
+        try reader.beginObject()
+        var first = true
+        while let key = try reader.nextMember(&first) {
+            let kind = try reader.peekKind()
+            if reader.equals(key, "reason") {
+                guard kind == .string else { throw JSONSyntaxError(offset: reader.offset, problem: "reason is not a string") }
+                self.reason = APNsReason(rawValue: try reader.readString())
+            } else if reader.equals(key, "timestamp") {
+                let range = try reader.skipValue()
+                self.timestamp = parseTimestamp(UnsafeRawBufferPointer(rebasing: reader.bytes[range]), isString: kind == .string)
+            } else {
+                try reader.skipValue()
             }
         }
-        scanner.skipWhitespace()
-        return scanner.isAtEnd
+        try reader.expectEnd()
     }
+}
+
+private func isBlank(_ byte: UInt8) -> Bool {
+    byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\t")
 }
 
 /// The body as text for ``APNsReason/unknown(_:)``: whitespace-trimmed, cut to
 /// ``APNsErrorBody/maxUnknownTextLength`` bytes, invalid UTF-8 repaired.
 private func rawText(_ bytes: UnsafeRawBufferPointer) -> String {
-    func isBlank(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r")
-            || byte == UInt8(ascii: "\t")
-    }
     guard let start = bytes.firstIndex(where: { !isBlank($0) }),
         let last = bytes.lastIndex(where: { !isBlank($0) })
     else { return "" }
@@ -124,7 +92,7 @@ private func parseTimestamp(_ value: UnsafeRawBufferPointer, isString: Bool) -> 
         digits = digits.dropFirst()
     }
     guard !digits.isEmpty else { return nil }
-    if digits.allSatisfy(isDigit) {
+    if digits.allSatisfy(ASCIIByte.isDigit) {
         var result: Int64 = 0
         for byte in digits {
             let (shifted, overflow1) = result.multipliedReportingOverflow(by: 10)
@@ -138,72 +106,4 @@ private func parseTimestamp(_ value: UnsafeRawBufferPointer, isString: Bool) -> 
         double >= -9.2e18, double <= 9.2e18
     else { return nil }
     return Int64(double)
-}
-
-/// Decodes a JSON string token (quotes included, already validated by the scanner).
-func decodeJSONString(_ token: UnsafeRawBufferPointer) -> String {
-    guard token.count >= 2 else { return "" }
-    return APNsJSONScanner.decodeStringContent(UnsafeRawBufferPointer(rebasing: token[1..<(token.count - 1)]))
-}
-
-extension APNsJSONScanner {
-    /// Decodes the content of a JSON string (without its quotes) that a scanner has already checked: escapes,
-    /// `\u` escapes and surrogate pairs become their characters. A malformed escape never traps; it decodes to
-    /// U+FFFD or is dropped.
-    public static func decodeStringContent(_ content: UnsafeRawBufferPointer) -> String {
-        guard content.contains(UInt8(ascii: "\\")) else {
-            return String(decoding: content, as: UTF8.self)
-        }
-        var scalars = String.UnicodeScalarView()
-        var utf8: [UInt8] = []
-        var index = 0
-        func flush() {
-            if !utf8.isEmpty {
-                scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars)
-                utf8.removeAll(keepingCapacity: true)
-            }
-        }
-        func hex4(at offset: Int) -> UInt32? {
-            guard offset + 4 <= content.count else { return nil }
-            var value: UInt32 = 0
-            for byte in content[offset..<(offset + 4)] {
-                guard let digit = hexValue(byte) else { return nil }
-                value = value << 4 | UInt32(digit)
-            }
-            return value
-        }
-        while index < content.count {
-            let byte = content[index]
-            guard byte == UInt8(ascii: "\\"), index + 1 < content.count else {
-                utf8.append(byte)
-                index += 1
-                continue
-            }
-            let escaped = content[index + 1]
-            index += 2
-            switch escaped {
-            case UInt8(ascii: "b"): utf8.append(0x08)
-            case UInt8(ascii: "f"): utf8.append(0x0C)
-            case UInt8(ascii: "n"): utf8.append(0x0A)
-            case UInt8(ascii: "r"): utf8.append(0x0D)
-            case UInt8(ascii: "t"): utf8.append(0x09)
-            case UInt8(ascii: "u"):
-                flush()
-                guard let unit = hex4(at: index) else { break }
-                index += 4
-                var scalar = Unicode.Scalar(unit)
-                if (0xD800...0xDBFF).contains(unit), index + 6 <= content.count,
-                    content[index] == UInt8(ascii: "\\"), content[index + 1] == UInt8(ascii: "u"),
-                    let low = hex4(at: index + 2), (0xDC00...0xDFFF).contains(low)
-                {
-                    scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
-                    index += 6
-                }
-                scalars.append(scalar ?? "\u{FFFD}")
-            default: utf8.append(escaped)  // \" \\ \/
-            }
-        }
-        flush()
-        return String(scalars)
-    }
 }

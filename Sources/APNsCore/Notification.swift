@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 /// One push request for APNs: the device token, the payload bytes and the `apns-*` headers.
@@ -10,7 +11,12 @@ public struct APNsNotification: Sendable, Hashable {
     /// `:path` `/3/device/<token>`. Its length is not assumed (64 hex digits today).
     public var deviceToken: String
     /// The JSON payload, forwarded byte for byte.
-    public var payload: ByteBuffer
+    public var payload: ByteBuffer {
+        didSet { payloadIsCheckedObject = false }
+    }
+    /// Whether ``payload`` is known to be one JSON object (it came as ``JSONObjectBytes``): ``validate()`` then
+    /// checks its size only, instead of scanning it again.
+    public private(set) var payloadIsCheckedObject = false
     /// `apns-push-type`.
     public var pushType: APNsPushType
     /// `apns-topic`: the bundle ID plus the push type's suffix (see ``APNsPushType/topic(forBundleID:)``).
@@ -44,5 +50,23 @@ public struct APNsNotification: Sendable, Hashable {
         self.expiration = expiration
         self.collapseID = collapseID
         self.apnsID = apnsID
+    }
+
+    /// Creates a notification whose payload a JSON scan has already checked (the intake's); the scan travels with
+    /// it, so ``validate()`` does not repeat it.
+    public init(
+        deviceToken: String,
+        payload: JSONObjectBytes,
+        pushType: APNsPushType,
+        topic: String,
+        priority: APNsPriority? = nil,
+        expiration: Int64? = nil,
+        collapseID: String? = nil,
+        apnsID: String? = nil
+    ) {
+        self.init(
+            deviceToken: deviceToken, payload: payload.buffer, pushType: pushType, topic: topic, priority: priority,
+            expiration: expiration, collapseID: collapseID, apnsID: apnsID)
+        self.payloadIsCheckedObject = true
     }
 }

@@ -39,6 +39,10 @@ public struct APNsRetryPolicy: Sendable, Hashable {
 
     /// The most attempts per notification, the first included (at least 1).
     public var maxAttempts: Int
+    /// The default of ``maxAttempts``.
+    public static let defaultMaxAttempts = 3
+    /// The values of ``maxAttempts`` worth configuring (a configuration file is held to them).
+    public static let maxAttemptsRange = 1...20
     /// The back-off before the second attempt; it doubles with each further attempt.
     public var initialBackoff: Duration
     /// The longest back-off.
@@ -50,7 +54,7 @@ public struct APNsRetryPolicy: Sendable, Hashable {
     /// Creates a policy. Out-of-range values are clamped: `maxAttempts` to at least 1, negative
     /// durations to zero, `maxBackoff` to at least `initialBackoff`, `jitter` to 0...1.
     public init(
-        maxAttempts: Int = 3,
+        maxAttempts: Int = APNsRetryPolicy.defaultMaxAttempts,
         initialBackoff: Duration = .milliseconds(100),
         maxBackoff: Duration = .seconds(5),
         jitter: Double = 0.2

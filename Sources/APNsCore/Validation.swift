@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 extension APNsNotification {
@@ -27,7 +28,7 @@ extension APNsNotification {
     public func validate() throws(APNsValidationError) {
         try Self.validateDeviceToken(self.deviceToken)
         try Self.validateTopic(self.topic, for: self.pushType)
-        try Self.validatePayload(self.payload, for: self.pushType)
+        try Self.validatePayload(self.payload, for: self.pushType, isCheckedObject: self.payloadIsCheckedObject)
         if let priority = self.priority {
             try Self.validatePriority(priority, for: self.pushType)
         }
@@ -55,8 +56,8 @@ extension APNsNotification {
                 "device token \(redactedToken(token)) is \(count) characters; at most \(Self.maxDeviceTokenLength) are accepted")
         }
         let badOffset = token.utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.firstIndex { hexValue($0) == nil }
-        } ?? token.utf8.enumerated().first { hexValue($0.element) == nil }?.offset
+            bytes.firstIndex { ASCIIByte.hexValue($0) == nil }
+        } ?? token.utf8.enumerated().first { ASCIIByte.hexValue($0.element) == nil }?.offset
         if let badOffset {
             throw APNsValidationError.badDeviceToken.with(
                 "device token \(redactedToken(token)) has a non-hex character at offset \(badOffset)")
@@ -95,7 +96,10 @@ extension APNsNotification {
     }
 
     /// Checks a payload: non-empty, within the push type's size limit, exactly one JSON object.
-    public static func validatePayload(_ payload: ByteBuffer, for pushType: APNsPushType) throws(APNsValidationError) {
+    /// `isCheckedObject` says a JSON scan has already found it to be one object (``JSONObjectBytes``).
+    public static func validatePayload(
+        _ payload: ByteBuffer, for pushType: APNsPushType, isCheckedObject: Bool = false
+    ) throws(APNsValidationError) {
         let size = payload.readableBytes
         guard size > 0 else {
             throw APNsValidationError.payloadEmpty.with("payload is empty")
@@ -104,8 +108,9 @@ extension APNsNotification {
             throw APNsValidationError.payloadTooLarge.with(
                 "payload is \(size) bytes; \(pushType.rawValue) pushes allow at most \(pushType.maxPayloadSize)")
         }
+        if isCheckedObject { return }
         do {
-            try APNsJSONScanner.validateObject(payload)
+            try JSONReader.validateObject(payload)
         } catch {
             throw APNsValidationError.payloadNotJSON.with("payload is not a JSON object: \(error)")
         }
@@ -156,7 +161,7 @@ extension APNsNotification {
                 case 8, 13, 18, 23:
                     if byte != UInt8(ascii: "-") { return false }
                 default:
-                    if hexValue(byte) == nil { return false }
+                    if ASCIIByte.hexValue(byte) == nil { return false }
                 }
             }
             return true

@@ -23,11 +23,17 @@ int capns_TLS1_2_VERSION(void) {
 }
 
 void capns_ERR_describe(char *buffer, size_t length) {
-    if (length == 0) return;
+    (void)capns_ERR_describe_reasons(buffer, length, NULL, 0);
+}
+
+size_t capns_ERR_describe_reasons(char *buffer, size_t length, int *reasons, size_t capacity) {
+    if (length == 0) return 0;
     buffer[0] = '\0';
     unsigned long code;
     size_t used = 0;
+    size_t count = 0;
     while ((code = ERR_get_error()) != 0) {
+        if (count < capacity) reasons[count++] = ERR_GET_REASON(code);
         char one[256];
         ERR_error_string_n(code, one, sizeof(one));
         size_t n = strlen(one);
@@ -37,4 +43,13 @@ void capns_ERR_describe(char *buffer, size_t length) {
         used += n;
         buffer[used] = '\0';
     }
+    return count;
+}
+
+int capns_SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL(void) {
+    return SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
+}
+
+int capns_SSL_R_NO_APPLICATION_PROTOCOL(void) {
+    return SSL_R_NO_APPLICATION_PROTOCOL;
 }

@@ -1,5 +1,6 @@
 import APNs
 import APNsCore
+import JSON
 import NIOCore
 
 /// Settings of the intake socket and its protocol limits.
@@ -29,14 +30,14 @@ public struct IntakeConfiguration: Sendable {
     /// Creates a configuration; only the socket path has no default.
     public init(
         socketPath: String,
-        socketMode: UInt16 = 0o660,
+        socketMode: UInt16 = IntakeConfiguration.defaultSocketMode,
         socketOwner: UInt32? = nil,
         socketGroup: UInt32? = nil,
-        maxLineBytes: Int = 8 * 1024 * 1024,
-        maxBatchSize: Int = 10_000,
-        maxConnections: Int = 1024,
-        maxOperationsPerConnection: Int = 16,
-        operationTimeout: TimeAmount = .seconds(300)
+        maxLineBytes: Int = IntakeConfiguration.defaultMaxLineBytes,
+        maxBatchSize: Int = IntakeConfiguration.defaultMaxBatchSize,
+        maxConnections: Int = IntakeConfiguration.defaultMaxConnections,
+        maxOperationsPerConnection: Int = IntakeConfiguration.defaultMaxOperationsPerConnection,
+        operationTimeout: TimeAmount = IntakeConfiguration.defaultOperationTimeout
     ) {
         self.socketPath = socketPath
         self.socketMode = socketMode
@@ -48,86 +49,67 @@ public struct IntakeConfiguration: Sendable {
         self.maxOperationsPerConnection = maxOperationsPerConnection
         self.operationTimeout = operationTimeout
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// Where the gateway's configuration puts the socket when it names none.
+    public static let defaultSocketPath = "/run/apns-gateway/intake.sock"
+    /// The default of ``socketMode``: owner and group may connect.
+    public static let defaultSocketMode: UInt16 = 0o660
+    /// The default of ``maxLineBytes`` (8 MiB).
+    public static let defaultMaxLineBytes = 8 * 1024 * 1024
+    /// The values of ``maxLineBytes`` worth configuring.
+    public static let maxLineBytesRange = 1024...(1 << 30)
+    /// The default of ``maxBatchSize``.
+    public static let defaultMaxBatchSize = 10_000
+    /// The values of ``maxBatchSize`` worth configuring.
+    public static let maxBatchSizeRange = 1...1_000_000
+    /// The default of ``maxConnections``.
+    public static let defaultMaxConnections = 1024
+    /// The values of ``maxConnections`` worth configuring.
+    public static let maxConnectionsRange = 1...100_000
+    /// The default of ``maxOperationsPerConnection``.
+    public static let defaultMaxOperationsPerConnection = 16
+    /// The default of ``operationTimeout``.
+    public static let defaultOperationTimeout: TimeAmount = .seconds(300)
+    /// The values of ``operationTimeout`` worth configuring.
+    public static let operationTimeoutRange: ClosedRange<TimeAmount> = .seconds(1)...(.seconds(86_400))
+    /// How long ``IntakeServer/shutdown(grace:)`` gives notifications in flight by default.
+    public static let defaultShutdownGrace: TimeAmount = .seconds(5)
+    /// The values of the shutdown grace worth configuring.
+    public static let shutdownGraceRange: ClosedRange<TimeAmount> = .zero...(.seconds(600))
 }
 
-/// An app the intake sends for: its name in requests (`"app"`), its bundle ID (the default topic) and
-/// the APNs client that carries its notifications.
-public struct IntakeApp: Sendable {
-    /// The name requests use in `"app"`.
-    public var name: String
-    /// The bundle ID; the default topic is this plus the push type's suffix.
-    public var bundleID: String
-    /// The client that sends this app's notifications. Apps may share one client.
-    public var client: APNsClient
-
-    /// Creates an app entry.
-    public init(name: String, bundleID: String, client: APNsClient) {
-        self.name = name
-        self.bundleID = bundleID
-        self.client = client
-    }
-}
-
-/// The apps the intake routes to, and which one serves notifications that name none.
-struct IntakeRoutes: Sendable {
-    let apps: [String: IntakeApp]
-    let defaultApp: IntakeApp?
-    /// Every distinct client once, in a stable order (by app name).
-    let clients: [(name: String, client: APNsClient)]
-
-    init(apps: [IntakeApp], defaultApp: String?) {
-        var table: [String: IntakeApp] = [:]
-        for app in apps { table[app.name] = app }
-        self.apps = table
-        if let defaultApp {
-            self.defaultApp = table[defaultApp]
-        } else {
-            self.defaultApp = apps.count == 1 ? apps.first : nil
-        }
-        var seen: [ObjectIdentifier] = []
-        var clients: [(String, APNsClient)] = []
-        for app in apps.sorted(by: { $0.name < $1.name }) where !seen.contains(ObjectIdentifier(app.client)) {
-            seen.append(ObjectIdentifier(app.client))
-            clients.append((app.name, app.client))
-        }
-        self.clients = clients
-    }
-
+/// Turning a scanned item into a notification for its app's client.
+extension APNsApps {
     /// Turns a scanned item into a notification for its app's client, or the local result that rejects it.
-    func notification(for item: ScannedItem, payload: ByteBuffer?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
+    func notification(for item: ScannedItem, payload: JSONObjectBytes?) -> Result<(APNsNotification, APNsClient), LocalRejection> {
         if let problem = item.problem {
-            return .failure(LocalRejection(reason: "BadRequest", detail: problem))
+            return .failure(LocalRejection(reason: .badRequest, detail: problem))
         }
-        let app: IntakeApp
-        if let name = item.app {
-            guard let found = apps[name] else {
-                let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "no app named \"\(shown)\" is configured"))
-            }
-            app = found
-        } else {
-            guard let defaultApp else {
-                return .failure(LocalRejection(reason: "UnknownApp", detail: "\"app\" is required: several apps are configured"))
-            }
-            app = defaultApp
+        let app: APNsApp
+        do {
+            app = try self.app(named: item.app)
+        } catch {
+            return .failure(LocalRejection(reason: .unknownApp, detail: error.description))
         }
         var pushType = APNsPushType.alert
         if let name = item.pushType {
             guard let type = APNsPushType(rawValue: name) else {
                 let shown = name.count > 40 ? String(name.prefix(40)) + "…" : name
-                return .failure(LocalRejection(reason: "InvalidPushType", detail: "unknown pushType \"\(shown)\""))
+                return .failure(LocalRejection(reason: .invalidPushType, detail: "unknown pushType \"\(shown)\""))
             }
             pushType = type
         }
         var priority: APNsPriority?
         if let value = item.priority {
             guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: "BadPriority", detail: "priority \(value) is not one of 10, 5 or 1"))
+                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
             }
             priority = known
         }
         guard let token = item.token, let payload else {
-            return .failure(LocalRejection(reason: "BadRequest", detail: "missing \"token\" or \"payload\""))
+            return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
         }
         let notification = APNsNotification(
             deviceToken: token,
@@ -145,9 +127,9 @@ struct IntakeRoutes: Sendable {
 
 /// A notification refused by the intake itself before reaching a client.
 struct LocalRejection: Error {
-    var reason: String
+    var reason: IntakeRejectionReason
     var detail: String
 
-    var result: APNsResult { APNsResult(source: .local, reason: reason, detail: detail) }
+    var result: APNsResult { APNsResult(source: .local, reason: reason.name, detail: detail) }
 }
 

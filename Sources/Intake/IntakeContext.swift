@@ -1,5 +1,6 @@
 import APNs
 import NIOConcurrencyHelpers
+import JSON
 import NIOCore
 import Synchronization
 
@@ -7,7 +8,7 @@ import Synchronization
 /// operations, and the intake's own counters (lock-free).
 final class IntakeContext: Sendable {
     let configuration: IntakeConfiguration
-    let routes: IntakeRoutes
+    let routes: APNsApps
     let operations: [String: any IntakeOperation]
     /// "send, ping, stats" and the extension ops, sorted, for `UnknownOp` messages.
     let knownOps: String
@@ -28,7 +29,7 @@ final class IntakeContext: Sendable {
     /// Notifications refused by the intake itself, by `IntakeRejectionReason`.
     private let rejectionCounts = AtomicCounterArray(count: IntakeRejectionReason.allCases.count)
 
-    init(configuration: IntakeConfiguration, routes: IntakeRoutes, operations: [String: any IntakeOperation] = [:]) {
+    init(configuration: IntakeConfiguration, routes: APNsApps, operations: [String: any IntakeOperation] = [:]) {
         self.configuration = configuration
         self.routes = routes
         self.operations = operations
@@ -84,8 +85,8 @@ final class IntakeContext: Sendable {
         }
     }
 
-    func countRejection(_ reason: String) {
-        rejectionCounts.add(IntakeRejectionReason(reason).rawValue)
+    func countRejection(_ reason: IntakeRejectionReason) {
+        rejectionCounts.add(reason.rawValue)
     }
 
     var statistics: IntakeStatistics {
@@ -113,18 +114,18 @@ final class IntakeContext: Sendable {
 
     /// The `stats` reply: the same figures the Prometheus metrics show, read from the same counters.
     func writeStats(id: ByteBuffer, into buffer: ByteBuffer) -> ByteBuffer {
-        var writer = JSONObjectWriter(buffer: buffer)
-        writer.begin()
+        var writer = JSONWriter(members: buffer)
+        writer.beginObject()
         writer.raw("id", id)
-        writer.begin("stats")
+        writer.beginObject("stats")
         writer.intake(statistics)
-        writer.begin("apps")
+        writer.beginObject("apps")
         for (name, client) in routes.clients {
             writer.app(name, client.statistics)
         }
-        writer.end()
-        writer.end()
-        writer.end()
+        writer.endObject()
+        writer.endObject()
+        writer.endObject()
         var buffer = writer.buffer
         buffer.writeInteger(UInt8(ascii: "\n"))
         return buffer

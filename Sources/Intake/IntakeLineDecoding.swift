@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 /// The per-line work of a `send` outside the connection: scanning the line and copying each payload out of
@@ -13,9 +14,9 @@ public enum IntakeLineDecoding {
         guard case .send(_, let items) = request else { return -1 }
         var copied = 0
         for item in items {
-            guard let range = item.payload else { continue }
-            let payload = copy(line, range)
-            copied += payload.readableBytes > 0 ? 1 : 0
+            guard let object = item.payload else { continue }
+            let payload = JSONObjectBytes(copying: object, of: line)
+            copied += payload.buffer.readableBytes > 0 ? 1 : 0
         }
         return copied
     }

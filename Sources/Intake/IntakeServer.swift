@@ -56,7 +56,7 @@ public final class IntakeServer: Sendable {
     ///     with `UnknownOp`.
     public static func start(
         configuration: IntakeConfiguration,
-        apps: [IntakeApp],
+        apps: [APNsApp],
         defaultApp: String? = nil,
         operations: [String: any IntakeOperation] = [:],
         group: any EventLoopGroup,
@@ -70,7 +70,7 @@ public final class IntakeServer: Sendable {
         }
         try SocketPath.prepare(configuration.socketPath)
         let shared = IntakeContext(
-            configuration: configuration, routes: IntakeRoutes(apps: apps, defaultApp: defaultApp), operations: operations)
+            configuration: configuration, routes: APNsApps(apps, defaultApp: defaultApp), operations: operations)
         let connections = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -132,7 +132,7 @@ public final class IntakeServer: Sendable {
     /// in-flight ones get up to `grace`, then the clients answer the rest with `Shutdown`; running extension
     /// ops are waited for), shuts the clients down, writes the last replies, closes the connections and
     /// removes the socket file.
-    public func shutdown(grace: TimeAmount = .seconds(5)) async {
+    public func shutdown(grace: TimeAmount = IntakeConfiguration.defaultShutdownGrace) async {
         let first = isShutDown.withLockedValue { done in
             defer { done = true }
             return !done

@@ -1,4 +1,5 @@
 import APNs
+import APNsCore
 
 /// The intake's figures at one moment: the `stats` op's `intake` object and the intake's Prometheus metrics.
 public struct IntakeStatistics: Sendable, Hashable {
@@ -25,26 +26,26 @@ public struct IntakeStatistics: Sendable, Hashable {
 }
 
 /// Why the intake refused a notification itself; the order is the counters' order.
-enum IntakeRejectionReason: Int, CaseIterable {
-    case badRequest, unknownApp, invalidPushType, badPriority, other
+///
+/// Where the refusal stands in for an APNs answer (`InvalidPushType`, `BadPriority`), the name is APNs's
+/// reason, as ``APNsReason`` spells it.
+enum IntakeRejectionReason: Int, CaseIterable, Sendable {
+    /// The notification is malformed (a member of the wrong type, no `token` or `payload`).
+    case badRequest
+    /// `app` names no configured app, or is missing while several are configured.
+    case unknownApp
+    /// `pushType` is not one APNs knows.
+    case invalidPushType
+    /// `priority` is not 10, 5 or 1.
+    case badPriority
 
-    init(_ reason: String) {
-        switch reason {
-        case "BadRequest": self = .badRequest
-        case "UnknownApp": self = .unknownApp
-        case "InvalidPushType": self = .invalidPushType
-        case "BadPriority": self = .badPriority
-        default: self = .other
-        }
-    }
-
+    /// The reason as results and counters show it.
     var name: String {
         switch self {
         case .badRequest: "BadRequest"
         case .unknownApp: "UnknownApp"
-        case .invalidPushType: "InvalidPushType"
-        case .badPriority: "BadPriority"
-        case .other: "Other"
+        case .invalidPushType: APNsReason.invalidPushType.rawValue
+        case .badPriority: APNsReason.badPriority.rawValue
         }
     }
 }

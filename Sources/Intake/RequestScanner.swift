@@ -1,11 +1,12 @@
+import JSON
 import NIOCore
 
 /// One notification item of a `send` request as found in the line: decoded strings and numbers, and
-/// the payload's byte range (the payload itself is never decoded). `problem` is set when the item
+/// where the payload lies (the payload itself is never decoded; its check travels with it). `problem` is set when the item
 /// is malformed; the item then gets a local error result and the rest of the batch goes on.
 struct ScannedItem {
     var token: String?
-    var payload: Range<Int>?
+    var payload: JSONObjectRange?
     var priority: Int64?
     var expiration: Int64?
     var topic: String?
@@ -21,68 +22,69 @@ enum ScannedRequest {
     case send(id: Range<Int>, items: [ScannedItem])
     case ping(id: Range<Int>)
     case stats(id: Range<Int>)
-    /// An op the core does not know: looked up among the extension operations.
-    case other(id: Range<Int>, op: String)
+    /// An op the core does not know: looked up among the extension operations, which get the members.
+    case other(id: Range<Int>, op: String, members: JSONMemberCollector)
     /// The line was read but is not a valid request; `id` is its id when one could be read.
     case failure(id: Range<Int>?, IntakeErrorCode, String)
 }
 
-/// The hand-written scanner for request lines: one pass, no Codable, payloads located not decoded.
+/// The scanner for request lines: one pass of the JSON module's reader, no Codable, payloads located not
+/// decoded. Extension ops get the members it collected on the way, so their requests are not scanned again.
 ///
 /// Top-level members other than `id`, `op` and `notifications` are checked and ignored; unknown
 /// members inside a notification make that item fail (they are usually a misspelt field).
 enum RequestScanner {
     static func scan(_ bytes: UnsafeRawBufferPointer, maxBatchSize: Int) -> ScannedRequest {
-        var cursor = JSONCursor(bytes)
+        var reader = JSONReader(bytes)
         var id: Range<Int>?
         var idProblem: String?
         var op: String?
         var opProblem: String?
         var items: [ScannedItem]?
         var itemsProblem: String?
-        do throws(JSONScanError) {
-            guard try cursor.peekKind() == .object else {
-                try cursor.skipValue()
-                try checkEnd(&cursor)
+        var members = JSONMemberCollector()
+        do throws(JSONSyntaxError) {
+            guard try reader.peekKind() == .object else {
+                try reader.skipValue()
+                try reader.expectEnd()
                 return .failure(id: nil, .badRequest, "a request must be a JSON object")
             }
-            cursor.index += 1
-            if !(try cursor.consume(UInt8(ascii: "}"))) {
-                repeat {
-                    let (start, end, _) = try cursor.scanString()
-                    try cursor.expect(UInt8(ascii: ":"))
-                    if cursor.equals(start, end, "id") {
-                        let kind = try cursor.peekKind()
-                        let range = try cursor.skipValue()
-                        if kind == .string || kind == .number {
-                            id = range
-                            idProblem = nil
-                        } else {
-                            idProblem = "\"id\" must be a string or a number, not \(kind.rawValue)"
-                        }
-                    } else if cursor.equals(start, end, "op") {
-                        if try cursor.peekKind() == .string {
-                            op = try cursor.readString()
-                            opProblem = nil
-                        } else {
-                            opProblem = "\"op\" must be a string"
-                            try cursor.skipValue()
-                        }
-                    } else if cursor.equals(start, end, "notifications") {
-                        if try cursor.peekKind() == .array {
-                            items = try scanItems(&cursor)
-                            itemsProblem = nil
-                        } else {
-                            itemsProblem = "\"notifications\" must be an array"
-                            try cursor.skipValue()
-                        }
+            try reader.beginObject()
+            var first = true
+            while let key = try reader.nextMember(&first) {
+                if reader.equals(key, "id") {
+                    let kind = try reader.peekKind()
+                    let range = try members.skipValue(named: key, &reader)
+                    if kind == .string || kind == .number {
+                        id = range
+                        idProblem = nil
                     } else {
-                        try cursor.skipValue()
+                        idProblem = "\"id\" must be a string or a number, not \(kind.rawValue)"
                     }
-                } while try cursor.consume(UInt8(ascii: ","))
-                try cursor.expect(UInt8(ascii: "}"))
+                } else if reader.equals(key, "op") {
+                    let kind = try reader.peekKind()
+                    if kind == .string {
+                        let start = reader.offset
+                        op = try reader.readString()
+                        members.record(named: key, kind: kind, range: start..<reader.offset, reader)
+                        opProblem = nil
+                    } else {
+                        opProblem = "\"op\" must be a string"
+                        try members.skipValue(named: key, &reader)
+                    }
+                } else if reader.equals(key, "notifications") {
+                    if try reader.peekKind() == .array {
+                        items = try scanItems(&reader)
+                        itemsProblem = nil
+                    } else {
+                        itemsProblem = "\"notifications\" must be an array"
+                        try members.skipValue(named: key, &reader)
+                    }
+                } else {
+                    try members.skipValue(named: key, &reader)
+                }
             }
-            try checkEnd(&cursor)
+            try reader.expectEnd()
         } catch {
             return .failure(id: nil, .invalidJSON, "invalid JSON at byte \(error.offset): \(error.problem)")
         }
@@ -104,92 +106,80 @@ enum RequestScanner {
         case "stats":
             return .stats(id: id)
         default:
-            return .other(id: id, op: op)
+            return .other(id: id, op: op, members: members)
         }
     }
 
-    private static func checkEnd(_ cursor: inout JSONCursor) throws(JSONScanError) {
-        cursor.skipWhitespace()
-        guard cursor.atEnd else { throw cursor.fail("more after the request object") }
-    }
-
-    private static func scanItems(_ cursor: inout JSONCursor) throws(JSONScanError) -> [ScannedItem] {
-        cursor.index += 1  // [
+    private static func scanItems(_ reader: inout JSONReader) throws(JSONSyntaxError) -> [ScannedItem] {
         var items: [ScannedItem] = []
-        if try cursor.consume(UInt8(ascii: "]")) { return items }
-        repeat {
-            items.append(try scanItem(&cursor))
-        } while try cursor.consume(UInt8(ascii: ","))
-        try cursor.expect(UInt8(ascii: "]"))
+        try reader.beginArray()
+        var first = true
+        while try reader.nextElement(&first) {
+            items.append(try scanItem(&reader))
+        }
         return items
     }
 
-    private static func scanItem(_ cursor: inout JSONCursor) throws(JSONScanError) -> ScannedItem {
+    private static func scanItem(_ reader: inout JSONReader) throws(JSONSyntaxError) -> ScannedItem {
         var item = ScannedItem()
-        guard try cursor.peekKind() == .object else {
-            let kind = try cursor.peekKind()
-            try cursor.skipValue(depth: 2)
-            item.problem = "a notification must be a JSON object, not \(kind.rawValue)"
+        let itemKind = try reader.peekKind()
+        guard itemKind == .object else {
+            try reader.skipValue()
+            item.problem = "a notification must be a JSON object, not \(itemKind.rawValue)"
             return item
         }
-        cursor.index += 1
-        if try cursor.consume(UInt8(ascii: "}")) {
-            item.problem = "missing \"token\""
-            return item
-        }
-        repeat {
-            let (start, end, _) = try cursor.scanString()
-            try cursor.expect(UInt8(ascii: ":"))
-            let kind = try cursor.peekKind()
+        try reader.beginObject()
+        var first = true
+        while let key = try reader.nextMember(&first) {
+            let kind = try reader.peekKind()
             func note(_ problem: String) {
                 if item.problem == nil { item.problem = problem }
             }
-            func string(_ name: String) throws(JSONScanError) -> String? {
+            func string(_ name: String) throws(JSONSyntaxError) -> String? {
                 guard kind == .string else {
                     note("\"\(name)\" must be a string, not \(kind.rawValue)")
-                    try cursor.skipValue(depth: 2)
+                    try reader.skipValue()
                     return nil
                 }
-                return try cursor.readString()
+                return try reader.readString()
             }
-            func integer(_ name: String) throws(JSONScanError) -> Int64? {
-                let range = try cursor.skipValue(depth: 2)
-                guard kind == .number, let value = cursor.integer(in: range) else {
+            func integer(_ name: String) throws(JSONSyntaxError) -> Int64? {
+                let range = try reader.skipValue()
+                guard kind == .number, let value = reader.integer(in: range) else {
                     note("\"\(name)\" must be an integer")
                     return nil
                 }
                 return value
             }
-            if cursor.equals(start, end, "token") {
+            if reader.equals(key, "token") {
                 item.token = try string("token")
-            } else if cursor.equals(start, end, "payload") {
-                let range = try cursor.skipValue(depth: 2)
+            } else if reader.equals(key, "payload") {
                 if kind == .object {
-                    item.payload = range
+                    item.payload = try reader.skipObject()
                 } else {
+                    try reader.skipValue()
                     note("\"payload\" must be a JSON object, not \(kind.rawValue)")
                 }
-            } else if cursor.equals(start, end, "priority") {
+            } else if reader.equals(key, "priority") {
                 item.priority = try integer("priority")
-            } else if cursor.equals(start, end, "expiration") {
+            } else if reader.equals(key, "expiration") {
                 item.expiration = try integer("expiration")
-            } else if cursor.equals(start, end, "topic") {
+            } else if reader.equals(key, "topic") {
                 item.topic = try string("topic")
-            } else if cursor.equals(start, end, "pushType") {
+            } else if reader.equals(key, "pushType") {
                 item.pushType = try string("pushType")
-            } else if cursor.equals(start, end, "collapseId") {
+            } else if reader.equals(key, "collapseId") {
                 item.collapseID = try string("collapseId")
-            } else if cursor.equals(start, end, "apnsId") {
+            } else if reader.equals(key, "apnsId") {
                 item.apnsID = try string("apnsId")
-            } else if cursor.equals(start, end, "app") {
+            } else if reader.equals(key, "app") {
                 item.app = try string("app")
             } else {
-                let raw = UnsafeRawBufferPointer(rebasing: cursor.bytes[start..<min(end, start + 40)])
+                let raw = UnsafeRawBufferPointer(rebasing: reader.bytes[key.content.lowerBound..<min(key.content.upperBound, key.content.lowerBound + 40)])
                 note("unknown field \"\(String(decoding: raw, as: UTF8.self))\"")
-                try cursor.skipValue(depth: 2)
+                try reader.skipValue()
             }
-        } while try cursor.consume(UInt8(ascii: ","))
-        try cursor.expect(UInt8(ascii: "}"))
+        }
         if item.problem == nil {
             if item.token == nil {
                 item.problem = "missing \"token\""

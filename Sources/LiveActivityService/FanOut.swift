@@ -2,6 +2,7 @@ import APNs
 import APNsCore
 import LiveActivity
 import NIOConcurrencyHelpers
+import JSON
 import NIOCore
 
 /// One token a push goes to, with what the reply shows about it.
@@ -25,10 +26,20 @@ struct TargetOutcome: Sendable {
     var target: PushTarget
     /// The APNs client's result, when the push was handed to a client.
     var result: APNsResult?
-    /// Why it was not sent: `Dead`, `OtherEnvironment` or `UnknownApp`.
-    var skipped: String?
+    /// Why it was not sent; nil when it was handed to a client.
+    var skipped: SkipReason?
     /// Whether this push's answer retired the token in the registry.
     var retired = false
+}
+
+/// Why a target was not sent, as the reply's `"skipped"` shows it.
+enum SkipReason: String, Sendable {
+    /// APNs reported the registered token dead (`skippedDead`).
+    case dead = "Dead"
+    /// The token is for the other APNs environment than its app's client reaches (`skippedOther`).
+    case otherEnvironment = "OtherEnvironment"
+    /// No configured app has the token's bundle ID (`skippedOther`).
+    case unknownApp = "UnknownApp"
 }
 
 /// The outcome of one push to many tokens, written as `"counts":{...},"results":[...]`.
@@ -37,8 +48,8 @@ struct FanOutReport: Sendable {
 
     var sent: Int { outcomes.count { $0.result != nil } }
     var succeeded: Int { outcomes.count { $0.result?.status == 200 } }
-    var skippedDead: Int { outcomes.count { $0.skipped == "Dead" } }
-    var skippedOther: Int { outcomes.count { $0.skipped != nil && $0.skipped != "Dead" } }
+    var skippedDead: Int { outcomes.count { $0.skipped == .dead } }
+    var skippedOther: Int { outcomes.count { $0.skipped == .otherEnvironment || $0.skipped == .unknownApp } }
     var retired: Int { outcomes.count { $0.retired } }
     /// True when something was to be sent and none of it got an answer from APNs (no connection, shutdown).
     var noAnswerFromAPNs: Bool {
@@ -46,7 +57,7 @@ struct FanOutReport: Sendable {
         return !sent.isEmpty && sent.allSatisfy { $0.result?.source == .gateway }
     }
 
-    func write(into writer: inout JSONMembersWriter) {
+    func write(into writer: inout JSONWriter) {
         let sent = self.sent
         let succeeded = self.succeeded
         writer.beginObject("counts")
@@ -75,7 +86,7 @@ struct FanOutReport: Sendable {
                 if result.retriedAfterUnknownOutcome { writer.bool("maybeDuplicate", true) }
                 if outcome.retired { writer.bool("retired", true) }
             } else if let skipped = outcome.skipped {
-                writer.string("skipped", skipped)
+                writer.string("skipped", skipped.rawValue)
                 if let reason = outcome.target.deadReason { writer.string("deadReason", reason) }
             }
             writer.endObject()
@@ -94,18 +105,18 @@ extension LiveActivityService {
     /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead.
     func fanOut(payload: ByteBuffer, priority: APNsPriority, targets: [PushTarget]) async -> FanOutReport {
         var outcomes = targets.map { TargetOutcome(target: $0) }
-        var sendable: [(index: Int, app: LiveActivityApp)] = []
+        var sendable: [(index: Int, app: APNsApp)] = []
         for (index, target) in targets.enumerated() {
             if target.isDead {
-                outcomes[index].skipped = "Dead"
+                outcomes[index].skipped = .dead
             } else if let app = app(forBundleID: target.bundleID) {
                 if let expected = app.tokenEnvironment, let environment = target.environment, environment != expected {
-                    outcomes[index].skipped = "OtherEnvironment"
+                    outcomes[index].skipped = .otherEnvironment
                 } else {
                     sendable.append((index, app))
                 }
             } else {
-                outcomes[index].skipped = "UnknownApp"
+                outcomes[index].skipped = .unknownApp
             }
         }
         let collector = APNsResultCollector(count: sendable.count)
@@ -139,9 +150,10 @@ extension LiveActivityService {
             let token = targets[sendable[position].index].token
             if result.status == 410 {
                 // APNs's timestamp is in milliseconds; a registration after it keeps the token alive.
-                dead.append((position, token, result.timestamp.map { $0 / 1000 } ?? now, result.reason ?? "Unregistered"))
-            } else if result.status == 400 && result.reason == "BadDeviceToken" {
-                dead.append((position, token, now, "BadDeviceToken"))
+                let reason = result.apnsReason ?? .unregistered
+                dead.append((position, token, result.timestamp.map { $0 / 1000 } ?? now, reason.rawValue))
+            } else if result.status == 400 && result.apnsReason == .badDeviceToken {
+                dead.append((position, token, now, APNsReason.badDeviceToken.rawValue))
             }
         }
         if !dead.isEmpty {

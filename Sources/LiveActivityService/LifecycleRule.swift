@@ -1,6 +1,6 @@
 import APNsCore
-import Foundation
 import LiveActivity
+import JSON
 import NIOCore
 
 /// What `activity.lifecycle` sends for one upstream state (`cancelled`, `ready`, `started`, `expired`, ...):
@@ -18,7 +18,7 @@ public struct LifecycleRule: Sendable {
 
     /// `update` or `end`.
     public var event: LiveActivityEvent
-    /// The `content-state`; required for updates, optional for ends.
+    /// The `content-state`; required (an end's is the final content: APNs wants it with every end push).
     public var contentState: JSONTemplate?
     /// An optional alert; its texts may hold `{{name}}` placeholders.
     public var alert: AlertTemplate?
@@ -27,7 +27,7 @@ public struct LifecycleRule: Sendable {
     /// The push's priority; `nil` takes the op's default (5 for updates, 10 for ends).
     public var priority: APNsPriority?
 
-    /// Creates a rule; throws when it could never make a valid push (a start event, an update without
+    /// Creates a rule; throws when it could never make a valid push (a start event, an update or end without
     /// content state, a dismissal on an update, priority 1).
     public init(
         event: LiveActivityEvent,
@@ -43,7 +43,9 @@ public struct LifecycleRule: Sendable {
             guard contentState != nil else { throw LifecycleRuleError("an update needs a contentState template") }
             guard dismissal == .systemDefault else { throw LifecycleRuleError("dismissal is only for \"end\"") }
         case .end:
-            break
+            guard contentState != nil else {
+                throw LifecycleRuleError("an end needs a contentState template (the final content; APNs requires it)")
+            }
         }
         if priority == .low { throw LifecycleRuleError("priority must be 5 or 10") }
         self.event = event
@@ -76,7 +78,7 @@ public struct AlertTemplate: Sendable, Hashable {
         self.sound = sound
     }
 
-    func render(values: [String: Any]) throws(LiveActivityServiceError) -> LiveActivityAlert {
+    func render(values: JSONObject) throws(LiveActivityServiceError) -> LiveActivityAlert {
         var alert = LiveActivityAlert(sound: sound)
         if let title { alert.title = .plain(try JSONTemplate.substitute(in: title, values: values)) }
         if let body { alert.body = .plain(try JSONTemplate.substitute(in: body, values: values)) }
@@ -86,7 +88,7 @@ public struct AlertTemplate: Sendable, Hashable {
 
 /// A JSON object with `{{name}}` placeholders in its strings. A string that is exactly one placeholder is
 /// replaced by the value (any JSON: a number stays a number); a placeholder inside a longer string is replaced
-/// by the value's text (a string or a number). Rendered with sorted keys.
+/// by the value's text (a string or a number). Rendered with sorted keys; values are copied as received.
 public struct JSONTemplate: Sendable, Hashable {
     /// The template as JSON text.
     public let json: String
@@ -95,64 +97,79 @@ public struct JSONTemplate: Sendable, Hashable {
 
     /// Parses `json`, which must be one JSON object.
     public init(json: String) throws(LifecycleRuleError) {
-        let value: Any
+        try self.init(bytes: ByteBuffer(string: json))
+    }
+
+    /// A template from the bytes of one JSON object.
+    public init(bytes: ByteBuffer) throws(LifecycleRuleError) {
+        let object: JSONObject
         do {
-            value = try JSONSerialization.jsonObject(with: Data(json.utf8))
+            object = try JSONObject(parsing: bytes)
         } catch {
-            throw LifecycleRuleError("the template is not valid JSON: \(error.localizedDescription)")
+            throw LifecycleRuleError("the template is not a JSON object: \(error)")
         }
-        guard value is [String: Any] else { throw LifecycleRuleError("the template must be a JSON object") }
-        self.json = json
+        self.json = String(buffer: bytes.trimmingJSONWhitespace())
         var names = Set<String>()
-        Self.collect(value, into: &names)
+        Self.collect(.object(object), into: &names)
         self.placeholders = names
     }
 
-    /// Encodes a decoded JSON object as a template.
-    public init(object: [String: Any]) throws(LifecycleRuleError) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
-            throw LifecycleRuleError("the template cannot be encoded as JSON")
-        }
-        try self.init(json: String(decoding: data, as: UTF8.self))
-    }
-
     /// The JSON with every placeholder filled from `values`.
-    func render(values: [String: Any]) throws(LiveActivityServiceError) -> ByteBuffer {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(json.utf8)) else {
+    func render(values: JSONObject) throws(LiveActivityServiceError) -> ByteBuffer {
+        guard let object = try? JSONObject(parsing: ByteBuffer(string: json)) else {
             throw LiveActivityServiceError(.invalidPayload, "the configured content-state template is not valid JSON")
         }
-        let filled = try Self.fill(value, values: values)
-        guard let data = try? JSONSerialization.data(
-            withJSONObject: filled, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
-        else {
-            throw .badRequest("the filled content-state cannot be encoded as JSON", field: "values")
-        }
-        return ByteBuffer(bytes: data)
+        var writer = JSONWriter(capacity: json.utf8.count + 64)
+        try Self.fill(.object(object), values: values, into: &writer)
+        return writer.buffer
     }
 
-    private static func fill(_ value: Any, values: [String: Any]) throws(LiveActivityServiceError) -> Any {
-        if let string = value as? String {
+    /// A template value: an object's members by name, or one value as received.
+    private enum Node {
+        case object(JSONObject)
+        case value(JSONValue)
+    }
+
+    private static func fill(_ node: Node, values: JSONObject, into writer: inout JSONWriter) throws(LiveActivityServiceError) {
+        switch node {
+        case .object(let object):
+            writer.beginObject()
+            for key in object.keys.sorted() {
+                writer.key(dynamic: key)
+                try fillValue(object[key]!, values: values, into: &writer)
+            }
+            writer.endObject()
+        case .value(let value):
+            try fillValue(value, values: values, into: &writer)
+        }
+    }
+
+    /// Writes one value (the writer positioned after a key, or at an element).
+    private static func fillValue(_ value: JSONValue, values: JSONObject, into writer: inout JSONWriter) throws(LiveActivityServiceError) {
+        switch value.kind {
+        case .string:
+            let string = value.string ?? ""
             if let name = wholePlaceholder(string) {
                 guard let replacement = values[name] else { throw missing(name) }
-                return replacement
+                writer.rawValue(replacement.bytes)
+            } else {
+                writer.stringValue(try substitute(in: string, values: values))
             }
-            return try substitute(in: string, values: values)
+        case .object:
+            try fill(.object(value.object!), values: values, into: &writer)
+        case .array:
+            writer.beginArray()
+            for element in value.elements ?? [] {
+                try fillValue(element, values: values, into: &writer)
+            }
+            writer.endArray()
+        default:
+            writer.rawValue(value.bytes)
         }
-        if let array = value as? [Any] {
-            var result: [Any] = []
-            for element in array { result.append(try fill(element, values: values)) }
-            return result
-        }
-        if let object = value as? [String: Any] {
-            var result: [String: Any] = [:]
-            for (key, element) in object { result[key] = try fill(element, values: values) }
-            return result
-        }
-        return value
     }
 
     /// Replaces each `{{name}}` in `text` by the value's text.
-    static func substitute(in text: String, values: [String: Any]) throws(LiveActivityServiceError) -> String {
+    static func substitute(in text: String, values: JSONObject) throws(LiveActivityServiceError) -> String {
         var result = ""
         var rest = Substring(text)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
@@ -160,14 +177,14 @@ public struct JSONTemplate: Sendable, Hashable {
             result += rest[..<open.lowerBound]
             if isName(name) {
                 guard let value = values[name] else { throw missing(name) }
-                if let string = value as? String {
+                if let string = value.string {
                     result += string
-                } else if let number = value as? NSNumber, !isBoolean(value) {
-                    result += number.stringValue
+                } else if value.kind == .number {
+                    result += String(buffer: value.bytes)
                 } else {
                     throw .badRequest(
                         "\"values.\(name)\" is used inside a text, so it must be a string or a number, not "
-                            + RequestObject.kind(value), field: "values")
+                            + value.kind.described, field: "values")
                 }
             } else {
                 result += rest[open.lowerBound..<close.upperBound]
@@ -182,7 +199,9 @@ public struct JSONTemplate: Sendable, Hashable {
     }
 
     private static func wholePlaceholder(_ string: String) -> String? {
-        guard string.hasPrefix("{{"), string.hasSuffix("}}"), string.count > 4 else { return nil }
+        guard string.utf8.starts(with: "{{".utf8), string.utf8.reversed().starts(with: "}}".utf8), string.count > 4 else {
+            return nil
+        }
         let name = String(string.dropFirst(2).dropLast(2))
         return isName(name) ? name : nil
     }
@@ -192,18 +211,26 @@ public struct JSONTemplate: Sendable, Hashable {
             && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 
-    private static func collect(_ value: Any, into names: inout Set<String>) {
-        if let string = value as? String {
-            var rest = Substring(string)
-            while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-                let name = String(rest[open.upperBound..<close.lowerBound])
-                if isName(name) { names.insert(name) }
-                rest = rest[close.upperBound...]
+    private static func collect(_ node: Node, into names: inout Set<String>) {
+        switch node {
+        case .object(let object):
+            for key in object.keys { collect(.value(object[key]!), into: &names) }
+        case .value(let value):
+            switch value.kind {
+            case .string:
+                var rest = Substring(value.string ?? "")
+                while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+                    let name = String(rest[open.upperBound..<close.lowerBound])
+                    if isName(name) { names.insert(name) }
+                    rest = rest[close.upperBound...]
+                }
+            case .object:
+                if let object = value.object { collect(.object(object), into: &names) }
+            case .array:
+                for element in value.elements ?? [] { collect(.value(element), into: &names) }
+            default:
+                break
             }
-        } else if let array = value as? [Any] {
-            for element in array { collect(element, into: &names) }
-        } else if let object = value as? [String: Any] {
-            for element in object.values { collect(element, into: &names) }
         }
     }
 }

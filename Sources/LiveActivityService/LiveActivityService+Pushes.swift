@@ -1,10 +1,11 @@
 import APNsCore
 import LiveActivity
+import JSON
 import NIOCore
 
 extension LiveActivityService {
     /// `activity.start`: a push-to-start push to the live tokens of some users, or to explicit tokens.
-    func start(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+    func start(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let userIDs = try request.strings("userIds")
         let explicitTokens = try request.strings("tokens")
         let app = try app(&request)
@@ -92,7 +93,7 @@ extension LiveActivityService {
     }
 
     /// `activity.update`: new content for every live token of an activity, or of every activity in a stream.
-    func update(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+    func update(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let audience = try Self.audience(&request, "the activity to update")
         var payload = LiveActivityPayload(event: .update)
         try readContent(&request, into: &payload)
@@ -107,9 +108,9 @@ extension LiveActivityService {
         try await push(bytes, priority: priority, event: .update, to: audience, into: &writer)
     }
 
-    /// `activity.end`: the final content, and when the activity leaves the Lock Screen; for one activity or
-    /// every activity in a stream.
-    func end(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+    /// `activity.end`: the final content (required), and when the activity leaves the Lock Screen; for one
+    /// activity or every activity in a stream.
+    func end(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let audience = try Self.audience(&request, "the activity to end")
         var payload = LiveActivityPayload(event: .end)
         try readContent(&request, into: &payload)
@@ -117,9 +118,16 @@ extension LiveActivityService {
         payload.dismissalDate = try Self.dismissal(&request, now: payload.timestamp ?? now)
         let priority = try Self.priority(&request, default: .immediate)
         try request.finish()
+        guard payload.contentState != nil else { throw Self.missingFinalContent }
         let bytes = try encode(payload, now: now)
         try await push(bytes, priority: priority, event: .end, to: audience, into: &writer)
     }
+
+    /// An end (`activity.end`, `activity.schedule_end`) without `contentState`: APNs wants the final content with
+    /// every end push, and refuses one without it.
+    static let missingFinalContent = LiveActivityServiceError.badRequest(
+        "missing \"contentState\": an end needs the final content as a JSON object (APNs requires \"content-state\" "
+            + "with an end push)", field: "contentState")
 
     /// Who an update or end goes to: one activity (`activityId`) or every activity in a stream (`streamId`).
     enum Audience {
@@ -145,7 +153,7 @@ extension LiveActivityService {
     /// Sends a payload to every registered token of an activity or a stream (dead ones are listed as skipped).
     func push(
         _ payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, to audience: Audience,
-        into writer: inout JSONMembersWriter
+        into writer: inout JSONWriter
     ) async throws(LiveActivityServiceError) {
         let targets: [PushTarget]
         switch audience {
@@ -224,22 +232,18 @@ extension LiveActivityService {
     /// `dismissalDate` of an end: `"now"`, a date, or absent (the system's default, up to four hours).
     static func dismissal(_ request: inout RequestObject, now: Int64) throws(LiveActivityServiceError) -> Int64? {
         guard let value = request.value("dismissalDate") else { return nil }
-        if let text = value as? String, text == "now" { return now }
+        if value.string == "now" { return now }
         return try RequestObject.date(value, field: "dismissalDate")
     }
 
     /// `alert`: `{"title":..., "body":..., "sound":...}`; a title or body is a string or
     /// `{"locKey":..., "locArgs":[...]}`.
     static func alert(_ request: inout RequestObject) throws(LiveActivityServiceError) -> LiveActivityAlert? {
-        guard let object = try request.object("alert") else { return nil }
-        var fields = RequestObject(object: object, op: "alert")
+        guard var fields = try request.object("alert") else { return nil }
         let alert = LiveActivityAlert(
             title: try text(&fields, "title"), body: try text(&fields, "body"), sound: try fields.string("sound"))
-        do {
-            try fields.finish()
-        } catch {
-            throw .badRequest(error.message.replacingOccurrences(of: "unknown field", with: "unknown field in \"alert\":"),
-                field: "alert")
+        if let unknown = fields.firstUnread {
+            throw .badRequest("unknown field in \"alert\": \(RequestObject.shown(unknown)) (check its spelling)", field: "alert")
         }
         guard alert.title != nil || alert.body != nil else {
             throw LiveActivityServiceError(.invalidPayload, "\"alert\" needs a \"title\" or a \"body\"", field: "alert")
@@ -251,16 +255,16 @@ extension LiveActivityService {
         -> LiveActivityAlert.Text?
     {
         guard let value = fields.value(name) else { return nil }
-        if let string = value as? String {
+        if let string = value.string {
             guard !string.isEmpty else { throw .badRequest("\"alert.\(name)\" is empty", field: "alert.\(name)") }
             return .plain(string)
         }
-        guard let object = value as? [String: Any] else {
+        guard let object = value.object else {
             throw .badRequest(
-                "\"alert.\(name)\" must be a string or {\"locKey\":..., \"locArgs\":[...]}, not \(RequestObject.kind(value))",
+                "\"alert.\(name)\" must be a string or {\"locKey\":..., \"locArgs\":[...]}, not \(value.kind.described)",
                 field: "alert.\(name)")
         }
-        var localized = RequestObject(object: object, op: "alert.\(name)")
+        var localized = RequestObject(fields: JSONFields(object, path: "alert.\(name)"), op: "alert.\(name)")
         guard let key = try? localized.string("locKey") else {
             throw .badRequest("\"alert.\(name).locKey\" must be a non-empty string", field: "alert.\(name)")
         }

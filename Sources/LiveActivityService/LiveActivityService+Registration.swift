@@ -1,8 +1,9 @@
+import JSON
 import LiveActivity
 
 extension LiveActivityService {
     /// `activity.register`: an activity's update token on one device.
-    func register(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+    func register(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let activityID = try request.requiredIdentifier("activityId", "the activity's id")
         let deviceID = try request.requiredIdentifier("deviceId", "the device's id")
         let token = try Self.token(&request)
@@ -19,7 +20,7 @@ extension LiveActivityService {
     }
 
     /// `activity.unregister`: by activity (one device or all), or by token (both kinds).
-    func unregister(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async throws(LiveActivityServiceError) {
+    func unregister(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
         let activityID = try request.identifier("activityId")
         let deviceID = try request.identifier("deviceId")
         let token = request.has("token") ? try Self.token(&request) : nil
@@ -42,7 +43,7 @@ extension LiveActivityService {
     }
 
     /// `activity.register_push_to_start`: a user's push-to-start token on one device.
-    func registerPushToStart(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func registerPushToStart(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let userID = try request.requiredIdentifier("userId", "the user the token belongs to")
@@ -59,7 +60,7 @@ extension LiveActivityService {
     }
 
     /// `activity.unregister_push_to_start`.
-    func unregisterPushToStart(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func unregisterPushToStart(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let userID = try request.requiredIdentifier("userId", "the user the token belongs to")
@@ -98,7 +99,7 @@ extension LiveActivityService {
         return environment
     }
 
-    private static func write(_ outcome: RegistrationOutcome, into writer: inout JSONMembersWriter) {
+    private static func write(_ outcome: RegistrationOutcome, into writer: inout JSONWriter) {
         switch outcome {
         case .created: writer.string("registered", "created")
         case .unchanged: writer.string("registered", "unchanged")

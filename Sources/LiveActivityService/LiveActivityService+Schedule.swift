@@ -1,11 +1,12 @@
 import APNsCore
 import LiveActivity
 import Logging
+import JSON
 import NIOCore
 
 extension LiveActivityService {
     /// `activity.schedule_end`: stores an end in the registry; the scheduler sends it once when due.
-    func scheduleEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func scheduleEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let activityID = try request.requiredIdentifier("activityId", "the activity to end")
@@ -18,9 +19,10 @@ extension LiveActivityService {
         let dismissalDate = try Self.dismissal(&request, now: fireAt)
         let app = try app(&request)
         try request.finish()
+        guard let contentState else { throw Self.missingFinalContent }
         let endRequest = ScheduledEndRequest(
             id: scheduleID, activityID: activityID, app: app.bundleID, fireAt: fireAt,
-            contentState: contentState.map { String(buffer: JSONOutputTrim.trim($0)) }, dismissalDate: dismissalDate)
+            contentState: String(buffer: contentState.trimmingJSONWhitespace()), dismissalDate: dismissalDate)
         let now = clock()
         let end = try await withRegistry { try $0.schedule(endRequest, at: now) }
         if end.state == .pending && end.fireAt <= now + 1 { scheduler.wake() }
@@ -28,10 +30,11 @@ extension LiveActivityService {
         writer.string("activityId", end.activityID)
         writer.int("fireAt", end.fireAt)
         writer.string("state", end.state.rawValue)
+        if let reason = end.failureReason { writer.string("failureReason", reason) }
     }
 
     /// `activity.cancel_scheduled_end`.
-    func cancelScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func cancelScheduledEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let scheduleID = try request.requiredIdentifier("scheduleId", "the id activity.schedule_end returned")
@@ -47,6 +50,7 @@ extension LiveActivityService {
             }
             let what = switch end.state {
             case .firing, .done: "was already sent (state \(end.state.rawValue))"
+            case .failed: "was already sent and failed: \(end.failureReason ?? "no reason recorded")"
             case .cancelled: "was already cancelled"
             case .pending: "is pending but could not be cancelled; try again"
             }
@@ -63,7 +67,7 @@ extension LiveActivityService {
 
     /// `activity.resend_scheduled_end`: returns an end that a stopped gateway left `firing` to `pending`, so
     /// that the scheduler sends it. Devices that got the end before the stop get it again.
-    func resendScheduledEnd(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func resendScheduledEnd(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let scheduleID = try request.requiredIdentifier("scheduleId", "the scheduled end left firing")
@@ -86,9 +90,10 @@ extension LiveActivityService {
                         + "may still be being sent; an end can be resent \(Self.resendAfterClaim) s after its claim",
                     field: "scheduleId")
             }
+            let failure = end.failureReason.map { " (\($0))" } ?? ""
             throw LiveActivityServiceError(
-                .scheduleNotFiring, "the scheduled end \(RequestObject.shown(scheduleID)) is \(end.state.rawValue); only an "
-                    + "end left firing by a stopped gateway can be resent", field: "scheduleId")
+                .scheduleNotFiring, "the scheduled end \(RequestObject.shown(scheduleID)) is \(end.state.rawValue)\(failure); "
+                    + "only an end left firing by a stopped gateway can be resent", field: "scheduleId")
         }
         logger.notice("scheduled end released for resending", metadata: ["scheduleId": "\(scheduleID)"])
         if end.fireAt <= now + 1 { scheduler.wake() }
@@ -97,14 +102,15 @@ extension LiveActivityService {
         writer.string("state", ScheduledEnd.State.pending.rawValue)
     }
 
-    /// Claims the due scheduled ends and sends them, until none is due; returns how many were sent. The
-    /// scheduler calls this on every tick; tests may call it directly.
+    /// Claims the due scheduled ends and sends them, until none is due; returns how many were settled (`done` or
+    /// `failed`; not those returned to `pending` for want of an answer from APNs). The scheduler calls this on
+    /// every tick; tests may call it directly.
     @discardableResult
     public func fireDueEnds() async -> Int {
         await firePass().fired
     }
 
-    /// One pass of the scheduler: how many ends were sent, and whether some got no answer from APNs (then the
+    /// One pass of the scheduler: how many ends were settled, and whether some got no answer from APNs (then the
     /// scheduler waits longer before the next pass).
     func firePass() async -> (fired: Int, deferred: Bool) {
         let (fired, released) = await claimAndFire()
@@ -151,46 +157,66 @@ extension LiveActivityService {
         }
     }
 
-    /// Sends one claimed end; returns false when it was released for a later attempt (no APNs answer at all).
+    /// Sends one claimed end and records what became of it (``ScheduledEndOutcome``); returns false when it was
+    /// released for a later attempt (no answer from APNs).
     private func fire(_ end: ScheduledEnd) async -> Bool {
         let metadata: Logger.Metadata = ["scheduleId": "\(end.id)", "activityId": "\(end.activityID)"]
-        var report: FanOutReport?
-        do {
-            // A dismissal date at or before now (a "now" given when scheduling) removes the activity at once.
-            let bytes = try encode(end.payload)
-            let records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
-            let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
-            if !targets.isEmpty {
-                report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
-            }
-        } catch {
-            logger.error("scheduled end cannot be sent", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        }
-        if let report, report.noAnswerFromAPNs {
+        let (outcome, report) = await sendEnd(end, metadata: metadata)
+        scheduledEndCounter.count(outcome.statistic, app: app(forBundleID: end.app)?.name ?? end.app)
+        let tokens: Logger.Metadata = ["tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)"]
+        switch outcome {
+        case .retryLater:
             _ = try? await withRegistry { try $0.release(scheduledEndID: end.id) }
-            logger.warning("scheduled end got no answer from APNs; it stays pending", metadata: metadata)
+            logger.warning("scheduled end got no answer from APNs; it stays pending", metadata: metadata.merging(tokens) { $1 })
             return false
+        case .done:
+            do {
+                _ = try await withRegistry { try $0.markDone(scheduledEndID: end.id) }
+            } catch {
+                logger.error("scheduled end sent but not confirmed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+            logger.info("scheduled end sent", metadata: metadata.merging(tokens) { $1 })
+        case .failed(let reason):
+            do {
+                _ = try await withRegistry { try $0.markFailed(scheduledEndID: end.id, reason: reason) }
+            } catch {
+                logger.error("scheduled end failed but not recorded", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            }
+            logger.warning("scheduled end failed", metadata: metadata.merging(tokens) { $1 }.merging(["reason": "\(reason)"]) { $1 })
         }
-        do {
-            _ = try await withRegistry { try $0.markDone(scheduledEndID: end.id) }
-        } catch {
-            logger.error("scheduled end sent but not confirmed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
-        }
-        logger.info(
-            "scheduled end sent",
-            metadata: metadata.merging([
-                "tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)",
-            ]) { $1 })
         return true
     }
 
+    /// Sends one end's push to its activity's tokens for its app; the outcome, and the pushes' report when some
+    /// token was to be sent to.
+    private func sendEnd(_ end: ScheduledEnd, metadata: Logger.Metadata) async -> (ScheduledEndOutcome, FanOutReport?) {
+        let bytes: ByteBuffer
+        do {
+            // A dismissal date at or before now (a "now" given when scheduling) removes the activity at once.
+            bytes = try end.payload.encode(now: clock())
+        } catch {
+            return (ScheduledEndOutcome(unsendable: error), nil)
+        }
+        let records: [ActivityTokenRecord]
+        do {
+            records = try await withRegistry { try $0.allTokens(forActivity: end.activityID) }
+        } catch {
+            logger.error("cannot read the tokens of a scheduled end", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+            return (.retryLater, nil)
+        }
+        let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
+        guard !targets.isEmpty else { return (ScheduledEndOutcome(report: nil), nil) }
+        let report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
+        return (ScheduledEndOutcome(report: report), report)
+    }
+
     /// `activity.lifecycle`: the push the configuration maps an upstream state to.
-    func lifecycle(_ request: inout RequestObject, into writer: inout JSONMembersWriter) async
+    func lifecycle(_ request: inout RequestObject, into writer: inout JSONWriter) async
         throws(LiveActivityServiceError)
     {
         let activityID = try request.requiredIdentifier("activityId", "the activity")
         let state = try request.requiredString("state", "the upstream state, e.g. \"cancelled\"")
-        let values = try request.object("values") ?? [:]
+        let values = try request.members("values") ?? .empty
         let timestamp = try request.date("timestamp")
         try request.finish()
         guard let rule = configuration.lifecycle[state] else {
@@ -215,20 +241,5 @@ extension LiveActivityService {
         let priority = rule.priority ?? (rule.event == .update ? .conserve : .immediate)
         writer.string("state", state)
         try await push(bytes, priority: priority, event: rule.event, to: .activity(activityID), into: &writer)
-    }
-}
-
-/// Trims JSON whitespace around a raw value.
-enum JSONOutputTrim {
-    static func trim(_ buffer: ByteBuffer) -> ByteBuffer {
-        var slice = buffer
-        let blank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-        while let byte = slice.getInteger(at: slice.readerIndex, as: UInt8.self), blank(byte) {
-            slice.moveReaderIndex(forwardBy: 1)
-        }
-        while slice.readableBytes > 0, let byte = slice.getInteger(at: slice.writerIndex - 1, as: UInt8.self), blank(byte) {
-            slice.moveWriterIndex(to: slice.writerIndex - 1)
-        }
-        return slice
     }
 }

@@ -1,7 +1,8 @@
 import APNs
 import Foundation
 import APNsCore
-import Intake
+import IntakeOps
+import JSON
 import LiveActivity
 import Logging
 import NIOCore
@@ -29,20 +30,25 @@ public final class LiveActivityService: Sendable {
     ]
 
     let registry: any LiveActivityRegistry
-    let apps: [String: LiveActivityApp]
-    let defaultApp: LiveActivityApp?
+    let apps: APNsApps
     let configuration: LiveActivityServiceConfiguration
     let logger: Logger
     /// Epoch seconds.
     let clock: @Sendable () -> Int64
     private let threadPool: NIOThreadPool
     let scheduler: EndScheduler
+    let scheduledEndCounter = ScheduledEndCounter()
+
+    /// How many claimed scheduled ends were settled, by app and outcome, since the service started.
+    public var scheduledEndStatistics: ScheduledEndStatistics {
+        scheduledEndCounter.snapshot
+    }
 
     /// Creates the service. `clock` gives epoch seconds (tests inject their own); `registry` stays the caller's
     /// to close, after ``close()``.
     public init(
         registry: any LiveActivityRegistry,
-        apps: [LiveActivityApp],
+        apps: [APNsApp],
         defaultApp: String? = nil,
         configuration: LiveActivityServiceConfiguration = LiveActivityServiceConfiguration(),
         group: any EventLoopGroup,
@@ -50,14 +56,7 @@ public final class LiveActivityService: Sendable {
         clock: @escaping @Sendable () -> Int64 = wallClockSeconds
     ) {
         self.registry = registry
-        var table: [String: LiveActivityApp] = [:]
-        for app in apps { table[app.name] = app }
-        self.apps = table
-        if let defaultApp {
-            self.defaultApp = table[defaultApp]
-        } else {
-            self.defaultApp = apps.count == 1 ? apps.first : nil
-        }
+        self.apps = APNsApps(apps, defaultApp: defaultApp)
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
@@ -86,26 +85,27 @@ public final class LiveActivityService: Sendable {
         return table
     }
 
-    /// Handles one request line of op `op`; the intake calls this through ``operations``.
-    public func handle(op: String, line: ByteBuffer) async -> IntakeReply {
+    /// Handles one request; the intake calls this through ``operations``.
+    public func handle(_ intakeRequest: IntakeRequest) async -> IntakeReply {
+        let op = intakeRequest.op
         do {
-            var request = try RequestObject(line: line, op: op)
-            var writer = JSONMembersWriter()
+            var request = RequestObject(intakeRequest)
+            var reply = IntakeReply()
             switch op {
-            case "activity.register": try await register(&request, into: &writer)
-            case "activity.unregister": try await unregister(&request, into: &writer)
-            case "activity.register_push_to_start": try await registerPushToStart(&request, into: &writer)
-            case "activity.unregister_push_to_start": try await unregisterPushToStart(&request, into: &writer)
-            case "activity.start": try await start(&request, into: &writer)
-            case "activity.update": try await update(&request, into: &writer)
-            case "activity.end": try await end(&request, into: &writer)
-            case "activity.schedule_end": try await scheduleEnd(&request, into: &writer)
-            case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &writer)
-            case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &writer)
-            case "activity.lifecycle": try await lifecycle(&request, into: &writer)
+            case "activity.register": try await register(&request, into: &reply.writer)
+            case "activity.unregister": try await unregister(&request, into: &reply.writer)
+            case "activity.register_push_to_start": try await registerPushToStart(&request, into: &reply.writer)
+            case "activity.unregister_push_to_start": try await unregisterPushToStart(&request, into: &reply.writer)
+            case "activity.start": try await start(&request, into: &reply.writer)
+            case "activity.update": try await update(&request, into: &reply.writer)
+            case "activity.end": try await end(&request, into: &reply.writer)
+            case "activity.schedule_end": try await scheduleEnd(&request, into: &reply.writer)
+            case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &reply.writer)
+            case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &reply.writer)
+            case "activity.lifecycle": try await lifecycle(&request, into: &reply.writer)
             default: throw LiveActivityServiceError.badRequest("unknown op \(RequestObject.shown(op))")
             }
-            return IntakeReply(members: writer.buffer)
+            return reply
         } catch let error as LiveActivityServiceError {
             return error.reply
         } catch {
@@ -161,24 +161,17 @@ public final class LiveActivityService: Sendable {
     }
 
     /// The app a request names in `app`, or the default app.
-    func app(_ request: inout RequestObject) throws(LiveActivityServiceError) -> LiveActivityApp {
-        if let name = try request.string("app") {
-            guard let app = apps[name] else {
-                throw LiveActivityServiceError(
-                    .unknownApp, "no app named \(RequestObject.shown(name)) is configured; known: "
-                        + apps.keys.sorted().joined(separator: ", "), field: "app")
-            }
-            return app
+    func app(_ request: inout RequestObject) throws(LiveActivityServiceError) -> APNsApp {
+        let name = try request.string("app")
+        do {
+            return try apps.app(named: name)
+        } catch {
+            throw LiveActivityServiceError(.unknownApp, error.description, field: "app")
         }
-        guard let defaultApp else {
-            throw LiveActivityServiceError(.unknownApp, "\"app\" is required: several apps are configured", field: "app")
-        }
-        return defaultApp
     }
 
-    func app(forBundleID bundleID: String) -> LiveActivityApp? {
-        if let defaultApp, defaultApp.bundleID == bundleID { return defaultApp }
-        return apps.values.sorted { $0.name < $1.name }.first { $0.bundleID == bundleID }
+    func app(forBundleID bundleID: String) -> APNsApp? {
+        apps.app(forBundleID: bundleID)
     }
 
     private func reportUnconfirmedEnds() async {
@@ -203,7 +196,7 @@ struct ServiceOperation: IntakeOperation {
     let service: LiveActivityService
 
     func handle(_ request: IntakeRequest) async -> IntakeReply {
-        await service.handle(op: request.op, line: request.line)
+        await service.handle(request)
     }
 }
 

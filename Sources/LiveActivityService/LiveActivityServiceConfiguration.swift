@@ -1,29 +1,7 @@
 import APNs
+import APNsCore
 import LiveActivity
 import NIOCore
-
-/// An app the Live Activity ops push for: its name in requests (`"app"`), its bundle ID (stored in the
-/// registry and the base of the topic `<bundleId>.push-type.liveactivity`) and its APNs client.
-public struct LiveActivityApp: Sendable {
-    /// The name requests use in `"app"`.
-    public var name: String
-    /// The bundle ID.
-    public var bundleID: String
-    /// The client that carries this app's pushes (its bound on outstanding notifications applies).
-    public var client: APNsClient
-    /// The environment of the tokens this client can reach (`production` for api.push.apple.com,
-    /// `development` for the sandbox); tokens registered for the other one are skipped instead of being sent
-    /// (APNs would answer `BadDeviceToken`). `nil` sends every token (a custom endpoint such as the mock).
-    public var tokenEnvironment: TokenEnvironment?
-
-    /// Creates an app entry.
-    public init(name: String, bundleID: String, client: APNsClient, tokenEnvironment: TokenEnvironment?) {
-        self.name = name
-        self.bundleID = bundleID
-        self.client = client
-        self.tokenEnvironment = tokenEnvironment
-    }
-}
 
 /// Limits and policies of the Live Activity ops.
 public struct LiveActivityServiceConfiguration: Sendable {
@@ -40,9 +18,9 @@ public struct LiveActivityServiceConfiguration: Sendable {
 
     /// Creates a configuration; every value has a default.
     public init(
-        maxUsersPerStart: Int = 1000,
-        maxTokensPerStart: Int = 10_000,
-        schedulerInterval: TimeAmount = .seconds(1),
+        maxUsersPerStart: Int = LiveActivityServiceConfiguration.defaultMaxUsersPerStart,
+        maxTokensPerStart: Int = LiveActivityServiceConfiguration.defaultMaxTokensPerStart,
+        schedulerInterval: TimeAmount = LiveActivityServiceConfiguration.defaultSchedulerInterval,
         lifecycle: [String: LifecycleRule] = [:],
         defaultTokenEnvironment: TokenEnvironment = .production
     ) {
@@ -52,4 +30,19 @@ public struct LiveActivityServiceConfiguration: Sendable {
         self.lifecycle = lifecycle
         self.defaultTokenEnvironment = defaultTokenEnvironment
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``maxUsersPerStart``.
+    public static let defaultMaxUsersPerStart = 1000
+    /// The values of ``maxUsersPerStart`` worth configuring.
+    public static let maxUsersPerStartRange = 1...100_000
+    /// The default of ``maxTokensPerStart``.
+    public static let defaultMaxTokensPerStart = 10_000
+    /// The values of ``maxTokensPerStart`` worth configuring.
+    public static let maxTokensPerStartRange = 1...1_000_000
+    /// The default of ``schedulerInterval``.
+    public static let defaultSchedulerInterval: TimeAmount = .seconds(1)
+    /// The values of ``schedulerInterval`` worth configuring.
+    public static let schedulerIntervalRange: ClosedRange<TimeAmount> = .milliseconds(50)...(.seconds(60))
 }

@@ -1,4 +1,4 @@
-import Intake
+import IntakeOps
 import LiveActivity
 import NIOCore
 
@@ -70,13 +70,7 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
 
     /// The intake reply carrying this error.
     var reply: IntakeReply {
-        var writer = JSONMembersWriter()
-        writer.beginObject("error")
-        writer.string("code", code.rawValue)
-        writer.string("message", message)
-        if let field { writer.string("field", field) }
-        writer.endObject()
-        return IntakeReply(members: writer.buffer, errorCode: code.rawValue)
+        IntakeReply.error(code: code.rawValue, message: message, field: field)
     }
 
     static func badRequest(_ message: String, field: String? = nil) -> LiveActivityServiceError {

@@ -1,56 +1,38 @@
-import Foundation
+import IntakeOps
+import JSON
 import LiveActivity
 import NIOCore
 
-/// Strict typed access to one request line's members: every read names its field in errors, and
-/// ``finish()`` refuses members nobody read (usually a misspelling).
-///
-/// These requests are few compared with `send`, so decoding them with `JSONSerialization` is fine; raw JSON
-/// values (``rawObject(_:)``) come from the line's own bytes.
+/// Strict typed access to one request's members, as the ops read them: the JSON module's ``JSONFields`` with
+/// the service's errors. Every read names its field in errors, and ``finish()`` refuses members nobody read
+/// (usually a misspelling). The members come from the intake's one scan of the line; nothing here decodes
+/// JSON again, and raw JSON values (``rawObject(_:)``) are the line's own bytes.
 struct RequestObject {
     let op: String
-    private let object: [String: Any]
-    private let raw: RawMembers
-    private var used: Set<String> = ["id", "op"]
+    private var fields: JSONFields
 
-    init(line: ByteBuffer, op: String) throws(LiveActivityServiceError) {
-        self.op = op
-        let decoded: Any
-        do {
-            decoded = try JSONSerialization.jsonObject(with: Data(line.readableBytesView), options: [.fragmentsAllowed])
-        } catch {
-            throw .badRequest("the request is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let object = decoded as? [String: Any] else { throw .badRequest("a request must be a JSON object") }
-        self.object = object
-        self.raw = RawMembers(line: line)
+    /// The request's members (`id` and `op` count as read).
+    init(_ request: IntakeRequest) {
+        self.op = request.op
+        self.fields = request.fields
     }
 
-    /// For values that are not a whole request (the `values` of a lifecycle request).
-    init(object: [String: Any], op: String) {
+    /// A nested object read in its turn (the `alert` of a request).
+    init(fields: JSONFields, op: String) {
         self.op = op
-        self.object = object
-        self.raw = RawMembers(line: ByteBuffer())
+        self.fields = fields
     }
 
     func has(_ name: String) -> Bool {
-        if let value = object[name], !(value is NSNull) { return true }
-        return false
+        fields.has(name)
     }
 
-    mutating func value(_ name: String) -> Any? {
-        used.insert(name)
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        return value
+    mutating func value(_ name: String) -> JSONValue? {
+        fields.value(name)
     }
 
     mutating func string(_ name: String) throws(LiveActivityServiceError) -> String? {
-        guard let value = value(name) else { return nil }
-        guard let string = value as? String else {
-            throw .badRequest("\"\(name)\" must be a string, not \(Self.kind(value))", field: name)
-        }
-        guard !string.isEmpty else { throw .badRequest("\"\(name)\" must not be empty", field: name) }
-        return string
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.string(name) }
     }
 
     mutating func requiredString(_ name: String, _ meaning: String) throws(LiveActivityServiceError) -> String {
@@ -85,27 +67,15 @@ struct RequestObject {
     }
 
     mutating func integer(_ name: String) throws(LiveActivityServiceError) -> Int64? {
-        guard let value = value(name) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(value), let integer = Int64(exactly: number.doubleValue) else {
-            throw .badRequest("\"\(name)\" must be an integer, not \(Self.kind(value))", field: name)
-        }
-        return integer
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.integer(name) }
     }
 
     mutating func number(_ name: String) throws(LiveActivityServiceError) -> Double? {
-        guard let value = value(name) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(value), number.doubleValue.isFinite else {
-            throw .badRequest("\"\(name)\" must be a number, not \(Self.kind(value))", field: name)
-        }
-        return number.doubleValue
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.number(name) }
     }
 
     mutating func bool(_ name: String) throws(LiveActivityServiceError) -> Bool? {
-        guard let value = value(name) else { return nil }
-        guard isBoolean(value), let flag = value as? Bool else {
-            throw .badRequest("\"\(name)\" must be true or false, not \(Self.kind(value))", field: name)
-        }
-        return flag
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.bool(name) }
     }
 
     /// A date as epoch seconds: a non-negative integer, or a string of epoch seconds or ISO-8601.
@@ -114,76 +84,57 @@ struct RequestObject {
         return try Self.date(value, field: name)
     }
 
-    static func date(_ value: Any, field: String) throws(LiveActivityServiceError) -> Int64 {
+    static func date(_ value: JSONValue, field: String) throws(LiveActivityServiceError) -> Int64 {
         let problem = "use epoch seconds (a non-negative integer) or ISO-8601 like 2025-06-05T08:00:00Z"
-        if let text = value as? String {
+        if let text = value.string {
             guard let seconds = LiveActivityDate.parse(text) else {
                 throw LiveActivityServiceError(.badDate, "\"\(field)\" \(shown(text)) is not a date: \(problem)", field: field)
             }
             return seconds
         }
-        if let number = value as? NSNumber, !isBoolean(value) {
-            guard let seconds = Int64(exactly: number.doubleValue), seconds >= 0, seconds <= LiveActivityDate.latest else {
-                throw LiveActivityServiceError(.badDate, "\"\(field)\" \(number) is not a date: \(problem)", field: field)
+        if let number = value.double {
+            guard let seconds = Int64(exactly: number), seconds >= 0, seconds <= LiveActivityDate.latest else {
+                throw LiveActivityServiceError(
+                    .badDate, "\"\(field)\" \(String(buffer: value.bytes)) is not a date: \(problem)", field: field)
             }
             return seconds
         }
-        throw LiveActivityServiceError(.badDate, "\"\(field)\" must be a date, not \(kind(value)): \(problem)", field: field)
+        throw LiveActivityServiceError(
+            .badDate, "\"\(field)\" must be a date, not \(value.kind.described): \(problem)", field: field)
     }
 
     /// A JSON object member as the exact bytes received.
     mutating func rawObject(_ name: String) throws(LiveActivityServiceError) -> ByteBuffer? {
-        guard let value = value(name) else { return nil }
-        guard let object = value as? [String: Any] else {
-            throw .badRequest("\"\(name)\" must be a JSON object, not \(Self.kind(value))", field: name)
-        }
-        if let bytes = raw.value(of: name) { return bytes }
-        // Only when the key was written with escapes: encode the decoded value.
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
-            throw .badRequest("\"\(name)\" cannot be encoded", field: name)
-        }
-        return ByteBuffer(bytes: data)
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.rawObject(name) }
     }
 
-    mutating func object(_ name: String) throws(LiveActivityServiceError) -> [String: Any]? {
-        guard let value = value(name) else { return nil }
-        guard let object = value as? [String: Any] else {
-            throw .badRequest("\"\(name)\" must be a JSON object, not \(Self.kind(value))", field: name)
+    /// A nested object, read strictly in its turn.
+    mutating func object(_ name: String) throws(LiveActivityServiceError) -> RequestObject? {
+        guard let nested = try read({ (fields: inout JSONFields) throws(JSONFieldError) in try fields.object(name) }) else {
+            return nil
         }
-        return object
+        return RequestObject(fields: nested, op: op)
+    }
+
+    /// A nested object's members, for callers that read them by name themselves (lifecycle `values`).
+    mutating func members(_ name: String) throws(LiveActivityServiceError) -> JSONObject? {
+        try object(name)?.fields.object
     }
 
     mutating func strings(_ name: String) throws(LiveActivityServiceError) -> [String]? {
-        guard let value = value(name) else { return nil }
-        guard let list = value as? [Any] else {
-            throw .badRequest("\"\(name)\" must be an array of strings, not \(Self.kind(value))", field: name)
-        }
-        var strings: [String] = []
-        strings.reserveCapacity(list.count)
-        for (index, element) in list.enumerated() {
-            guard let string = element as? String, !string.isEmpty else {
-                throw .badRequest("\"\(name)\"[\(index)] must be a non-empty string, not \(Self.kind(element))", field: name)
-            }
-            strings.append(string)
-        }
-        return strings
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.strings(name) }
     }
+
+    /// The first member nobody read, if any.
+    var firstUnread: String? { fields.firstUnread }
 
     /// Refuses the first member nobody read.
     func finish() throws(LiveActivityServiceError) {
-        if let unknown = object.keys.sorted().first(where: { !used.contains($0) }) {
-            throw .badRequest("unknown field \(Self.shown(unknown)) for \(op) (check its spelling)", field: unknown)
+        do {
+            try fields.finish()
+        } catch {
+            throw Self.error(error, op: op)
         }
-    }
-
-    static func kind(_ value: Any) -> String {
-        if value is NSNull { return "null" }
-        if isBoolean(value) { return "a boolean" }
-        if value is String { return "a string" }
-        if value is NSNumber { return "a number" }
-        if value is [Any] { return "an array" }
-        if value is [String: Any] { return "an object" }
-        return "\(type(of: value))"
     }
 
     /// A value for a message: quoted, cut after 64 characters.
@@ -191,11 +142,23 @@ struct RequestObject {
         let cut = text.count > 64 ? String(text.prefix(64)) + "…" : text
         return "\"" + cut.map { $0.isASCII && ($0.asciiValue! < 0x20 || $0.asciiValue! == 0x7F) ? "?" : String($0) }.joined() + "\""
     }
-}
 
-/// True for JSON `true`/`false` (Foundation hands them out as a boolean NSNumber, which also casts to Bool when
-/// the number is 0 or 1).
-func isBoolean(_ value: Any) -> Bool {
-    let name = String(describing: type(of: value))
-    return value is Bool && (name == "Bool" || name.contains("Boolean"))
+    private mutating func read<T>(
+        _ body: (inout JSONFields) throws(JSONFieldError) -> T
+    ) throws(LiveActivityServiceError) -> T {
+        do {
+            return try body(&fields)
+        } catch {
+            throw Self.error(error, op: op)
+        }
+    }
+
+    private static func error(_ error: JSONFieldError, op: String) -> LiveActivityServiceError {
+        switch error.problem {
+        case .unknown:
+            return .badRequest("unknown field \(shown(error.path)) for \(op) (check its spelling)", field: error.path)
+        default:
+            return .badRequest("\"\(error.path)\" \(error.explanation)", field: error.path)
+        }
+    }
 }

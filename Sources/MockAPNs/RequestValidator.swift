@@ -30,6 +30,7 @@ enum MockPushType {
         "controls": ".push-type.controls",
     ]
 
+    static let liveActivitySuffix = ".push-type.liveactivity"
     static let regularPayloadLimit = 4096
     static let voipPayloadLimit = 5120
 }
@@ -38,8 +39,8 @@ enum MockPushType {
 /// gateway's client-side validation, so that one mistake can't hide in both.
 ///
 /// The checks run in this order, the first failure wins: method, path, device token, duplicated
-/// headers, `apns-id`, provider token, push type, topic, priority, expiration, collapse id, payload,
-/// unregistered token.
+/// headers, `apns-id`, provider token, push type, topic, priority, expiration, collapse id, payload
+/// (for Live Activity pushes also: an end carries `content-state`), unregistered token.
 struct RequestValidator: Sendable {
     /// `nil` in certificate mode: then `authorization` is ignored.
     let verifier: ProviderTokenVerifier?
@@ -131,6 +132,12 @@ struct RequestValidator: Sendable {
         guard bodyLength <= limit else { return .error(413, "PayloadTooLarge") }
         let isObject = body.withUnsafeReadableBytes { JSONObjectCheck.isObject($0) }
         guard isObject else { return .error(400, "BadPayload") }
+        // APNs wants the final content with an end (apns-provider-api.md §5). The reason is the mock's
+        // own, as for malformed JSON: Apple documents none for either.
+        if topicSuffix == MockPushType.liveActivitySuffix {
+            let endWithoutContent = body.withUnsafeReadableBytes { LiveActivityPayloadCheck.isEndWithoutContentState($0) }
+            if endWithoutContent { return .error(400, "BadPayload") }
+        }
 
         if !self.unregistered.isEmpty, let timestamp = self.unregistered[token.lowercased()] {
             return .error(410, "Unregistered", timestamp: timestamp)

@@ -21,6 +21,7 @@ public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let intake: IntakeServer?
     private let apps: [(name: String, client: APNsClient)]
+    private let scheduledEnds: (@Sendable () -> [ScheduledEndCount])?
     private let exported = NIOLockedValueBox(Exported())
 
     private struct SeriesKey: Hashable {
@@ -34,14 +35,30 @@ public final class GatewayMetrics: Sendable {
         var gauges: [SeriesKey: Gauge] = [:]
     }
 
-    /// An exporter for `intake` (its figures and its apps) and any further `apps`.
+    /// One series of `apns_gateway_scheduled_ends_total`: settled scheduled ends of an app with an outcome.
+    public struct ScheduledEndCount: Sendable, Hashable {
+        public var app: String
+        public var outcome: String
+        public var count: Int
+
+        public init(app: String, outcome: String, count: Int) {
+            self.app = app
+            self.outcome = outcome
+            self.count = count
+        }
+    }
+
+    /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads the Live
+    /// Activity service's scheduled-end counts (absent when Live Activities are off).
     public init(
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         intake: IntakeServer?,
-        apps: [(name: String, client: APNsClient)] = []
+        apps: [(name: String, client: APNsClient)] = [],
+        scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil
     ) {
         self.registry = registry
         self.intake = intake
+        self.scheduledEnds = scheduledEnds
         var all = intake?.apps ?? []
         for app in apps where !all.contains(where: { $0.client === app.client }) {
             all.append(app)
@@ -53,12 +70,16 @@ public final class GatewayMetrics: Sendable {
     public func render() -> [UInt8] {
         let appStats = apps.map { (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding) }
         let intakeStats = intake?.statistics
+        let endCounts = scheduledEnds?() ?? []
         var histograms: [UInt8] = []
         histograms.reserveCapacity(16 * 1024)
         var out = exported.withLockedValue { exported -> [UInt8] in
             var sink = Sink(registry: registry, exported: exported)
             if let intakeStats { sink.intake(intakeStats) }
             for app in appStats { sink.app(app.name, app.stats, maxOutstanding: app.limit) }
+            for end in endCounts {
+                sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
+            }
             exported = sink.exported
             var out: [UInt8] = []
             out.reserveCapacity(32 * 1024)

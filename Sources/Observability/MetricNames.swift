@@ -53,6 +53,9 @@ enum MetricName {
     static let intakePending = Family(name: "apns_gateway_intake_pending_requests", help: "Send and extension-op requests accepted and not yet answered.")
     static let intakeErrors = Family(name: "apns_gateway_intake_errors_total", help: "Error replies written by the intake, by code.")
 
+    // MARK: Live Activities (per app)
+    static let scheduledEnds = Family(name: "apns_gateway_scheduled_ends_total", help: "Scheduled Live Activity ends settled, by app and outcome: done (some token got 200, or no token to send to), failed (refused for every token, or not sendable), deferred (no answer from APNs: back to pending).")
+
     /// Every family, for checks that what refers to them (docs, the Grafana dashboard) names real ones.
     static let all: [Family] = [
         accepted,
@@ -87,6 +90,7 @@ enum MetricName {
         intakeOperations,
         intakePending,
         intakeErrors,
+        scheduledEnds,
     ]
     /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
     static let histograms: [Family] = [apnsLatency, queueWait, endToEnd]

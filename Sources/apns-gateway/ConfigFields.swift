@@ -1,4 +1,6 @@
 import Foundation
+import JSON
+import NIOCore
 
 /// A configuration problem, naming the key (`apps[0].keyPath`) and what is wrong with it.
 struct ConfigError: Error, CustomStringConvertible {
@@ -6,47 +8,56 @@ struct ConfigError: Error, CustomStringConvertible {
     var problem: String
 
     var description: String { key.isEmpty ? problem : "\(key): \(problem)" }
+
+    /// A member of the wrong kind, or unknown, as found by the JSON module's strict reader.
+    init(_ error: JSONFieldError) {
+        self.key = error.path
+        switch error.problem {
+        case .unknown: self.problem = "unknown key (check its spelling)"
+        default: self.problem = error.explanation
+        }
+    }
+
+    init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
 }
 
-/// Strict typed access to one JSON object of the configuration: every read names its key path, and
-/// ``finish()`` rejects keys nobody read (usually a misspelling).
+/// Strict typed access to one JSON object of the configuration: the JSON module's ``JSONFields`` with the
+/// configuration's errors and bounds. Every read names its key path, and ``finish()`` rejects keys nobody read
+/// (usually a misspelling).
 struct ConfigObject {
-    let path: String
-    private let object: [String: Any]
-    private var used: Set<String> = []
+    private var fields: JSONFields
 
-    init(_ object: [String: Any], path: String) {
-        self.object = object
-        self.path = path
+    init(_ fields: JSONFields) {
+        self.fields = fields
     }
+
+    /// An absent section, read as an empty object.
+    static func empty(path: String) -> ConfigObject {
+        ConfigObject(JSONFields(.empty, path: path))
+    }
+
+    var path: String { fields.path }
 
     /// Parses a whole file's bytes, which must hold one JSON object.
     static func parse(_ data: Data, name: String) throws -> ConfigObject {
-        let value: Any
         do {
-            value = try JSONSerialization.jsonObject(with: data)
+            return ConfigObject(JSONFields(try JSONObject(parsing: ByteBuffer(bytes: data))))
         } catch {
-            throw ConfigError(key: "", problem: "\(name) is not valid JSON: \(error.localizedDescription)")
+            throw ConfigError(key: "", problem: "\(name) must hold one JSON object: \(error)")
         }
-        guard let object = value as? [String: Any] else {
-            throw ConfigError(key: "", problem: "\(name) must hold a JSON object")
-        }
-        return ConfigObject(object, path: "")
     }
 
-    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+    func key(_ name: String) -> String { fields.path(of: name) }
 
-    mutating func raw(_ name: String) -> Any? {
-        used.insert(name)
-        guard let value = object[name], !(value is NSNull) else { return nil }
-        return value
+    mutating func raw(_ name: String) -> JSONValue? {
+        fields.value(name)
     }
 
     mutating func string(_ name: String) throws -> String? {
-        guard let value = raw(name) else { return nil }
-        guard let string = value as? String else { throw ConfigError(key: key(name), problem: "must be a string") }
-        guard !string.isEmpty else { throw ConfigError(key: key(name), problem: "must not be empty") }
-        return string
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.string(name) }
     }
 
     mutating func requiredString(_ name: String) throws -> String {
@@ -55,22 +66,19 @@ struct ConfigObject {
     }
 
     mutating func int(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let value = raw(name) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(value), let int = Int(exactly: number.doubleValue) else {
-            throw ConfigError(key: key(name), problem: "must be an integer")
+        guard let value = try read({ (fields: inout JSONFields) throws(JSONFieldError) in try fields.integer(name) }) else {
+            return nil
         }
-        guard range.contains(int) else {
-            throw ConfigError(key: key(name), problem: "must be within \(range.lowerBound)...\(range.upperBound); got \(int)")
+        guard let int = Int(exactly: value), range.contains(int) else {
+            throw ConfigError(key: key(name), problem: "must be within \(range.lowerBound)...\(range.upperBound); got \(value)")
         }
         return int
     }
 
     mutating func seconds(_ name: String, in range: ClosedRange<Double>) throws -> Double? {
-        guard let value = raw(name) else { return nil }
-        guard let number = value as? NSNumber, !isBoolean(value) else {
-            throw ConfigError(key: key(name), problem: "must be a number of seconds")
+        guard let seconds = try read({ (fields: inout JSONFields) throws(JSONFieldError) in try fields.number(name) }) else {
+            return nil
         }
-        let seconds = number.doubleValue
         guard range.contains(seconds) else {
             throw ConfigError(key: key(name), problem: "must be within \(range.lowerBound)...\(range.upperBound) seconds; got \(seconds)")
         }
@@ -78,36 +86,30 @@ struct ConfigObject {
     }
 
     mutating func object(_ name: String) throws -> ConfigObject? {
-        guard let value = raw(name) else { return nil }
-        guard let object = value as? [String: Any] else { throw ConfigError(key: key(name), problem: "must be an object") }
-        return ConfigObject(object, path: key(name))
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.object(name) }.map(ConfigObject.init)
     }
 
     mutating func objects(_ name: String) throws -> [ConfigObject]? {
-        guard let value = raw(name) else { return nil }
-        guard let list = value as? [Any] else { throw ConfigError(key: key(name), problem: "must be an array of objects") }
-        return try list.enumerated().map { index, element in
-            guard let object = element as? [String: Any] else {
-                throw ConfigError(key: "\(key(name))[\(index)]", problem: "must be an object")
-            }
-            return ConfigObject(object, path: "\(key(name))[\(index)]")
-        }
+        try read { (fields: inout JSONFields) throws(JSONFieldError) in try fields.objects(name) }?.map(ConfigObject.init)
     }
 
     /// Every key, sorted; reading them through ``raw(_:)`` or the typed getters marks them used.
-    var keys: [String] { object.keys.sorted() }
+    var keys: [String] { fields.keys }
 
     /// Throws for the first key that was never read.
     func finish() throws {
-        if let unknown = object.keys.sorted().first(where: { !used.contains($0) }) {
-            throw ConfigError(key: key(unknown), problem: "unknown key (check its spelling)")
+        do {
+            try fields.finish()
+        } catch {
+            throw ConfigError(error)
         }
     }
-}
 
-/// True for JSON `true`/`false` (Foundation hands them out as a boolean NSNumber, which also casts to Bool when the
-/// number is 0 or 1).
-func isBoolean(_ value: Any) -> Bool {
-    let name = String(describing: type(of: value))
-    return value is Bool && (name == "Bool" || name.contains("Boolean"))
+    private mutating func read<T>(_ body: (inout JSONFields) throws(JSONFieldError) -> T) throws -> T {
+        do {
+            return try body(&fields)
+        } catch {
+            throw ConfigError(error)
+        }
+    }
 }

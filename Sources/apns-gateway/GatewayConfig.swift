@@ -1,6 +1,8 @@
 import APNs
 import APNsCore
 import Foundation
+import JSON
+import HTTP2Engine
 import Intake
 import Logging
 import NIOCore
@@ -23,33 +25,39 @@ struct GatewayConfig {
         var key: APNsSigningKey
     }
 
+    // The defaults and ranges are the components' own (`default…` and `…Range` of the configuration types);
+    // nothing here restates them.
     var apps: [App]
     var defaultApp: String?
     var environment: APNsClientConfiguration.Environment
-    var connections = 2
-    var maxConcurrentStreams = 1000
-    /// Set in the config, or ``defaultMaxOutstanding``.
+    var connections = HTTP2PoolConfiguration.defaultConnectionCount
+    var maxConcurrentStreams = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams
+    /// Set in the config, or nil for the client's rule (``maxOutstanding``).
     var configuredMaxOutstanding: Int?
-    /// Notifications queued plus in flight, per app: what the config says, or four times the streams the pool
-    /// can have open. More only holds memory (every stream is busy already); less can leave streams idle
-    /// between one answer and the next notification.
-    var maxOutstanding: Int { configuredMaxOutstanding ?? 4 * connections * maxConcurrentStreams }
-    var requestTimeout = 30.0
-    var connectTimeout = 10.0
-    var pingInterval = 60.0
-    var pingTimeout = 10.0
-    /// Seconds a connection with notifications waiting may read nothing before it probes with a PING.
-    var stallTimeout = 5.0
-    /// Seconds that probe may go unanswered before the connection is replaced.
-    var stallPingTimeout = 3.0
-    /// Seconds before the first reconnect after a failed connect; doubles per failure in a row.
-    var reconnectInitialBackoff = 0.1
-    /// The most seconds between reconnect attempts.
-    var reconnectMaxBackoff = 5.0
-    var shutdownGrace = 5.0
-    var maxAttempts = 3
+    /// Notifications queued plus in flight, per app: what the config says, or enough to keep every stream of
+    /// the pool busy (``APNsClientConfiguration/maxOutstanding(connectionCount:maxConcurrentStreams:)``).
+    var maxOutstanding: Int {
+        configuredMaxOutstanding
+            ?? APNsClientConfiguration.maxOutstanding(connectionCount: connections, maxConcurrentStreams: maxConcurrentStreams)
+    }
+    var requestTimeout = APNsClientConfiguration.defaultRequestTimeout
+    var connectTimeout = HTTP2ConnectionConfiguration.defaultConnectTimeout
+    var pingInterval = HTTP2ConnectionConfiguration.defaultPingInterval
+    var pingTimeout = HTTP2ConnectionConfiguration.defaultPingTimeout
+    /// How long a connection with notifications waiting may read nothing before it probes with a PING.
+    var stallTimeout = HTTP2ConnectionConfiguration.defaultStallTimeout
+    /// How long that probe may go unanswered before the connection is replaced.
+    var stallPingTimeout = HTTP2ConnectionConfiguration.defaultStallPingTimeout
+    /// The wait before the first reconnect after a failed connect; doubles per failure in a row.
+    var reconnectInitialBackoff = HTTP2PoolConfiguration.defaultReconnectInitialBackoff
+    /// The longest wait between reconnect attempts.
+    var reconnectMaxBackoff = HTTP2PoolConfiguration.defaultReconnectMaxBackoff
+    var shutdownGrace = IntakeConfiguration.defaultShutdownGrace
+    var maxAttempts = APNsRetryPolicy.defaultMaxAttempts
     var intake: IntakeConfiguration
-    var logLevel: Logger.Level = .info
+    var logLevel = GatewayConfig.defaultLogLevel
+    /// The log level when the configuration gives none.
+    static let defaultLogLevel: Logger.Level = .info
     /// `liveActivities`; nil when absent (the Live Activity ops then answer `LiveActivitiesDisabled`).
     var liveActivities: LiveActivitySettings?
     var logFormat: LogFormat = .logfmt
@@ -125,8 +133,8 @@ struct GatewayConfig {
 
         let environment = try parseEnvironment(&root, resolve: resolve)
 
-        var intakeObject = try root.object("intake") ?? ConfigObject([:], path: "intake")
-        var socketPath = try intakeObject.string("socketPath") ?? "/run/apns-gateway/intake.sock"
+        var intakeObject = try root.object("intake") ?? ConfigObject.empty(path: "intake")
+        var socketPath = try intakeObject.string("socketPath") ?? IntakeConfiguration.defaultSocketPath
         if let override = env["APNS_GATEWAY_SOCKET_PATH"], !override.isEmpty { socketPath = override }
         socketPath = resolve(socketPath)
         var intake = IntakeConfiguration(socketPath: socketPath)
@@ -142,42 +150,55 @@ struct GatewayConfig {
         if let group = try intakeObject.string("socketGroup") {
             intake.socketGroup = try groupID(group, key: "intake.socketGroup")
         }
-        intake.maxLineBytes = try intakeObject.int("maxLineBytes", in: 1024...(1 << 30)) ?? intake.maxLineBytes
-        intake.maxBatchSize = try intakeObject.int("maxBatchSize", in: 1...1_000_000) ?? intake.maxBatchSize
-        intake.maxConnections = try intakeObject.int("maxConnections", in: 1...100_000) ?? intake.maxConnections
-        if let seconds = try intakeObject.seconds("operationTimeoutSeconds", in: 1...86_400) {
-            intake.operationTimeout = .nanoseconds(Int64(seconds * 1e9))
-        }
+        intake.maxLineBytes = try intakeObject.int("maxLineBytes", in: IntakeConfiguration.maxLineBytesRange) ?? intake.maxLineBytes
+        intake.maxBatchSize = try intakeObject.int("maxBatchSize", in: IntakeConfiguration.maxBatchSizeRange) ?? intake.maxBatchSize
+        intake.maxConnections =
+            try intakeObject.int("maxConnections", in: IntakeConfiguration.maxConnectionsRange) ?? intake.maxConnections
+        intake.operationTimeout =
+            try duration(&intakeObject, "operationTimeoutSeconds", in: IntakeConfiguration.operationTimeoutRange)
+            ?? intake.operationTimeout
         try intakeObject.finish()
 
         var config = GatewayConfig(apps: apps, defaultApp: defaultApp, environment: environment, intake: intake)
         if var pool = try root.object("pool") {
-            config.connections = try pool.int("connections", in: 1...64) ?? config.connections
-            config.maxConcurrentStreams = try pool.int("maxConcurrentStreams", in: 1...10_000) ?? config.maxConcurrentStreams
-            config.configuredMaxOutstanding = try pool.int("maxOutstanding", in: 1...10_000_000)
+            config.connections = try pool.int("connections", in: HTTP2PoolConfiguration.connectionCountRange) ?? config.connections
+            config.maxConcurrentStreams =
+                try pool.int("maxConcurrentStreams", in: HTTP2ConnectionConfiguration.maxConcurrentStreamsRange)
+                ?? config.maxConcurrentStreams
+            config.configuredMaxOutstanding = try pool.int("maxOutstanding", in: APNsClientConfiguration.maxOutstandingRange)
             config.reconnectInitialBackoff =
-                try pool.seconds("reconnectInitialBackoffSeconds", in: 0.01...60) ?? config.reconnectInitialBackoff
-            config.reconnectMaxBackoff = try pool.seconds("reconnectMaxBackoffSeconds", in: 0.01...600) ?? config.reconnectMaxBackoff
+                try duration(&pool, "reconnectInitialBackoffSeconds", in: HTTP2PoolConfiguration.reconnectInitialBackoffRange)
+                ?? config.reconnectInitialBackoff
+            config.reconnectMaxBackoff =
+                try duration(&pool, "reconnectMaxBackoffSeconds", in: HTTP2PoolConfiguration.reconnectMaxBackoffRange)
+                ?? config.reconnectMaxBackoff
             guard config.reconnectMaxBackoff >= config.reconnectInitialBackoff else {
                 throw ConfigError(
                     key: pool.key("reconnectMaxBackoffSeconds"),
-                    problem: "must be at least pool.reconnectInitialBackoffSeconds (\(config.reconnectInitialBackoff))")
+                    problem: "must be at least pool.reconnectInitialBackoffSeconds (\(config.reconnectInitialBackoff.inSeconds))")
             }
             try pool.finish()
         }
         if var timeouts = try root.object("timeouts") {
-            config.requestTimeout = try timeouts.seconds("requestSeconds", in: 0.1...3600) ?? config.requestTimeout
-            config.connectTimeout = try timeouts.seconds("connectSeconds", in: 0.1...600) ?? config.connectTimeout
-            config.pingInterval = try timeouts.seconds("pingIntervalSeconds", in: 1...86_400) ?? config.pingInterval
-            config.pingTimeout = try timeouts.seconds("pingTimeoutSeconds", in: 0.1...600) ?? config.pingTimeout
-            config.stallTimeout = try timeouts.seconds("stallSeconds", in: 0.1...600) ?? config.stallTimeout
+            config.requestTimeout =
+                try duration(&timeouts, "requestSeconds", in: APNsClientConfiguration.requestTimeoutRange) ?? config.requestTimeout
+            config.connectTimeout =
+                try duration(&timeouts, "connectSeconds", in: HTTP2ConnectionConfiguration.connectTimeoutRange) ?? config.connectTimeout
+            config.pingInterval =
+                try duration(&timeouts, "pingIntervalSeconds", in: HTTP2ConnectionConfiguration.pingIntervalRange) ?? config.pingInterval
+            config.pingTimeout =
+                try duration(&timeouts, "pingTimeoutSeconds", in: HTTP2ConnectionConfiguration.pingTimeoutRange) ?? config.pingTimeout
+            config.stallTimeout =
+                try duration(&timeouts, "stallSeconds", in: HTTP2ConnectionConfiguration.stallTimeoutRange) ?? config.stallTimeout
             config.stallPingTimeout =
-                try timeouts.seconds("stallPingTimeoutSeconds", in: 0.1...600) ?? config.stallPingTimeout
-            config.shutdownGrace = try timeouts.seconds("shutdownGraceSeconds", in: 0...600) ?? config.shutdownGrace
+                try duration(&timeouts, "stallPingTimeoutSeconds", in: HTTP2ConnectionConfiguration.stallPingTimeoutRange)
+                ?? config.stallPingTimeout
+            config.shutdownGrace =
+                try duration(&timeouts, "shutdownGraceSeconds", in: IntakeConfiguration.shutdownGraceRange) ?? config.shutdownGrace
             try timeouts.finish()
         }
         if var retry = try root.object("retry") {
-            config.maxAttempts = try retry.int("maxAttempts", in: 1...20) ?? config.maxAttempts
+            config.maxAttempts = try retry.int("maxAttempts", in: APNsRetryPolicy.maxAttemptsRange) ?? config.maxAttempts
             try retry.finish()
         }
         if var liveActivities = try root.object("liveActivities") {
@@ -202,17 +223,17 @@ struct GatewayConfig {
         guard let value = root.raw("environment") else {
             throw ConfigError(key: "environment", problem: "is required: \"production\", \"sandbox\" or {\"host\", \"port\", \"caFile\"}")
         }
-        if let name = value as? String {
+        if let name = value.string {
             switch name {
             case "production": return .production
             case "sandbox": return .sandbox
             default: throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
             }
         }
-        guard let object = value as? [String: Any] else {
+        guard let object = value.object else {
             throw ConfigError(key: "environment", problem: "must be \"production\", \"sandbox\" or a custom endpoint object")
         }
-        var custom = ConfigObject(object, path: "environment")
+        var custom = ConfigObject(JSONFields(object, path: "environment"))
         let host = try custom.requiredString("host")
         guard let port = try custom.int("port", in: 1...65535) else {
             throw ConfigError(key: "environment.port", problem: "is required")
@@ -250,17 +271,27 @@ struct GatewayConfig {
             connectionCount: connections,
             maxConcurrentStreams: maxConcurrentStreams,
             maxOutstanding: maxOutstanding,
-            requestTimeout: .nanoseconds(Int64(requestTimeout * 1e9)),
+            requestTimeout: requestTimeout,
             retry: APNsRetryPolicy(maxAttempts: maxAttempts),
-            connectTimeout: .nanoseconds(Int64(connectTimeout * 1e9)),
-            pingInterval: .nanoseconds(Int64(pingInterval * 1e9)),
-            pingTimeout: .nanoseconds(Int64(pingTimeout * 1e9)),
-            stallTimeout: .nanoseconds(Int64(stallTimeout * 1e9)),
-            stallPingTimeout: .nanoseconds(Int64(stallPingTimeout * 1e9)),
-            reconnectInitialBackoff: .nanoseconds(Int64(reconnectInitialBackoff * 1e9)),
-            reconnectMaxBackoff: .nanoseconds(Int64(reconnectMaxBackoff * 1e9))
+            connectTimeout: connectTimeout,
+            pingInterval: pingInterval,
+            pingTimeout: pingTimeout,
+            stallTimeout: stallTimeout,
+            stallPingTimeout: stallPingTimeout,
+            reconnectInitialBackoff: reconnectInitialBackoff,
+            reconnectMaxBackoff: reconnectMaxBackoff
         )
     }
+}
+
+/// Reads `name` of `object` as seconds within a component's range of durations (``ConfigObject/seconds(_:in:)``).
+func duration(_ object: inout ConfigObject, _ name: String, in range: ClosedRange<TimeAmount>) throws -> TimeAmount? {
+    try object.seconds(name, in: range.lowerBound.inSeconds...range.upperBound.inSeconds).map { .nanoseconds(Int64($0 * 1e9)) }
+}
+
+extension TimeAmount {
+    /// The amount in seconds, as configuration files give it.
+    var inSeconds: Double { Double(nanoseconds) / 1e9 }
 }
 
 /// A user name or numeric ID, as a user ID.

@@ -1,6 +1,7 @@
 import APNs
 import APNsCore
 import Foundation
+import JSON
 import LiveActivity
 import LiveActivityService
 import NIOCore
@@ -21,9 +22,9 @@ import NIOCore
 /// ```
 struct LiveActivitySettings {
     var registryPath: String
-    var maxUsersPerStart = 1000
-    var maxTokensPerStart = 10_000
-    var schedulerInterval = 1.0
+    var maxUsersPerStart = LiveActivityServiceConfiguration.defaultMaxUsersPerStart
+    var maxTokensPerStart = LiveActivityServiceConfiguration.defaultMaxTokensPerStart
+    var schedulerInterval = LiveActivityServiceConfiguration.defaultSchedulerInterval
     var lifecycle: [String: LifecycleRule] = [:]
 
     static func parse(_ object: inout ConfigObject, resolve: (String) -> String) throws -> LiveActivitySettings {
@@ -33,9 +34,14 @@ struct LiveActivitySettings {
                 problem: "is required: the SQLite file for Live Activity tokens and scheduled ends (kept across restarts)")
         }
         var settings = LiveActivitySettings(registryPath: resolve(path))
-        settings.maxUsersPerStart = try object.int("maxUsersPerStart", in: 1...100_000) ?? settings.maxUsersPerStart
-        settings.maxTokensPerStart = try object.int("maxTokensPerStart", in: 1...1_000_000) ?? settings.maxTokensPerStart
-        settings.schedulerInterval = try object.seconds("schedulerIntervalSeconds", in: 0.05...60) ?? settings.schedulerInterval
+        settings.maxUsersPerStart =
+            try object.int("maxUsersPerStart", in: LiveActivityServiceConfiguration.maxUsersPerStartRange) ?? settings.maxUsersPerStart
+        settings.maxTokensPerStart =
+            try object.int("maxTokensPerStart", in: LiveActivityServiceConfiguration.maxTokensPerStartRange)
+            ?? settings.maxTokensPerStart
+        settings.schedulerInterval =
+            try duration(&object, "schedulerIntervalSeconds", in: LiveActivityServiceConfiguration.schedulerIntervalRange)
+            ?? settings.schedulerInterval
         if var states = try object.object("lifecycle") {
             for state in states.keys {
                 guard var rule = try states.object(state) else {
@@ -57,11 +63,11 @@ struct LiveActivitySettings {
         }
         var contentState: JSONTemplate?
         if let value = rule.raw("contentState") {
-            guard let template = value as? [String: Any] else {
+            guard value.kind == .object else {
                 throw ConfigError(key: rule.key("contentState"), problem: "must be a JSON object (the content-state template)")
             }
             do {
-                contentState = try JSONTemplate(object: template)
+                contentState = try JSONTemplate(bytes: value.bytes)
             } catch {
                 throw ConfigError(key: rule.key("contentState"), problem: "\(error)")
             }
@@ -79,12 +85,12 @@ struct LiveActivitySettings {
         }
         var dismissal = LifecycleRule.Dismissal.systemDefault
         if let value = rule.raw("dismissal") {
-            if let name = value as? String, name == "now" {
+            if value.string == "now" {
                 dismissal = .now
-            } else if let name = value as? String, name == "default" {
+            } else if value.string == "default" {
                 dismissal = .systemDefault
-            } else if let object = value as? [String: Any] {
-                var after = ConfigObject(object, path: rule.key("dismissal"))
+            } else if let object = value.object {
+                var after = ConfigObject(JSONFields(object, path: rule.key("dismissal")))
                 guard let seconds = try after.int("afterSeconds", in: 0...(4 * 3600)) else {
                     throw ConfigError(key: after.key("afterSeconds"), problem: "is required")
                 }
@@ -115,7 +121,7 @@ struct LiveActivitySettings {
         LiveActivityServiceConfiguration(
             maxUsersPerStart: maxUsersPerStart,
             maxTokensPerStart: maxTokensPerStart,
-            schedulerInterval: .nanoseconds(Int64(schedulerInterval * 1e9)),
+            schedulerInterval: schedulerInterval,
             lifecycle: lifecycle,
             defaultTokenEnvironment: environment == .production ? .production : .development)
     }

@@ -1,6 +1,7 @@
 import APNs
 import CoreMetrics
 import Intake
+import LiveActivityService
 import Logging
 import NIOCore
 import Observability
@@ -11,14 +12,19 @@ extension ServeCommand {
     /// and the clients' figures, `/healthz`, and `/readyz` with the connect timeout as each app's reconnect
     /// budget. swift-metrics is bootstrapped with the same Prometheus registry.
     static func startOperationsEndpoint(
-        settings: GatewayConfig, intake: IntakeServer, group: any EventLoopGroup, logger: Logger
+        settings: GatewayConfig, intake: IntakeServer, liveActivities: LiveActivityService?, group: any EventLoopGroup,
+        logger: Logger
     ) async throws -> ObservabilityServer? {
         guard let listen = settings.metricsListen else { return nil }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let metrics = GatewayMetrics(registry: registry, intake: intake)
+        var scheduledEnds: (@Sendable () -> [GatewayMetrics.ScheduledEndCount])?
+        if let liveActivities {
+            scheduledEnds = { Self.scheduledEndCounts(liveActivities.scheduledEndStatistics) }
+        }
+        let metrics = GatewayMetrics(registry: registry, intake: intake, scheduledEnds: scheduledEnds)
         let apps = intake.apps
-        let budget = TimeAmount.nanoseconds(Int64(settings.connectTimeout * 1e9))
+        let budget = settings.connectTimeout
         do {
             return try await ObservabilityServer.start(
                 host: listen.host, port: listen.port, group: group, metrics: metrics,
@@ -26,6 +32,13 @@ extension ServeCommand {
                 logger: logger)
         } catch {
             throw GatewayFailure("cannot listen on \(listen.host):\(listen.port) (metrics.listen): \(error)")
+        }
+    }
+
+    /// The Live Activity service's scheduled-end counts as the metrics exporter takes them.
+    private static func scheduledEndCounts(_ statistics: ScheduledEndStatistics) -> [GatewayMetrics.ScheduledEndCount] {
+        statistics.counts.map { key, count in
+            GatewayMetrics.ScheduledEndCount(app: key.app, outcome: key.outcome.rawValue, count: count)
         }
     }
 }

@@ -33,8 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = SignalWaiter(listeningTo: [SIGINT, SIGTERM])
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
 
-        var apps: [IntakeApp] = []
-        var activityApps: [LiveActivityApp] = []
+        var apps: [APNsApp] = []
         var clients: [APNsClient] = []
         for app in settings.apps {
             var clientLogger = Logger(label: "apns.client.\(app.name)")
@@ -43,8 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: settings.clientConfiguration(for: app), group: group, logger: clientLogger)
             client.start()
             clients.append(client)
-            apps.append(IntakeApp(name: app.name, bundleID: app.bundleID, client: client))
-            activityApps.append(LiveActivityApp(
+            apps.append(APNsApp(
                 name: app.name, bundleID: app.bundleID, client: client,
                 tokenEnvironment: LiveActivitySettings.tokenEnvironment(for: settings.environment)))
             logger.info(
@@ -62,7 +60,7 @@ struct ServeCommand: AsyncParsableCommand {
                 let opened = try Self.openRegistry(at: liveActivities.registryPath)
                 registry = opened
                 let created = LiveActivityService(
-                    registry: opened, apps: activityApps, defaultApp: settings.defaultApp,
+                    registry: opened, apps: apps, defaultApp: settings.defaultApp,
                     configuration: liveActivities.serviceConfiguration(environment: settings.environment), group: group,
                     logger: Logger(label: "apns.live-activity"))
                 service = created
@@ -93,7 +91,8 @@ struct ServeCommand: AsyncParsableCommand {
         let endpoint: ObservabilityServer?
         do {
             endpoint = try await Self.startOperationsEndpoint(
-                settings: settings, intake: intake, group: group, logger: Logger(label: "apns.observability"))
+                settings: settings, intake: intake, liveActivities: service, group: group,
+                logger: Logger(label: "apns.observability"))
         } catch {
             await intake.shutdown(grace: .zero)
             await service?.close()
@@ -105,7 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
         // One line on standard output for scripts and tests that wait for readiness.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
         // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
-        let connectTimeout = TimeAmount.nanoseconds(Int64(settings.connectTimeout * 1e9))
+        let connectTimeout = settings.connectTimeout
         let readiness = Task { [apps = settings.apps] in
             for (app, client) in zip(apps, clients) {
                 do {
@@ -118,11 +117,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let signal = await signals.next()
         readiness.cancel()
-        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace)"])
+        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace.inSeconds)"])
         // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
         // and shuts the clients down, then the registry closes.
         await service?.stopScheduler()
-        await intake.shutdown(grace: .nanoseconds(Int64(settings.shutdownGrace * 1e9)))
+        await intake.shutdown(grace: settings.shutdownGrace)
         await service?.close()
         registry?.close()
         await endpoint?.shutdown()

@@ -1,6 +1,12 @@
+import APNs
 import APNsCore
 import ArgumentParser
 import Foundation
+import HTTP2Engine
+import Intake
+import LiveActivityService
+import Logging
+import NIOCore
 
 /// `apns-gateway token --config FILE --app NAME`: prints a provider token (JWT) for debugging with curl.
 struct TokenCommand: ParsableCommand {
@@ -69,9 +75,13 @@ struct DemoConfigCommand: ParsableCommand {
         print(Self.text(port: port), terminator: "")
     }
 
-    /// The same as config/local.json; paths are relative to the configuration file's folder.
+    /// The same as config/local.json; paths are relative to the configuration file's folder. The limits it
+    /// shows are the components' defaults.
     static func text(port: Int) -> String {
-        """
+        func seconds(_ amount: TimeAmount) -> Int64 { amount.nanoseconds / 1_000_000_000 }
+        let client = APNsClientConfiguration.self
+        let intake = IntakeConfiguration.self
+        return """
         {
           "environment": {"host": "127.0.0.1", "port": \(port), "serverName": "localhost", "caFile": "../certs/test-ca.pem"},
           "apps": [
@@ -83,19 +93,19 @@ struct DemoConfigCommand: ParsableCommand {
               "bundleId": "com.example.app"
             }
           ],
-          "pool": {"connections": 2, "maxConcurrentStreams": 1000},
-          "timeouts": {"requestSeconds": 30, "connectSeconds": 10, "shutdownGraceSeconds": 5},
-          "retry": {"maxAttempts": 3},
+          "pool": {"connections": \(HTTP2PoolConfiguration.defaultConnectionCount), "maxConcurrentStreams": \(HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams)},
+          "timeouts": {"requestSeconds": \(seconds(client.defaultRequestTimeout)), "connectSeconds": \(seconds(HTTP2ConnectionConfiguration.defaultConnectTimeout)), "shutdownGraceSeconds": \(seconds(intake.defaultShutdownGrace))},
+          "retry": {"maxAttempts": \(APNsRetryPolicy.defaultMaxAttempts)},
           "intake": {
             "socketPath": "../run/apns-gateway.sock",
-            "socketMode": "0660",
-            "maxLineBytes": 8388608,
-            "maxBatchSize": 10000,
-            "maxConnections": 1024
+            "socketMode": "0\(String(intake.defaultSocketMode, radix: 8))",
+            "maxLineBytes": \(intake.defaultMaxLineBytes),
+            "maxBatchSize": \(intake.defaultMaxBatchSize),
+            "maxConnections": \(intake.defaultMaxConnections)
           },
           "liveActivities": {
             "registryPath": "../run/live-activities.sqlite",
-            "maxUsersPerStart": 1000,
+            "maxUsersPerStart": \(LiveActivityServiceConfiguration.defaultMaxUsersPerStart),
             "lifecycle": {
               "started": {"event": "update", "contentState": {"status": "started", "etaMinutes": "{{eta}}"}},
               "ready": {"event": "update", "contentState": {"status": "ready"}, "priority": 10, "alert": {"title": "Ready", "body": "Order {{order}} is ready"}},
@@ -103,7 +113,7 @@ struct DemoConfigCommand: ParsableCommand {
               "expired": {"event": "end", "contentState": {"status": "expired"}, "dismissal": {"afterSeconds": 900}}
             }
           },
-          "logLevel": "info"
+          "log": {"level": "\(GatewayConfig.defaultLogLevel.rawValue)"}
         }
 
         """

@@ -1,3 +1,4 @@
+import JSON
 import APNsCore
 import Foundation
 import NIOCore
@@ -22,7 +23,7 @@ final class APNsCoreFuzzTests: XCTestCase {
             }
             let valid = input.withUnsafeBytes { bytes in
                 do {
-                    try APNsJSONScanner.validateObject(bytes)
+                    try JSONReader.validateObject(bytes)
                     return true
                 } catch {
                     return false

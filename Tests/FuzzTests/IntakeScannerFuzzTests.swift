@@ -61,7 +61,7 @@ final class IntakeScannerFuzzTests: XCTestCase {
             XCTAssertEqual(String(decoding: line[idRange], as: UTF8.self), id)
             XCTAssertEqual(scanned.count, expected.count)
             for (item, want) in zip(scanned, expected) {
-                guard item.problem == nil, let payload = item.payload else {
+                guard item.problem == nil, let payload = item.payload?.range else {
                     fuzzFailure("item rejected: \(item.problem ?? "no payload")", seed: seed, index: index, input: line)
                     continue
                 }
@@ -84,7 +84,7 @@ final class IntakeScannerFuzzTests: XCTestCase {
             if !inside(id) { fuzzFailure("id range \(id) outside the line", seed: seed, index: index, input: input) }
             if items.count > maxBatchSize { fuzzFailure("batch bound ignored", seed: seed, index: index, input: input) }
             for item in items {
-                guard let payload = item.payload else {
+                guard let payload = item.payload?.range else {
                     if item.problem == nil { fuzzFailure("an item with no payload and no problem", seed: seed, index: index, input: input) }
                     continue
                 }
@@ -99,7 +99,7 @@ final class IntakeScannerFuzzTests: XCTestCase {
         case .ping(let id), .stats(let id):
             if !inside(id) { fuzzFailure("id range outside the line", seed: seed, index: index, input: input) }
             return "other"
-        case .other(let id, _):
+        case .other(let id, _, _):
             // Any other op name, "" included, goes to the extension table (absent there: UnknownOp).
             if !inside(id) { fuzzFailure("id range outside the line", seed: seed, index: index, input: input) }
             return "extension"

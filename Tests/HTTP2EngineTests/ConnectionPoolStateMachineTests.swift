@@ -101,9 +101,35 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         _ = pool.enqueue(Stub(1))
         let actions = pool.connectionClosed(id, reason: .tls(.alpnNotNegotiated("no h2")), unsent: [], stillOpen: false, random: 0)
         XCTAssertEqual(actions.fail.count, 1)
+        XCTAssertEqual(actions.fail[0].1.kind, .connectFailed)
         XCTAssertTrue(actions.fail[0].1.isNotSent)
         XCTAssertTrue(actions.fail[0].1.detail.contains("ALPN"), actions.fail[0].1.detail)
         XCTAssertEqual(actions.connect.count, 1, "it still tries again, with back-off")
+    }
+
+    /// A connect failure that reconnecting may fix is no connect failure for the exchanges: they wait, and those
+    /// whose deadline passes meanwhile are not sent (the client may retry them), though the detail quotes the
+    /// connect error.
+    func testADeadlineWhileConnectsFailIsNotSentNotAConnectFailure() {
+        var pool = machine(connections: 1)
+        let id = pool.start().connect[0].connectionID
+        _ = pool.enqueue(Stub(1, deadline: .uptimeNanoseconds(10)))
+        let closed = pool.connectionClosed(
+            id, reason: .transport("cannot connect: connection refused"), unsent: [], stillOpen: false, random: 0)
+        XCTAssertTrue(closed.fail.isEmpty, "a refused connect may pass: the exchange waits")
+        let actions = pool.expireQueued(now: .uptimeNanoseconds(100))
+        XCTAssertEqual(actions.fail.count, 1)
+        XCTAssertEqual(actions.fail[0].1.kind, .notSent)
+        XCTAssertTrue(actions.fail[0].1.detail.contains("cannot connect"), actions.fail[0].1.detail)
+    }
+
+    func testAConnectFailureReadsCannotConnectAndIsNotSent() {
+        let error = HTTP2Error.connectFailed(.tls(.handshakeFailed("certificate verification failed: x")))
+        XCTAssertEqual(error.kind, .connectFailed)
+        XCTAssertTrue(error.isNotSent)
+        XCTAssertFalse(error.isOutcomeUnknown)
+        XCTAssertEqual(error.detail, "cannot connect: TLS handshake failed: certificate verification failed: x")
+        XCTAssertNotEqual(error, HTTP2Error.notSent(error.detail), "the kind, not the words, tells them apart")
     }
 
     func testExpiredQueuedExchangesFailWithDeadlineExceeded() {

@@ -58,7 +58,7 @@ final class GatewayLiveActivityTests: XCTestCase {
         XCTAssertEqual(registered["registered"] as? String, "created")
         let at = Int(Date().timeIntervalSince1970) + 2
         let scheduled = try await request(
-            socketPath, #"{"id":2,"op":"activity.schedule_end","activityId":"a","at":\#(at),"scheduleId":"e"}"#)
+            socketPath, #"{"id":2,"op":"activity.schedule_end","activityId":"a","at":\#(at),"scheduleId":"e","contentState":{}}"#)
         XCTAssertEqual(scheduled["state"] as? String, "pending", "\(scheduled)")
         first.signal(SIGTERM)
         let firstStatus = await onThread { first.wait() }

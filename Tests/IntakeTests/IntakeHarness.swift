@@ -116,7 +116,7 @@ final class IntakeHarness: Sendable {
             configuration: IntakeConfiguration(
                 socketPath: directory + "/intake.sock", maxLineBytes: maxLineBytes, maxBatchSize: maxBatchSize,
                 maxConnections: maxConnections),
-            apps: [IntakeApp(name: "demo", bundleID: "com.example.app", client: client)],
+            apps: [APNsApp(name: "demo", bundleID: "com.example.app", client: client)],
             group: group,
             logger: logger
         )

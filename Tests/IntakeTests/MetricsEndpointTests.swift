@@ -4,6 +4,7 @@ import APNsGatewayClient
 import Foundation
 import Intake
 import MockAPNs
+import NIOConcurrencyHelpers
 import NIOCore
 import Observability
 import XCTest
@@ -38,6 +39,25 @@ final class MetricsEndpointTests: XCTestCase {
 
     private func sendLine(_ object: [String: Any]) throws -> [UInt8] {
         Array(try JSONSerialization.data(withJSONObject: object)) + [0x0A]
+    }
+
+    /// The Live Activity service's scheduled-end counts are exported by app and outcome as they grow.
+    func testScheduledEndCountsAreExported() {
+        let counts = NIOLockedValueBox([GatewayMetrics.ScheduledEndCount(app: "demo", outcome: "failed", count: 1)])
+        let metrics = GatewayMetrics(intake: nil, scheduledEnds: { counts.withLockedValue { $0 } })
+        let first = PrometheusScrape(String(decoding: metrics.render(), as: UTF8.self))
+        XCTAssertEqual(first.count("apns_gateway_scheduled_ends_total", ["app": "demo", "outcome": "failed"]), 1, "\(first.seriesNames)")
+        XCTAssertTrue(first.text.contains("# TYPE apns_gateway_scheduled_ends_total counter"), first.text)
+
+        counts.withLockedValue {
+            $0 = [
+                GatewayMetrics.ScheduledEndCount(app: "demo", outcome: "failed", count: 3),
+                GatewayMetrics.ScheduledEndCount(app: "demo", outcome: "done", count: 2),
+            ]
+        }
+        let second = PrometheusScrape(String(decoding: metrics.render(), as: UTF8.self))
+        XCTAssertEqual(second.count("apns_gateway_scheduled_ends_total", ["app": "demo", "outcome": "failed"]), 3)
+        XCTAssertEqual(second.count("apns_gateway_scheduled_ends_total", ["app": "demo", "outcome": "done"]), 2)
     }
 
     func testKnownWorkloadCountsInMetricsAndStats() async throws {

@@ -18,7 +18,7 @@ final class RequestScannerTests: XCTestCase {
         let item = items[0]
         XCTAssertNil(item.problem)
         XCTAssertEqual(item.token, "abcd")
-        XCTAssertEqual(item.payload.map { String(decoding: bytes[$0], as: UTF8.self) }, #"{ "aps" : {"alert":"\u00e9\n"} }"#)
+        XCTAssertEqual(item.payload.map { String(decoding: bytes[$0.range], as: UTF8.self) }, #"{ "aps" : {"alert":"\u00e9\n"} }"#)
         XCTAssertEqual(item.priority, 5)
         XCTAssertEqual(item.expiration, 0)
         XCTAssertEqual(item.pushType, "voip")

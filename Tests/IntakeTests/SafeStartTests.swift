@@ -8,7 +8,7 @@ final class SafeStartTests: XCTestCase {
     /// A second intake on a live socket is refused; a stale socket file is replaced; a regular file is refused.
     func testRefusesALiveSocketAndReplacesAStaleOne() async throws {
         let harness = try await IntakeHarness.start()
-        let apps = [IntakeApp(name: "demo", bundleID: "com.example.app", client: harness.client)]
+        let apps = [APNsApp(name: "demo", bundleID: "com.example.app", client: harness.client)]
         do {
             _ = try await IntakeServer.start(configuration: IntakeConfiguration(socketPath: harness.socketPath), apps: apps, group: harness.group)
             XCTFail("a second intake started on a live socket")
@@ -52,7 +52,7 @@ final class SafeStartTests: XCTestCase {
     /// 0660). Only root may give a file to any group: without it the start fails and says why.
     func testSocketGroupComesFromTheConfiguration() async throws {
         let harness = try await IntakeHarness.start()
-        let apps = [IntakeApp(name: "demo", bundleID: "com.example.app", client: harness.client)]
+        let apps = [APNsApp(name: "demo", bundleID: "com.example.app", client: harness.client)]
         let path = harness.directory + "/grouped.sock"
         let group: UInt32 = 1  // "daemon" on Debian; not the test's own group
         XCTAssertNotEqual(getegid(), group)

@@ -49,9 +49,10 @@ final class GateOperation: IntakeOperation, Sendable {
             if open { continuation.resume() }
         }
         state.withLockedValue { $0.running -= 1 }
-        var members = ByteBuffer()
-        members.writeString(#""echo":"\#(request.op)","running":\#(runningNow)"#)
-        return IntakeReply(members: members)
+        var reply = IntakeReply()
+        reply.writer.string("echo", request.op)
+        reply.writer.int("running", runningNow)
+        return reply
     }
 }
 

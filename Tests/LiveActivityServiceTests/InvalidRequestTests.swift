@@ -1,3 +1,4 @@
+import JSON
 import Foundation
 import Intake
 import LiveActivity
@@ -15,7 +16,9 @@ final class InvalidRequestTests: XCTestCase {
         let token = deviceToken(1)
         try harness.registerTokens(activityID: "known", tokens: [token])
         _ = try harness.registry.schedule(
-            ScheduledEndRequest(id: "taken", activityID: "known", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start + 99),
+            ScheduledEndRequest(
+                id: "taken", activityID: "known", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start + 99,
+                contentState: #"{"s":1}"#),
             at: harness.clock.now)
         let start = #""attributesType":"A","attributes":{"a":1},"contentState":{"s":1},"alert":{"title":"T"}"#
         let big = String(repeating: "x", count: 5000)
@@ -51,9 +54,12 @@ final class InvalidRequestTests: XCTestCase {
             (#"{"op":"activity.update","activityId":"known","contentState":{},"alert":{"title":"t","subtitle":"s"}}"#, "BadRequest", "alert", "unknown field in \"alert\""),
             (#"{"op":"activity.update","activityId":"known","contentState":{},"alert":{"title":{"locArgs":["x"]}}}"#, "BadRequest", "alert.title", "locKey"),
             // End
-            (#"{"op":"activity.end","activityId":"known","dismissalDate":"later"}"#, "BadDate", "dismissalDate", "not a date"),
-            (#"{"op":"activity.end","activityId":"known","dismissalDate":true}"#, "BadDate", "dismissalDate", "must be a date"),
-            (#"{"op":"activity.end","activityId":"known","priority":7}"#, "BadPriority", "priority", "not allowed"),
+            (#"{"op":"activity.end","activityId":"known","contentState":{},"dismissalDate":"later"}"#, "BadDate", "dismissalDate", "not a date"),
+            (#"{"op":"activity.end","activityId":"known","contentState":{},"dismissalDate":true}"#, "BadDate", "dismissalDate", "must be a date"),
+            (#"{"op":"activity.end","activityId":"known","contentState":{},"priority":7}"#, "BadPriority", "priority", "not allowed"),
+            (#"{"op":"activity.end","activityId":"known"}"#, "BadRequest", "contentState", "missing \"contentState\": an end needs the final content"),
+            (#"{"op":"activity.end","activityId":"known","dismissalDate":"now"}"#, "BadRequest", "contentState", "APNs requires \"content-state\""),
+            (#"{"op":"activity.end","streamId":"s"}"#, "BadRequest", "contentState", "missing \"contentState\""),
             // Start
             (#"{"op":"activity.start","userIds":["u"],"attributesType":"A","attributes":{},"contentState":{}}"#, "BadRequest", "alert", "needs an alert"),
             (#"{"op":"activity.start","userIds":["u"],"attributesType":"A","contentState":{},"alert":{"title":"T"}}"#, "BadRequest", "attributes", "static values"),
@@ -74,7 +80,9 @@ final class InvalidRequestTests: XCTestCase {
             (#"{"op":"activity.schedule_end","activityId":"known"}"#, "BadRequest", "at", "missing \"at\""),
             (#"{"op":"activity.schedule_end","activityId":"known","at":"soon"}"#, "BadDate", "at", "not a date"),
             (#"{"op":"activity.schedule_end","activityId":"known","at":1750000100,"contentState":[]}"#, "BadRequest", "contentState", "must be a JSON object"),
-            (#"{"op":"activity.schedule_end","activityId":"known","at":1750000100,"scheduleId":"taken"}"#, "ScheduleConflict", "scheduleId", "other details"),
+            (#"{"op":"activity.schedule_end","activityId":"known","at":1750000100}"#, "BadRequest", "contentState", "missing \"contentState\": an end needs the final content"),
+            (#"{"op":"activity.schedule_end","activityId":"known","at":1750000100,"scheduleId":"taken"}"#, "BadRequest", "contentState", "missing \"contentState\""),
+            (#"{"op":"activity.schedule_end","activityId":"known","at":1750000100,"scheduleId":"taken","contentState":{"s":2}}"#, "ScheduleConflict", "scheduleId", "other details"),
             (#"{"op":"activity.cancel_scheduled_end","scheduleId":"never"}"#, "UnknownSchedule", "scheduleId", "no scheduled end has id \"never\""),
             (#"{"op":"activity.cancel_scheduled_end"}"#, "BadRequest", "scheduleId", "missing \"scheduleId\""),
             // Lifecycle
@@ -103,7 +111,7 @@ final class InvalidRequestTests: XCTestCase {
         let operations = LiveActivityService.disabledOperations(message: "not configured")
         XCTAssertEqual(Set(operations.keys), Set(LiveActivityService.operationNames))
         let reply = await operations["activity.update"]!.handle(
-            .init(op: "activity.update", id: .init(string: "1"), line: .init(string: #"{"id":1,"op":"activity.update"}"#)))
+            .init(op: "activity.update", id: .init(string: "1"), members: try JSONObject(parsing: .init(string: #"{"id":1,"op":"activity.update"}"#))))
         XCTAssertEqual(String(buffer: reply.members), #""error":{"code":"LiveActivitiesDisabled","message":"not configured"}"#)
         XCTAssertEqual(reply.errorCode, "LiveActivitiesDisabled")
     }

@@ -12,7 +12,8 @@ final class PushOperationTests: XCTestCase {
             "started": try LifecycleRule(
                 event: .update, contentState: try JSONTemplate(json: #"{"status":"started","eta":"{{eta}}"}"#),
                 alert: try AlertTemplate(title: "On its way", body: "Arrives in {{eta}} minutes"), priority: .immediate),
-            "expired": try LifecycleRule(event: .end, dismissal: .after(seconds: 900)),
+            "expired": try LifecycleRule(
+                event: .end, contentState: try JSONTemplate(json: #"{"status":"expired"}"#), dismissal: .after(seconds: 900)),
         ]
     }
 
@@ -119,6 +120,15 @@ final class PushOperationTests: XCTestCase {
         try await harness.stop()
     }
 
+    /// A lifecycle rule that could only make end pushes without content (which APNs refuses) is refused when the
+    /// configuration is read.
+    func testLifecycleEndRuleNeedsContentState() throws {
+        XCTAssertThrowsError(try LifecycleRule(event: .end, dismissal: .now)) { error in
+            XCTAssertTrue("\(error)".contains("an end needs a contentState template"), "\(error)")
+        }
+        XCTAssertNoThrow(try LifecycleRule(event: .end, contentState: try JSONTemplate(json: "{}"), dismissal: .now))
+    }
+
     /// Lifecycle states map to the configured pushes, templates filled from `values`.
     func testLifecycleStatesMapToConfiguredPushes() async throws {
         let harness = try await ServiceHarness.start(
@@ -144,7 +154,7 @@ final class PushOperationTests: XCTestCase {
                 + #""alert":{"title":"On its way","body":"Arrives in 12 minutes"}}}"#,
             #"{"aps":{"timestamp":1750000001,"event":"end","content-state":{"reason":"out of stock","status":"cancelled"},"#
                 + #""dismissal-date":1750000001}}"#,
-            #"{"aps":{"timestamp":1750000002,"event":"end","dismissal-date":1750000902}}"#,
+            #"{"aps":{"timestamp":1750000002,"event":"end","content-state":{"status":"expired"},"dismissal-date":1750000902}}"#,
         ])
         XCTAssertEqual(received.map { $0.headers["apns-priority"] }, ["10", "10", "10"])
         try await harness.stop()

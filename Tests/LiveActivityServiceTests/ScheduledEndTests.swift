@@ -1,3 +1,4 @@
+import APNs
 import Foundation
 import LiveActivity
 import LiveActivityService
@@ -55,7 +56,8 @@ final class ScheduledEndTests: XCTestCase {
         let tokens = (0..<2).map { deviceToken(700 + $0) }
         try harness.registerTokens(activityID: "race-9", tokens: tokens)
         let scheduled = try await harness.request(
-            #"{"id":1,"op":"activity.schedule_end","activityId":"race-9","at":\#(ServiceHarness.start),"scheduleId":"end-race-9"}"#)
+            #"{"id":1,"op":"activity.schedule_end","activityId":"race-9","at":\#(ServiceHarness.start),"scheduleId":"end-race-9","#
+                + #""contentState":{"status":"finished"}}"#)
         XCTAssertEqual(scheduled["state"] as? String, "pending", "\(scheduled)")
         // A gateway claims it and stops before sending: the end stays firing.
         XCTAssertEqual(try harness.registry.claimDue(now: harness.clock.now, limit: 16).map(\.id), ["end-race-9"])
@@ -100,13 +102,13 @@ final class ScheduledEndTests: XCTestCase {
                 environment: .production), at: harness.clock.now)
 
         let scheduled = try await harness.request(
-            #"{"id":1,"op":"activity.schedule_end","activityId":"first","at":\#(ServiceHarness.start + 5)}"#)
+            #"{"id":1,"op":"activity.schedule_end","activityId":"first","at":\#(ServiceHarness.start + 5),"contentState":{}}"#)
         XCTAssertEqual(scheduled["state"] as? String, "pending")
         harness.clock.advance(by: 5)
         let sentFirst = await eventually { harness.received(for: Set(first)).count == 2 }
         XCTAssertTrue(sentFirst)
 
-        _ = try await harness.request(#"{"id":2,"op":"activity.schedule_end","activityId":"second","at":\#(harness.clock.now)}"#)
+        _ = try await harness.request(#"{"id":2,"op":"activity.schedule_end","activityId":"second","at":\#(harness.clock.now),"contentState":{}}"#)
         let sentSecond = await eventually { harness.received(for: Set(second)).count == 1 }
         XCTAssertTrue(sentSecond)
         XCTAssertEqual(harness.received(for: Set(first)).count, 2)
@@ -123,12 +125,13 @@ final class ScheduledEndTests: XCTestCase {
         let tokens = [deviceToken(800), deviceToken(801)]
         try harness.registerTokens(activityID: "shared", tokens: tokens)
         _ = try harness.registry.schedule(
-            ScheduledEndRequest(id: "s1", activityID: "shared", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start),
+            ScheduledEndRequest(
+                id: "s1", activityID: "shared", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start, contentState: "{}"),
             at: harness.clock.now)
         let otherRegistry = try SQLiteLiveActivityRegistry(path: harness.registryPath)
         let other = LiveActivityService(
             registry: otherRegistry,
-            apps: [LiveActivityApp(name: "demo", bundleID: ServiceHarness.bundleID, client: harness.client, tokenEnvironment: nil)],
+            apps: [APNsApp(name: "demo", bundleID: ServiceHarness.bundleID, client: harness.client, tokenEnvironment: nil)],
             group: harness.group, logger: quietLogger(), clock: harness.clock.function)
         let service = harness.service
         async let one = service.fireDueEnds()
@@ -146,7 +149,7 @@ final class ScheduledEndTests: XCTestCase {
         let tokens = [deviceToken(900)]
         try harness.registerTokens(activityID: "c", tokens: tokens)
         let scheduled = try await harness.request(
-            #"{"id":1,"op":"activity.schedule_end","activityId":"c","at":\#(ServiceHarness.start + 30)}"#)
+            #"{"id":1,"op":"activity.schedule_end","activityId":"c","at":\#(ServiceHarness.start + 30),"contentState":{}}"#)
         let id = try XCTUnwrap(scheduled["scheduleId"] as? String)
         XCTAssertEqual(id.count, 32, "a generated id")
 
@@ -170,7 +173,8 @@ final class ScheduledEndTests: XCTestCase {
         let tokens = [deviceToken(950)]
         try harness.registerTokens(activityID: "late", tokens: tokens)
         _ = try harness.registry.schedule(
-            ScheduledEndRequest(id: "late-end", activityID: "late", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start),
+            ScheduledEndRequest(
+                id: "late-end", activityID: "late", app: ServiceHarness.bundleID, fireAt: ServiceHarness.start, contentState: "{}"),
             at: harness.clock.now)
         await harness.client.shutdown(grace: .zero)
         let fired = await harness.service.fireDueEnds()

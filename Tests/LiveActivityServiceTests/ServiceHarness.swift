@@ -142,11 +142,11 @@ final class ServiceHarness: Sendable {
         let registry = try SQLiteLiveActivityRegistry(path: directory + "/registry.sqlite")
         let service = LiveActivityService(
             registry: registry,
-            apps: [LiveActivityApp(name: "demo", bundleID: bundleID, client: client, tokenEnvironment: .production)],
+            apps: [APNsApp(name: "demo", bundleID: bundleID, client: client, tokenEnvironment: .production)],
             configuration: configuration, group: group, logger: quietLogger(), clock: clock.function)
         let intake = try await IntakeServer.start(
             configuration: IntakeConfiguration(socketPath: directory + "/intake.sock"),
-            apps: [IntakeApp(name: "demo", bundleID: bundleID, client: client)],
+            apps: [APNsApp(name: "demo", bundleID: bundleID, client: client)],
             operations: service.operations, group: group, logger: quietLogger())
         if scheduler { service.startScheduler() }
         return Process(client: client, registry: registry, service: service, intake: intake)

@@ -36,7 +36,7 @@ final class StreamPushTests: XCTestCase {
         XCTAssertEqual(delivered.count, 3, "one push per live token")
 
         harness.mock.resetRecord()
-        let end = try await harness.request(#"{"id":"e","op":"activity.end","streamId":"match-7","dismissalDate":"now"}"#)
+        let end = try await harness.request(#"{"id":"e","op":"activity.end","streamId":"match-7","contentState":{"final":true},"dismissalDate":"now"}"#)
         XCTAssertEqual(end["event"] as? String, "end")
         XCTAssertEqual(end.counts["sent"], 3)
         XCTAssertEqual(harness.received(for: [outside]).count, 0, "the other stream is untouched")
@@ -55,7 +55,7 @@ final class StreamPushTests: XCTestCase {
             (#"{"id":1,"op":"activity.update","activityId":"a0","streamId":"big","contentState":{}}"#, "BadRequest", "streamId"),
             (#"{"id":1,"op":"activity.update","contentState":{}}"#, "BadRequest", "activityId"),
             (#"{"id":1,"op":"activity.update","streamId":"nobody","contentState":{}}"#, "UnknownStream", "streamId"),
-            (#"{"id":1,"op":"activity.end","streamId":"big"}"#, "TooManyTokens", "streamId"),
+            (#"{"id":1,"op":"activity.end","streamId":"big","contentState":{}}"#, "TooManyTokens", "streamId"),
             (#"{"id":1,"op":"activity.update","streamId":"","contentState":{}}"#, "BadRequest", "streamId"),
         ]
         for (request, code, field) in cases {

@@ -1,3 +1,4 @@
+import JSON
 import APNsCore
 import Foundation
 import LiveActivity
@@ -8,7 +9,7 @@ final class PayloadTests: XCTestCase {
     private func encoded(_ payload: LiveActivityPayload, now: Int64 = 1_700_000_000) throws -> String {
         let buffer = try payload.encode(now: now)
         // Every output must be one valid JSON object.
-        XCTAssertNoThrow(try APNsJSONScanner.validateObject(buffer))
+        XCTAssertNoThrow(try JSONReader.validateObject(buffer))
         return String(buffer: buffer)
     }
 
@@ -90,10 +91,14 @@ final class PayloadTests: XCTestCase {
                 + #""relevance-score":0.5}}"#)
     }
 
-    func testEndWithoutContentState() throws {
+    /// APNs wants the final content with an end: an end without it is refused, never encoded.
+    func testEndWithoutContentStateIsRefused() throws {
+        let end = LiveActivityPayload(event: .end, timestamp: 5, dismissalDate: 6)
+        self.assertInvalid(end, .missingContentState(.end), field: "content-state")
         XCTAssertEqual(
-            try self.encoded(.end(timestamp: 5)),
-            #"{"aps":{"timestamp":5,"event":"end"}}"#)
+            LiveActivityPayloadError.missingContentState(.end).description,
+            "an end push needs the final \"content-state\" (a JSON object): APNs requires it with \"end\"")
+        XCTAssertEqual(try self.encoded(.end(contentState: json("{}"), timestamp: 5)), #"{"aps":{"timestamp":5,"event":"end","content-state":{}}}"#)
     }
 
     // MARK: Details
@@ -137,8 +142,10 @@ final class PayloadTests: XCTestCase {
 
     func testLocalizedTextWithoutArgumentsOmitsLocArgs() throws {
         let payload = LiveActivityPayload(
-            event: .end, timestamp: 1, alert: LiveActivityAlert(body: .localized(key: "ENDED")))
-        XCTAssertEqual(try self.encoded(payload), #"{"aps":{"timestamp":1,"event":"end","alert":{"body":{"loc-key":"ENDED"}}}}"#)
+            event: .end, timestamp: 1, contentState: json("{}"), alert: LiveActivityAlert(body: .localized(key: "ENDED")))
+        XCTAssertEqual(
+            try self.encoded(payload),
+            #"{"aps":{"timestamp":1,"event":"end","content-state":{},"alert":{"body":{"loc-key":"ENDED"}}}}"#)
     }
 
     func testRelevanceScoreFormats() throws {
@@ -153,8 +160,8 @@ final class PayloadTests: XCTestCase {
 
     func testEncodeIntoAppendsAndLeavesBufferOnFailure() throws {
         var buffer = ByteBuffer(string: "prefix")
-        try LiveActivityPayload.end(timestamp: 1).encode(now: 0, into: &buffer)
-        XCTAssertEqual(String(buffer: buffer), #"prefix{"aps":{"timestamp":1,"event":"end"}}"#)
+        try LiveActivityPayload.end(contentState: json("{}"), timestamp: 1).encode(now: 0, into: &buffer)
+        XCTAssertEqual(String(buffer: buffer), #"prefix{"aps":{"timestamp":1,"event":"end","content-state":{}}}"#)
 
         var untouched = ByteBuffer(string: "prefix")
         let big = LiveActivityPayload.update(contentState: json(#"{"x":""# + String(repeating: "x", count: 5000) + #""}"#))
@@ -242,7 +249,7 @@ final class PayloadTests: XCTestCase {
         var token = LiveActivityPayload.update(contentState: json("{}"))
         token.inputPushToken = true
         self.assertInvalid(token, .inputPushOnlyForStart(field: "input-push-token", event: .update), field: "input-push-token")
-        var channel = LiveActivityPayload.end()
+        var channel = LiveActivityPayload.end(contentState: json("{}"))
         channel.inputPushChannel = "c"
         self.assertInvalid(
             channel, .inputPushOnlyForStart(field: "input-push-channel", event: .end), field: "input-push-channel")
@@ -314,7 +321,9 @@ final class PayloadTests: XCTestCase {
         stale.staleDate = -5
         self.assertInvalid(stale, .badDate(field: "stale-date", value: "-5"), field: "stale-date")
         self.assertInvalid(
-            .end(dismissalDate: -1), .badDate(field: "dismissal-date", value: "-1"), field: "dismissal-date")
-        self.assertInvalid(.end(timestamp: -2), .badDate(field: "timestamp", value: "-2"), field: "timestamp")
+            .end(contentState: json("{}"), dismissalDate: -1), .badDate(field: "dismissal-date", value: "-1"),
+            field: "dismissal-date")
+        self.assertInvalid(
+            .end(contentState: json("{}"), timestamp: -2), .badDate(field: "timestamp", value: "-2"), field: "timestamp")
     }
 }

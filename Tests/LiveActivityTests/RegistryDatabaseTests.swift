@@ -13,10 +13,10 @@ final class RegistryDatabaseTests: RegistryTestCase {
     func testCreatesAVersionedSchemaInWALMode() throws {
         let registry = try self.openRegistry()
         XCTAssertEqual(try registry.register(.sample(), at: 1), .created)
-        XCTAssertEqual(try self.pragma("user_version"), "1")
+        XCTAssertEqual(try self.pragma("user_version"), "2")
         XCTAssertEqual(try self.pragma("journal_mode"), "wal")
         XCTAssertTrue(FileManager.default.fileExists(atPath: self.path + "-wal"))
-        XCTAssertEqual(SQLiteLiveActivityRegistry.schemaVersion, 1)
+        XCTAssertEqual(SQLiteLiveActivityRegistry.schemaVersion, 2)
         registry.close()
         registry.close()  // harmless
     }
@@ -24,7 +24,56 @@ final class RegistryDatabaseTests: RegistryTestCase {
     func testReopeningKeepsTheSchema() throws {
         _ = try self.openRegistry()
         _ = try self.openRegistry()
-        XCTAssertEqual(try self.pragma("user_version"), "1")
+        XCTAssertEqual(try self.pragma("user_version"), "2")
+    }
+
+    /// A file written by a build of schema version 1 (tokens, and scheduled ends of every old state, one stored
+    /// without a content state as older builds allowed) opens as version 2 with everything kept; its ends can
+    /// then be failed with a reason, and the one without content makes no end push.
+    func testAVersion1FileIsMigratedKeepingItsRows() throws {
+        do {
+            let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
+            try connection.execute(SQLiteLiveActivityRegistry.schemaV1, operation: "test: version 1 schema")
+            try connection.execute(
+                """
+                PRAGMA user_version = 1;
+                INSERT INTO activity_tokens VALUES
+                    ('activity-1', 'device-1', 'aabb', NULL, 'com.example.app', 'production', 5, 5, NULL, NULL);
+                INSERT INTO scheduled_ends VALUES
+                    ('old', 'activity-1', 'com.example.app', 100, NULL, NULL, 'pending', 1, NULL),
+                    ('full', 'activity-1', 'com.example.app', 200, '{"final":true}', 260, 'pending', 2, NULL),
+                    ('sent', 'activity-1', 'com.example.app', 50, '{}', NULL, 'done', 3, 50),
+                    ('gone', 'activity-1', 'com.example.app', 60, '{}', NULL, 'cancelled', 4, NULL);
+                """, operation: "test: version 1 rows")
+            connection.close()
+        }
+        let registry = try self.openRegistry()
+        XCTAssertEqual(try self.pragma("user_version"), "2")
+        XCTAssertEqual(try registry.tokens(forActivity: "activity-1").map(\.token), ["aabb"])
+        let old = try XCTUnwrap(try registry.scheduledEnd(id: "old"))
+        XCTAssertEqual(old.state, .pending)
+        XCTAssertNil(old.contentState)
+        XCTAssertNil(old.failureReason)
+        assertThrows(LiveActivityPayloadError.missingContentState(.end)) { () throws(LiveActivityPayloadError) in
+            try old.payload.encode(now: 100)
+        }
+        XCTAssertEqual(try registry.scheduledEnd(id: "full")?.contentState, #"{"final":true}"#)
+        XCTAssertEqual(try registry.scheduledEnd(id: "full")?.dismissalDate, 260)
+        XCTAssertEqual(try registry.scheduledEnds(state: .done).map(\.id), ["sent"])
+        XCTAssertEqual(try registry.scheduledEnd(id: "sent")?.claimedAt, 50)
+        XCTAssertEqual(try registry.scheduledEnds(state: .cancelled).map(\.id), ["gone"])
+
+        // The new state is accepted by the migrated table.
+        XCTAssertEqual(try registry.claimDue(now: 200, limit: 16).map(\.id), ["old", "full"])
+        XCTAssertTrue(try registry.markFailed(scheduledEndID: "old", reason: "no content"))
+        XCTAssertEqual(try registry.scheduledEnds(state: .failed).map(\.failureReason), ["no content"])
+        registry.close()
+
+        // Reopening migrates nothing more.
+        let reopened = try self.openRegistry()
+        XCTAssertEqual(try reopened.scheduledEnd(id: "old")?.state, .failed)
+        XCTAssertEqual(try reopened.scheduledEnds(state: .firing).map(\.id), ["full"])
+        XCTAssertEqual(try self.pragma("user_version"), "2")
     }
 
     func testANewerSchemaIsRefused() throws {
@@ -34,11 +83,11 @@ final class RegistryDatabaseTests: RegistryTestCase {
             try connection.execute("PRAGMA user_version = 7", operation: "test")
             connection.close()
         }
-        let error = assertThrows(LiveActivityRegistryError.unsupportedSchema(found: 7, supported: 1)) {
+        let error = assertThrows(LiveActivityRegistryError.unsupportedSchema(found: 7, supported: 2)) {
             () throws(LiveActivityRegistryError) in try SQLiteLiveActivityRegistry(path: self.path)
         }
         XCTAssertEqual(
-            error?.description, "the registry database has schema version 7; this build understands up to 1")
+            error?.description, "the registry database has schema version 7; this build understands up to 2")
     }
 
     func testErrorsCarrySQLiteMessages() throws {

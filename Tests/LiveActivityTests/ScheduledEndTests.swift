@@ -82,6 +82,35 @@ final class ScheduledEndTests: RegistryTestCase {
         XCTAssertEqual(try registry.scheduledEnd(id: "a")?.claimedAt, 150)
     }
 
+    /// A claimed end that was not delivered is `failed` with its reason, kept across a restart; only a `firing`
+    /// end can fail, a failed one is never claimed, done or released again, and a long reason is cut.
+    func testAFiringEndCanFailWithAReason() throws {
+        do {
+            let registry = try self.openRegistry()
+            _ = try registry.schedule(self.request("a", fireAt: 100), at: 1)
+            _ = try registry.schedule(self.request("b", fireAt: 100), at: 1)
+            XCTAssertFalse(try registry.markFailed(scheduledEndID: "a", reason: "x"), "a pending end is not failed")
+            XCTAssertEqual(try registry.claimDue(now: 100, limit: 10).map(\.id), ["a", "b"])
+            XCTAssertTrue(try registry.markFailed(scheduledEndID: "a", reason: "no token accepted the end: 2× 400 BadTopic"))
+            XCTAssertFalse(try registry.markFailed(scheduledEndID: "a", reason: "again"), "already failed")
+            XCTAssertFalse(try registry.markDone(scheduledEndID: "a"))
+            XCTAssertFalse(try registry.release(scheduledEndID: "a"))
+            XCTAssertFalse(try registry.markFailed(scheduledEndID: "missing", reason: "x"))
+            XCTAssertTrue(try registry.markFailed(scheduledEndID: "b", reason: String(repeating: "é", count: 400)))
+        }
+        let registry = try self.openRegistry()
+        let failed = try registry.scheduledEnds(state: .failed)
+        XCTAssertEqual(failed.map(\.id), ["a", "b"])
+        XCTAssertEqual(failed.first?.failureReason, "no token accepted the end: 2× 400 BadTopic")
+        XCTAssertEqual(failed.first?.claimedAt, 100)
+        let cut = try XCTUnwrap(failed.last?.failureReason)
+        XCTAssertLessThanOrEqual(cut.utf8.count, ScheduledEnd.maxFailureReasonLength)
+        XCTAssertTrue(cut.hasPrefix("éé") && cut.hasSuffix("é…"), cut)
+        XCTAssertEqual(try registry.claimDue(now: 1_000, limit: 10), [])
+        XCTAssertEqual(try registry.scheduledEnds(state: .firing), [])
+        XCTAssertEqual(try registry.schedule(self.request("a", fireAt: 100), at: 2).state, .failed, "a repeated request sees it")
+    }
+
     func testClaimHonoursTheLimit() throws {
         let registry = try self.openRegistry()
         for index in 0..<5 {
@@ -185,7 +214,7 @@ final class ScheduledEndTests: RegistryTestCase {
                 + "top-level value is not an object at byte 0")
         request.contentState = #"{"s":""# + String(repeating: "x", count: 4096) + #""}"#
         assertThrows { () throws(LiveActivityRegistryError) in try registry.schedule(request, at: 1) }
-        request.contentState = nil
+        request.contentState = "{}"
         request.dismissalDate = -3
         assertThrows(LiveActivityRegistryError.badEndPayload(.badDate(field: "dismissal-date", value: "-3"))) {
             () throws(LiveActivityRegistryError) in try registry.schedule(request, at: 1)

@@ -136,6 +136,39 @@ final class RequestValidatorTests: XCTestCase {
         XCTAssertEqual(self.verdict(body: " { } "), .success)
     }
 
+    /// Like APNs, a Live Activity end must carry the final content-state; other events, and other push types,
+    /// are not judged on it.
+    func testLiveActivityEndNeedsContentState() {
+        let liveActivity = [
+            ("apns-push-type", "liveactivity"), ("apns-topic", TestCredentials.bundleID + ".push-type.liveactivity"),
+        ]
+        let refused = [
+            #"{"aps":{"timestamp":1,"event":"end"}}"#,
+            #"{"aps":{"timestamp":1,"event":"end","dismissal-date":5}}"#,
+            #"{"aps":{"event":"end","content-state":null}}"#,
+            #" { "other" : [ {"event":"end"} , "}" ] , "aps" : { "alert" : { "body" : "x \" }" } , "event" : "end" } } "#,
+            #"{"aps":{"content-state":{"a":1}},"aps":{"event":"end"}}"#,
+        ]
+        for body in refused {
+            XCTAssertEqual(self.verdict(headers: liveActivity, body: body), .error(400, "BadPayload"), body)
+            let byTopicOnly = [("apns-topic", TestCredentials.bundleID + ".push-type.liveactivity")]
+            XCTAssertEqual(self.verdict(headers: byTopicOnly, body: body), .error(400, "BadPayload"), body)
+        }
+        let accepted = [
+            #"{"aps":{"timestamp":1,"event":"end","content-state":{}}}"#,
+            #"{"aps":{"content-state":{"s":[1,{"x":"}"}]},"event":"end","dismissal-date":5}}"#,
+            #"{"aps":{"timestamp":1,"event":"update","content-state":{}}}"#,
+            #"{"aps":{"timestamp":1,"event":"endless"}}"#,
+            #"{"aps":{"timestamp":1,"event":"\u0065nd"}}"#,
+            #"{"event":"end","aps":{}}"#,
+            #"{"aps":{}}"#,
+        ]
+        for body in accepted {
+            XCTAssertEqual(self.verdict(headers: liveActivity, body: body), .success, body)
+        }
+        XCTAssertEqual(self.verdict(body: #"{"aps":{"event":"end"}}"#), .success, "an alert push is not a Live Activity")
+    }
+
     func testUnregisteredTokenComparedIgnoringCase() {
         XCTAssertEqual(self.verdict(path: "/3/device/aabb"), .error(410, "Unregistered", timestamp: 42))
         // Earlier failures win over Unregistered.

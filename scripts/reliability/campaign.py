@@ -584,7 +584,8 @@ class Campaign:
         setup.wait(120)
         fire_at = int(time.time()) + 2
         schedule = labkit.OpFeed(sock, [{"id": f"s-{i}", "op": "activity.schedule_end", "activityId": f"end-act-{i}",
-                                         "at": fire_at, "scheduleId": f"end-{i}"} for i in range(n)]).start()
+                                         "at": fire_at, "scheduleId": f"end-{i}", "contentState": {"over": True}}
+                                        for i in range(n)]).start()
         schedule.wait(120)
         bad = [r for r in list(setup.replies.values()) + list(schedule.replies.values()) if "error" in r]
         if bad or len(setup.replies) + len(schedule.replies) != 2 * n:

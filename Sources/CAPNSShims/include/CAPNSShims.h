@@ -14,5 +14,11 @@ int capns_TLS1_2_VERSION(void);
 
 /// Drains the thread's OpenSSL error queue into `buffer` as one line ("" when empty).
 void capns_ERR_describe(char *buffer, size_t length);
+/// The same, also storing the reason code (`ERR_GET_REASON`) of up to `capacity` of the drained errors in
+/// `reasons`; returns how many it stored.
+size_t capns_ERR_describe_reasons(char *buffer, size_t length, int *reasons, size_t capacity);
+/// The reason codes of a refused ALPN: the peer's `no_application_protocol` alert, and the local check.
+int capns_SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL(void);
+int capns_SSL_R_NO_APPLICATION_PROTOCOL(void);
 
 #endif

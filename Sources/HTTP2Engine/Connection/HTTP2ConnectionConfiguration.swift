@@ -19,14 +19,15 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
     /// How often the connection checks deadlines and keep-alive.
     public var tickInterval: TimeAmount
 
+    /// Creates a configuration; every value has a default (the `default…` constants).
     public init(
-        maxConcurrentStreams: Int = 1000,
-        pingInterval: TimeAmount = .seconds(60),
-        pingTimeout: TimeAmount = .seconds(10),
-        stallTimeout: TimeAmount = .seconds(5),
-        stallPingTimeout: TimeAmount = .seconds(3),
-        connectTimeout: TimeAmount = .seconds(10),
-        tickInterval: TimeAmount = .milliseconds(50)
+        maxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams,
+        pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
+        pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
+        stallTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallTimeout,
+        stallPingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallPingTimeout,
+        connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
+        tickInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultTickInterval
     ) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.pingInterval = pingInterval
@@ -36,6 +37,36 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
         self.connectTimeout = connectTimeout
         self.tickInterval = tickInterval
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``maxConcurrentStreams``.
+    public static let defaultMaxConcurrentStreams = 1000
+    /// The values of ``maxConcurrentStreams`` worth configuring.
+    public static let maxConcurrentStreamsRange = 1...10_000
+    /// The default of ``pingInterval``.
+    public static let defaultPingInterval: TimeAmount = .seconds(60)
+    /// The values of ``pingInterval`` worth configuring.
+    public static let pingIntervalRange: ClosedRange<TimeAmount> = .seconds(1)...(.seconds(86_400))
+    /// The default of ``pingTimeout``.
+    public static let defaultPingTimeout: TimeAmount = .seconds(10)
+    /// The values of ``pingTimeout`` worth configuring.
+    public static let pingTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// The default of ``connectTimeout``.
+    /// Silence (nothing read) while streams wait before a stall probe: long enough that a busy but live server
+    /// is not taken for stalled, short enough that a stall is found well inside the 30 s request deadline.
+    public static let defaultStallTimeout: TimeAmount = .seconds(5)
+    /// The range the daemon's configuration accepts for ``stallTimeout``.
+    public static let stallTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// How long the stall probe may go unanswered: with the default silence, a stall is acted on after 8 s.
+    public static let defaultStallPingTimeout: TimeAmount = .seconds(3)
+    /// The range the daemon's configuration accepts for ``stallPingTimeout``.
+    public static let stallPingTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    public static let defaultConnectTimeout: TimeAmount = .seconds(10)
+    /// The values of ``connectTimeout`` worth configuring.
+    public static let connectTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// The default of ``tickInterval``.
+    public static let defaultTickInterval: TimeAmount = .milliseconds(50)
 }
 
 /// How a connection ended, as the pool sees it.

@@ -195,7 +195,7 @@ struct ConnectionPoolStateMachine {
             // When nothing can connect and the reason will not go away by itself, say so now rather than at
             // every exchange's deadline.
             if !wasReady, reason.isFatal, readyCount == 0 {
-                let error = HTTP2Error.notSent("cannot connect: \(reason)")
+                let error = HTTP2Error.connectFailed(reason)
                 while let exchange = queue.popFirst() {
                     actions.fail.append((exchange, error))
                 }

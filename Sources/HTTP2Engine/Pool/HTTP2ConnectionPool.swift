@@ -43,6 +43,12 @@ public final class HTTP2ConnectionPool: Sendable {
         var sweep: RepeatedTask?
         var sweeps = 0
         var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Connects started whose channel has no handler yet: shutdown waits for them too, so that no connect is
+        /// still under way when the caller shuts the event loops down.
+        var attempts: Set<Int> = []
+
+        /// Nothing open and nothing connecting.
+        var isIdle: Bool { handlers.isEmpty && attempts.isEmpty }
     }
 
     public let configuration: HTTP2PoolConfiguration
@@ -144,7 +150,7 @@ public final class HTTP2ConnectionPool: Sendable {
             let immediate: Result<Void, Error>? = inner.withLockedValue { inner in
                 if inner.machine.readyCount >= min(connections, configuration.connectionCount) { return .success(()) }
                 if let error = inner.machine.lastConnectionError, error.isFatal {
-                    return .failure(HTTP2Error.notSent("cannot connect: \(error)"))
+                    return .failure(HTTP2Error.connectFailed(error))
                 }
                 inner.readyWaiters.append((min(connections, configuration.connectionCount), continuation))
                 return nil
@@ -160,7 +166,7 @@ public final class HTTP2ConnectionPool: Sendable {
             inner.sweep?.cancel()
             inner.sweep = nil
             let actions = inner.machine.shutdown()
-            return (actions, inner.handlers.isEmpty)
+            return (actions, inner.isIdle)
         }
         resumeReadyWaiters(with: HTTP2Error.shutdown)
         let deadline = NIODeadline.now() + grace
@@ -168,7 +174,7 @@ public final class HTTP2ConnectionPool: Sendable {
         if alreadyClosed { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = inner.withLockedValue { inner -> Bool in
-                if inner.handlers.isEmpty { return true }
+                if inner.isIdle { return true }
                 inner.shutdownWaiters.append(continuation)
                 return false
             }
@@ -248,6 +254,7 @@ public final class HTTP2ConnectionPool: Sendable {
         let proceed = inner.withLockedValue { inner -> Bool in
             guard !inner.machine.isShuttingDown else { return false }
             inner.machine.connectionAttemptStarted(connectionID)
+            inner.attempts.insert(connectionID)
             inner.connectionsOpened += 1
             return true
         }
@@ -278,6 +285,7 @@ public final class HTTP2ConnectionPool: Sendable {
                     self.inner.withLockedValue {
                         $0.handlers[connectionID] = bound
                         $0.gauges[connectionID] = handler.gauges
+                        $0.attempts.remove(connectionID)
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -324,6 +332,7 @@ public final class HTTP2ConnectionPool: Sendable {
 
     private func handleClosed(_ connectionID: Int, reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
         let outcome = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, [CheckedContinuation<Void, Never>], Bool, Bool, (delay: TimeAmount, failures: Int)?)? in
+            inner.attempts.remove(connectionID)
             // Report each connection's end once, whichever side notices it first.
             guard inner.gauges.removeValue(forKey: connectionID) != nil || inner.handlers[connectionID] == nil,
                   !inner.closedIDs.contains(connectionID)
@@ -349,7 +358,7 @@ public final class HTTP2ConnectionPool: Sendable {
                 backoff = (connect.delay, inner.machine.slots[connect.slot].consecutiveFailures)
             }
             var waiters: [CheckedContinuation<Void, Never>] = []
-            if inner.machine.isShuttingDown && inner.handlers.isEmpty {
+            if inner.machine.isShuttingDown && inner.isIdle {
                 waiters = inner.shutdownWaiters
                 inner.shutdownWaiters.removeAll()
             }
@@ -376,7 +385,7 @@ public final class HTTP2ConnectionPool: Sendable {
         }
         onEvent?(.closed(connectionID: connectionID, reason: reason))
         if fatal {
-            resumeReadyWaiters(with: HTTP2Error.notSent("cannot connect: \(reason)"))
+            resumeReadyWaiters(with: HTTP2Error.connectFailed(reason))
         }
         run(actions)
         for waiter in waiters { waiter.resume() }

@@ -25,17 +25,18 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
     public var reconnectInitialBackoff: TimeAmount
     public var reconnectMaxBackoff: TimeAmount
 
+    /// Creates a configuration; only the host has no default (the others are the `default…` constants).
     public init(
         host: String,
         port: Int = 443,
         serverName: String? = nil,
         tls: TLSConfiguration = TLSConfiguration(),
-        connectionCount: Int = 2,
+        connectionCount: Int = HTTP2PoolConfiguration.defaultConnectionCount,
         connection: HTTP2ConnectionConfiguration = HTTP2ConnectionConfiguration(),
-        maxQueued: Int = 10_000,
-        connectStagger: TimeAmount = .milliseconds(100),
-        reconnectInitialBackoff: TimeAmount = .milliseconds(100),
-        reconnectMaxBackoff: TimeAmount = .seconds(5)
+        maxQueued: Int = HTTP2PoolConfiguration.defaultMaxQueued,
+        connectStagger: TimeAmount = HTTP2PoolConfiguration.defaultConnectStagger,
+        reconnectInitialBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectInitialBackoff,
+        reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff
     ) {
         self.host = host
         self.port = port
@@ -48,6 +49,25 @@ public struct HTTP2PoolConfiguration: Sendable, Hashable {
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
     }
+
+    // MARK: Defaults and sensible ranges (a configuration file is held to the ranges)
+
+    /// The default of ``connectionCount``.
+    public static let defaultConnectionCount = 2
+    /// The values of ``connectionCount`` worth configuring.
+    public static let connectionCountRange = 1...64
+    /// The default of ``maxQueued``.
+    public static let defaultMaxQueued = 10_000
+    /// The default of ``connectStagger``.
+    public static let defaultConnectStagger: TimeAmount = .milliseconds(100)
+    /// The default of ``reconnectInitialBackoff``.
+    public static let defaultReconnectInitialBackoff: TimeAmount = .milliseconds(100)
+    /// The values of ``reconnectInitialBackoff`` worth configuring.
+    public static let reconnectInitialBackoffRange: ClosedRange<TimeAmount> = .milliseconds(10)...(.seconds(60))
+    /// The default of ``reconnectMaxBackoff``.
+    public static let defaultReconnectMaxBackoff: TimeAmount = .seconds(5)
+    /// The values of ``reconnectMaxBackoff`` worth configuring (at least ``reconnectInitialBackoff`` too).
+    public static let reconnectMaxBackoffRange: ClosedRange<TimeAmount> = .milliseconds(10)...(.seconds(600))
 }
 
 /// A snapshot of the pool's figures.

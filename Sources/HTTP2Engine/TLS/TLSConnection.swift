@@ -77,12 +77,12 @@ final class TLSConnection {
             if verify != X509_V_OK, let text = X509_verify_cert_error_string(verify) {
                 return .failed(.handshakeFailed("certificate verification failed: \(String(cString: text))"))
             }
-            let detail = openSSLErrorDescription("the server ended the handshake (SSL error \(error))")
-            if detail.contains("no application protocol") {
+            let errors = drainOpenSSLErrors("the server ended the handshake (SSL error \(error))")
+            if errors.refusedALPN {
                 // RFC 7301: the server supports none of the protocols offered.
-                return .failed(.alpnNotNegotiated("the server does not support h2 (\(detail)); APNs requires HTTP/2"))
+                return .failed(.alpnNotNegotiated("the server does not support h2 (\(errors.description)); APNs requires HTTP/2"))
             }
-            return .failed(.handshakeFailed(detail))
+            return .failed(.handshakeFailed(errors.description))
         }
     }
 

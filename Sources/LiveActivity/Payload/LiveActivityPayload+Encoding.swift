@@ -1,3 +1,4 @@
+import JSON
 import NIOCore
 
 extension LiveActivityPayload {
@@ -35,90 +36,61 @@ extension LiveActivityPayload {
     }
 
     private func write(timestamp: Int64, into buffer: inout ByteBuffer) {
-        buffer.writeStaticString("{\"aps\":{")
-        var first = true
-        JSONOutput.writeKey("timestamp", first: &first, into: &buffer)
-        JSONOutput.writeInteger(timestamp, into: &buffer)
-        JSONOutput.writeKey("event", first: &first, into: &buffer)
-        JSONOutput.writeString(self.event.rawValue, into: &buffer)
+        var writer = JSONWriter(members: buffer)
+        buffer = ByteBuffer()  // the writer holds the only reference: no copy on its first write
+        writer.beginObject()
+        writer.beginObject("aps")
+        writer.int("timestamp", timestamp)
+        writer.string("event", self.event.rawValue)
         if let contentState = self.contentState {
-            JSONOutput.writeKey("content-state", first: &first, into: &buffer)
-            var raw = JSONOutput.trimmingWhitespace(contentState)
-            buffer.writeBuffer(&raw)
+            writer.raw("content-state", contentState.trimmingJSONWhitespace())
         }
         if let attributesType = self.attributesType {
-            JSONOutput.writeKey("attributes-type", first: &first, into: &buffer)
-            JSONOutput.writeString(attributesType, into: &buffer)
+            writer.string("attributes-type", attributesType)
         }
         if let attributes = self.attributes {
-            JSONOutput.writeKey("attributes", first: &first, into: &buffer)
-            var raw = JSONOutput.trimmingWhitespace(attributes)
-            buffer.writeBuffer(&raw)
+            writer.raw("attributes", attributes.trimmingJSONWhitespace())
         }
         if let alert = self.alert {
-            JSONOutput.writeKey("alert", first: &first, into: &buffer)
-            Self.write(alert, into: &buffer)
+            writer.beginObject("alert")
+            if let title = alert.title { Self.write("title", title, into: &writer) }
+            if let body = alert.body { Self.write("body", body, into: &writer) }
+            if let sound = alert.sound { writer.string("sound", sound) }
+            writer.endObject()
         }
         if let staleDate = self.staleDate {
-            JSONOutput.writeKey("stale-date", first: &first, into: &buffer)
-            JSONOutput.writeInteger(staleDate, into: &buffer)
+            writer.int("stale-date", staleDate)
         }
         if let dismissalDate = self.dismissalDate {
-            JSONOutput.writeKey("dismissal-date", first: &first, into: &buffer)
-            JSONOutput.writeInteger(dismissalDate, into: &buffer)
+            writer.int("dismissal-date", dismissalDate)
         }
         if let relevanceScore = self.relevanceScore {
-            JSONOutput.writeKey("relevance-score", first: &first, into: &buffer)
-            buffer.writeString(Self.jsonNumber(relevanceScore))
+            writer.raw("relevance-score", ByteBuffer(string: Self.jsonNumber(relevanceScore)))
         }
         if self.inputPushToken {
-            JSONOutput.writeKey("input-push-token", first: &first, into: &buffer)
-            buffer.writeInteger(UInt8(ascii: "1"))
+            writer.int("input-push-token", 1)
         }
         if let inputPushChannel = self.inputPushChannel {
-            JSONOutput.writeKey("input-push-channel", first: &first, into: &buffer)
-            JSONOutput.writeString(inputPushChannel, into: &buffer)
+            writer.string("input-push-channel", inputPushChannel)
         }
-        buffer.writeStaticString("}}")
+        writer.endObject()
+        writer.endObject()
+        buffer = writer.buffer
     }
 
-    private static func write(_ alert: LiveActivityAlert, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "{"))
-        var first = true
-        if let title = alert.title {
-            JSONOutput.writeKey("title", first: &first, into: &buffer)
-            write(title, into: &buffer)
-        }
-        if let body = alert.body {
-            JSONOutput.writeKey("body", first: &first, into: &buffer)
-            write(body, into: &buffer)
-        }
-        if let sound = alert.sound {
-            JSONOutput.writeKey("sound", first: &first, into: &buffer)
-            JSONOutput.writeString(sound, into: &buffer)
-        }
-        buffer.writeInteger(UInt8(ascii: "}"))
-    }
-
-    private static func write(_ text: LiveActivityAlert.Text, into buffer: inout ByteBuffer) {
+    private static func write(_ name: StaticString, _ text: LiveActivityAlert.Text, into writer: inout JSONWriter) {
         switch text {
         case .plain(let string):
-            JSONOutput.writeString(string, into: &buffer)
+            writer.string(name, string)
         case .localized(let key, let arguments):
-            buffer.writeInteger(UInt8(ascii: "{"))
-            var first = true
-            JSONOutput.writeKey("loc-key", first: &first, into: &buffer)
-            JSONOutput.writeString(key, into: &buffer)
+            writer.beginObject(name)
+            writer.string("loc-key", key)
             if !arguments.isEmpty {
-                JSONOutput.writeKey("loc-args", first: &first, into: &buffer)
-                buffer.writeInteger(UInt8(ascii: "["))
-                for (index, argument) in arguments.enumerated() {
-                    if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                    JSONOutput.writeString(argument, into: &buffer)
-                }
-                buffer.writeInteger(UInt8(ascii: "]"))
+                writer.beginArray("loc-args")
+                for argument in arguments { writer.element(argument) }
+                writer.endArray()
             }
-            buffer.writeInteger(UInt8(ascii: "}"))
+            writer.endObject()
         }
     }
 

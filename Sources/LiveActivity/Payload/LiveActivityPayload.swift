@@ -1,4 +1,5 @@
 import APNsCore
+import JSON
 import NIOCore
 
 /// What a Live Activity push does: the `aps.event` value.
@@ -7,7 +8,7 @@ public enum LiveActivityEvent: String, Sendable, Hashable, CaseIterable {
     case start
     /// Updates the content of a running Live Activity.
     case update
-    /// Ends a Live Activity, optionally with its final content and a dismissal date.
+    /// Ends a Live Activity with its final content, optionally with a dismissal date.
     case end
 }
 
@@ -54,7 +55,7 @@ public struct LiveActivityAlert: Hashable, Sendable {
 /// ## Rules by event
 /// | key | start | update | end |
 /// |---|---|---|---|
-/// | `content-state` | required | required | optional (the final content) |
+/// | `content-state` | required | required | required (the final content: APNs wants it with `end`) |
 /// | `attributes-type`, `attributes` | required | rejected | rejected |
 /// | `alert` | required | optional | optional |
 /// | `stale-date` | optional | optional | optional |
@@ -137,9 +138,9 @@ public struct LiveActivityPayload: Hashable, Sendable {
         LiveActivityPayload(event: .update, timestamp: timestamp, contentState: contentState)
     }
 
-    /// An end payload, with the final content if given.
+    /// An end payload with the final content (APNs requires `content-state` with `end`).
     public static func end(
-        contentState: ByteBuffer? = nil,
+        contentState: ByteBuffer,
         dismissalDate: Int64? = nil,
         timestamp: Int64? = nil
     ) -> LiveActivityPayload {
@@ -147,7 +148,7 @@ public struct LiveActivityPayload: Hashable, Sendable {
     }
 
     /// Checks the rules that do not depend on the encoded size, in this order (the first failure
-    /// is thrown): dates not negative; `content-state` present where required and a JSON object;
+    /// is thrown): dates not negative; `content-state` present (every event needs it) and a JSON object;
     /// attributes present for start (type non-empty, value a JSON object) and absent otherwise;
     /// alert present for start and with a title or body, no empty texts; `dismissal-date` not on
     /// start; input-push members only on start, channel non-empty; relevance score finite.
@@ -156,14 +157,11 @@ public struct LiveActivityPayload: Hashable, Sendable {
         try Self.checkDate(self.staleDate, field: "stale-date")
         try Self.checkDate(self.dismissalDate, field: "dismissal-date")
 
-        if let contentState = self.contentState {
-            do {
-                try APNsJSONScanner.validateObject(contentState)
-            } catch {
-                throw .contentStateNotObject(error)
-            }
-        } else if self.event != .end {
-            throw .missingContentState(self.event)
+        guard let contentState = self.contentState else { throw .missingContentState(self.event) }
+        do {
+            try JSONReader.validateObject(contentState)
+        } catch {
+            throw .contentStateNotObject(error)
         }
 
         if self.event == .start {
@@ -172,7 +170,7 @@ public struct LiveActivityPayload: Hashable, Sendable {
             }
             guard !attributesType.isEmpty else { throw .emptyValue(field: "attributes-type") }
             do {
-                try APNsJSONScanner.validateObject(attributes)
+                try JSONReader.validateObject(attributes)
             } catch {
                 throw .attributesNotObject(error)
             }

@@ -1,4 +1,5 @@
 import APNsCore
+import JSON
 
 /// Why a Live Activity payload could not be built. Each case names the `aps` key at fault
 /// (``field``) and explains the rule in ``description``.
@@ -13,12 +14,12 @@ public enum LiveActivityPayloadError: Error, Hashable, Sendable, CustomStringCon
     case inputPushOnlyForStart(field: String, event: LiveActivityEvent)
     /// `dismissal-date` on a start push.
     case dismissalDateNotForStart
-    /// A start or update push without `content-state`.
+    /// A push without `content-state` (every event needs it; an end needs the final content).
     case missingContentState(LiveActivityEvent)
     /// `content-state` is not exactly one JSON object.
-    case contentStateNotObject(APNsJSONSyntaxError)
+    case contentStateNotObject(JSONSyntaxError)
     /// `attributes` is not exactly one JSON object.
-    case attributesNotObject(APNsJSONSyntaxError)
+    case attributesNotObject(JSONSyntaxError)
     /// An alert with neither a title nor a body.
     case alertWithoutText
     /// A string member that must not be empty is empty (`attributes-type`, `alert.title`, ...).
@@ -60,6 +61,8 @@ public enum LiveActivityPayloadError: Error, Hashable, Sendable, CustomStringCon
             return "\"\(field)\" is only for start pushes, not \(event.rawValue)"
         case .dismissalDateNotForStart:
             return "\"dismissal-date\" is for update and end pushes, not start"
+        case .missingContentState(.end):
+            return "an end push needs the final \"content-state\" (a JSON object): APNs requires it with \"end\""
         case .missingContentState(let event):
             return "a \(event.rawValue) push needs \"content-state\" (a JSON object)"
         case .contentStateNotObject(let error):

@@ -38,7 +38,8 @@
 /// ## Scheduled ends: exactly-once by claim
 /// ``claimDue(now:limit:)`` moves due `pending` ends to `firing` in one transaction and returns
 /// them; a later claim, by this or any other process sharing the database, never returns them
-/// again. The claimer sends the end push and then calls ``markDone(scheduledEndID:)``. Firing is
+/// again. The claimer sends the end push and then calls ``markDone(scheduledEndID:)``, or
+/// ``markFailed(scheduledEndID:reason:)`` when it was not delivered (APNs refused it). Firing is
 /// therefore at most once; if the process stops between claim and send, the end stays `firing`,
 /// visible through ``scheduledEnds(state:)``, and an operator or a recovery routine decides with
 /// ``release(scheduledEndID:)`` (back to `pending`, so a later claim sends it: at least once)
@@ -112,6 +113,9 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func claimDue(now: Int64, limit: Int) throws(LiveActivityRegistryError) -> [ScheduledEnd]
     /// Marks a `firing` end `done`; returns `false` if there is none with that ID in `firing`.
     func markDone(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool
+    /// Marks a `firing` end `failed` with why (stored, cut to ``ScheduledEnd/maxFailureReasonLength``
+    /// bytes); returns `false` if there is none with that ID in `firing`.
+    func markFailed(scheduledEndID: String, reason: String) throws(LiveActivityRegistryError) -> Bool
     /// Returns a `firing` end to `pending` so that a later claim sends it again; returns `false` if
     /// there is none with that ID in `firing`.
     func release(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool

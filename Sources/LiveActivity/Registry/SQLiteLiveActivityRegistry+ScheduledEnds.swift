@@ -1,6 +1,6 @@
 extension SQLiteLiveActivityRegistry {
     private static let endColumns =
-        "id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at, claimed_at"
+        "id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at, claimed_at, failure_reason"
 
     public func schedule(_ request: ScheduledEndRequest, at now: Int64) throws(LiveActivityRegistryError)
         -> ScheduledEnd
@@ -32,7 +32,7 @@ extension SQLiteLiveActivityRegistry {
                     return existing
                 }
                 try connection.statement(
-                    "INSERT INTO scheduled_ends (\(Self.endColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, NULL)"
+                    "INSERT INTO scheduled_ends (\(Self.endColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7, NULL, NULL)"
                 ).run("scheduling an end", bind: [
                     .text(end.id), .text(end.activityID), .text(end.app), .integer(end.fireAt), .text(end.contentState),
                     .integer(end.dismissalDate), .integer(now),
@@ -52,6 +52,17 @@ extension SQLiteLiveActivityRegistry {
 
     public func release(scheduledEndID: String) throws(LiveActivityRegistryError) -> Bool {
         try self.transition(scheduledEndID, to: .pending, from: .firing, operation: "releasing a scheduled end")
+    }
+
+    public func markFailed(scheduledEndID: String, reason: String) throws(LiveActivityRegistryError) -> Bool {
+        try RegistryInput.checkIdentifier(scheduledEndID, field: "id")
+        let stored = ScheduledEnd.storedReason(reason)
+        return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
+            try connection.statement(
+                "UPDATE scheduled_ends SET state = 'failed', failure_reason = ?2 WHERE id = ?1 AND state = 'firing'"
+            ).run("marking a scheduled end failed", bind: [.text(scheduledEndID), .text(stored)])
+            return connection.changes > 0
+        }
     }
 
     private func transition(
@@ -125,6 +136,6 @@ extension SQLiteLiveActivityRegistry {
         return ScheduledEnd(
             id: row.text(0), activityID: row.text(1), app: row.text(2), fireAt: row.integer(3),
             contentState: row.optionalText(4), dismissalDate: row.optionalInteger(5), state: state,
-            createdAt: row.integer(7), claimedAt: row.optionalInteger(8))
+            createdAt: row.integer(7), claimedAt: row.optionalInteger(8), failureReason: row.optionalText(9))
     }
 }

@@ -6,7 +6,12 @@ import NIOConcurrencyHelpers
 /// process crash; a power loss may lose the last few, never corrupt the file) and a busy timeout,
 /// so several processes may share one file: every read-then-write happens in a `BEGIN IMMEDIATE`
 /// transaction. The schema is created when absent and versioned with `PRAGMA user_version`
-/// (``schemaVersion``); a newer version is refused rather than misread.
+/// (``schemaVersion``); a newer version is refused rather than misread, an older one is migrated
+/// in place, in the same transaction that reads the version.
+///
+/// Versions: 1 — tokens and scheduled ends; 2 — scheduled ends gain the `failed` state and a
+/// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place).
+/// A build that reads only version 1 refuses a file once a newer build has opened it.
 ///
 /// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
 /// ThreadSanitizer can see); every call takes the lock for its whole duration (statements,
@@ -14,7 +19,7 @@ import NIOConcurrencyHelpers
 /// keep them off event loops that carry pushes.
 public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// The database file.
     public let path: String
@@ -75,12 +80,42 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             }
             if version < 1 {
                 try connection.execute(Self.schemaV1, operation: "creating the schema (version 1)")
-                try connection.execute("PRAGMA user_version = 1", operation: "setting user_version")
+            }
+            if version < 2 {
+                try connection.execute(Self.migrationV2, operation: "migrating the schema to version 2")
+            }
+            if version < Self.schemaVersion {
+                try connection.execute("PRAGMA user_version = \(Self.schemaVersion)", operation: "setting user_version")
             }
         }
     }
 
-    private static let schemaV1 = """
+    /// Version 2: `failed` joins the scheduled ends' states, with `failure_reason`. Rows are copied
+    /// unchanged (their reason is NULL).
+    private static let migrationV2 = """
+        CREATE TABLE scheduled_ends_v2 (
+            id TEXT NOT NULL PRIMARY KEY,
+            activity_id TEXT NOT NULL,
+            app TEXT NOT NULL,
+            fire_at INTEGER NOT NULL,
+            content_state TEXT,
+            dismissal_date INTEGER,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'firing', 'done', 'cancelled', 'failed')),
+            created_at INTEGER NOT NULL,
+            claimed_at INTEGER,
+            failure_reason TEXT
+        ) WITHOUT ROWID;
+        INSERT INTO scheduled_ends_v2
+            (id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at, claimed_at)
+            SELECT id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at, claimed_at
+            FROM scheduled_ends;
+        DROP TABLE scheduled_ends;
+        ALTER TABLE scheduled_ends_v2 RENAME TO scheduled_ends;
+        CREATE INDEX scheduled_ends_by_state ON scheduled_ends (state, fire_at, id);
+        """
+
+    /// Version 1, as older builds created it; later versions migrate from it.
+    static let schemaV1 = """
         CREATE TABLE IF NOT EXISTS activity_tokens (
             activity_id TEXT NOT NULL,
             device_id TEXT NOT NULL,

@@ -11,8 +11,8 @@ public struct ScheduledEndRequest: Hashable, Sendable {
     public var app: String
     /// When to send the end push, epoch seconds.
     public var fireAt: Int64
-    /// The final `content-state`, one JSON object, if any.
-    public var contentState: String?
+    /// The final `content-state`, one JSON object (APNs wants it with every end push).
+    public var contentState: String
     /// The end push's `dismissal-date`, epoch seconds, if any.
     public var dismissalDate: Int64?
 
@@ -22,7 +22,7 @@ public struct ScheduledEndRequest: Hashable, Sendable {
         activityID: String,
         app: String,
         fireAt: Int64,
-        contentState: String? = nil,
+        contentState: String,
         dismissalDate: Int64? = nil
     ) {
         self.id = id
@@ -37,9 +37,10 @@ public struct ScheduledEndRequest: Hashable, Sendable {
 /// A stored scheduled end and where it is in its life.
 ///
 /// States: `pending` → (claimed by ``LiveActivityRegistry/claimDue(now:limit:)``) `firing` →
-/// (``LiveActivityRegistry/markDone(scheduledEndID:)``) `done`; `pending` → `cancelled` by
-/// ``LiveActivityRegistry/cancel(scheduledEndID:)``. An end left in `firing` was claimed but
-/// its sending was never confirmed (the process stopped in between).
+/// (``LiveActivityRegistry/markDone(scheduledEndID:)``) `done`, or
+/// (``LiveActivityRegistry/markFailed(scheduledEndID:reason:)``) `failed` with a reason;
+/// `pending` → `cancelled` by ``LiveActivityRegistry/cancel(scheduledEndID:)``. An end left in
+/// `firing` was claimed but its sending was never confirmed (the process stopped in between).
 public struct ScheduledEnd: Hashable, Sendable {
     /// Where a scheduled end is in its life.
     public enum State: String, Sendable, Hashable, CaseIterable {
@@ -51,6 +52,9 @@ public struct ScheduledEnd: Hashable, Sendable {
         case done
         /// Cancelled before it was claimed.
         case cancelled
+        /// Claimed, and then not delivered: APNs refused it for every token, or the stored end
+        /// could not make a valid push. ``ScheduledEnd/failureReason`` says why.
+        case failed
     }
 
     /// The schedule's ID (the caller's, or a generated 32-digit hex string).
@@ -61,7 +65,8 @@ public struct ScheduledEnd: Hashable, Sendable {
     public var app: String
     /// When to send the end push, epoch seconds.
     public var fireAt: Int64
-    /// The final `content-state`, if any.
+    /// The final `content-state`; `nil` only for an end stored by an older build, which cannot
+    /// be sent (its ``payload`` does not encode).
     public var contentState: String?
     /// The end push's `dismissal-date`, if any.
     public var dismissalDate: Int64?
@@ -71,6 +76,8 @@ public struct ScheduledEnd: Hashable, Sendable {
     public var createdAt: Int64
     /// When it was claimed, epoch seconds, once claimed.
     public var claimedAt: Int64?
+    /// Why it is `failed` (APNs's answers, or why no push could be made); `nil` in other states.
+    public var failureReason: String?
 
     /// Creates a value.
     public init(
@@ -82,7 +89,8 @@ public struct ScheduledEnd: Hashable, Sendable {
         dismissalDate: Int64?,
         state: State,
         createdAt: Int64,
-        claimedAt: Int64?
+        claimedAt: Int64?,
+        failureReason: String? = nil
     ) {
         self.id = id
         self.activityID = activityID
@@ -93,14 +101,30 @@ public struct ScheduledEnd: Hashable, Sendable {
         self.state = state
         self.createdAt = createdAt
         self.claimedAt = claimedAt
+        self.failureReason = failureReason
     }
 
     /// The end push to send: `event` `end` with the final content and dismissal date. Encode it
-    /// with ``LiveActivityPayload/encode(now:)``.
+    /// with ``LiveActivityPayload/encode(now:)``, which throws
+    /// ``LiveActivityPayloadError/missingContentState(_:)`` for an end stored without content.
     public var payload: LiveActivityPayload {
-        LiveActivityPayload.end(
-            contentState: self.contentState.map { ByteBuffer(string: $0) },
+        LiveActivityPayload(
+            event: .end, contentState: self.contentState.map { ByteBuffer(string: $0) },
             dismissalDate: self.dismissalDate)
+    }
+
+    /// The longest ``failureReason`` stored, in bytes; a longer one is cut.
+    public static let maxFailureReasonLength = 512
+
+    /// `reason` cut to at most ``maxFailureReasonLength`` bytes, on a character boundary, with `…`.
+    static func storedReason(_ reason: String) -> String {
+        guard reason.utf8.count > maxFailureReasonLength else { return reason }
+        var cut = ""
+        for character in reason {
+            if cut.utf8.count + character.utf8.count > maxFailureReasonLength - 3 { break }
+            cut.append(character)
+        }
+        return cut + "…"
     }
 
     /// Whether the request describes this same schedule (a retry of the request that created it).

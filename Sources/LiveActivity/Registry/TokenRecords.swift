@@ -1,11 +1,8 @@
+import APNsCore
+
 /// The APNs environment a token was issued for: the app's `aps-environment` entitlement. Tokens of
 /// one environment are rejected (`BadDeviceToken`) by the other's servers.
-public enum TokenEnvironment: String, Sendable, Hashable, CaseIterable {
-    /// `api.push.apple.com`.
-    case production
-    /// `api.sandbox.push.apple.com`.
-    case development
-}
+public typealias TokenEnvironment = APNsTokenEnvironment
 
 /// A Live Activity's update token on one device, as the app reports it.
 public struct ActivityTokenRegistration: Hashable, Sendable {

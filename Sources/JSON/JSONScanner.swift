@@ -1,71 +1,5 @@
 import NIOCore
 
-/// Where and why a byte sequence is not the JSON the scanner expected.
-public struct APNsJSONSyntaxError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// Offset of the offending byte from the start of the scanned bytes (the length for a
-    /// premature end).
-    public var offset: Int
-    /// What is wrong, e.g. `"invalid escape in string"`.
-    public var problem: String
-
-    /// Creates an error.
-    public init(offset: Int, problem: String) {
-        self.offset = offset
-        self.problem = problem
-    }
-
-    /// `"<problem> at byte <offset>"`.
-    public var description: String {
-        "\(self.problem) at byte \(self.offset)"
-    }
-}
-
-/// A validating JSON scanner (RFC 8259) that checks structure without building anything.
-///
-/// It checks the full grammar: balanced containers, object keys that are strings, `:` and `,` in
-/// their places, string escapes (`\uXXXX` included), control characters and UTF-8 inside
-/// strings, number syntax (no leading zeros, digits after `.` and the exponent), the literals, and
-/// nothing but whitespace after the top-level value. It does not check for duplicate keys.
-///
-/// It runs in one pass with no allocation (nesting deeper than 64 levels allocates one word per
-/// 64 further levels) and no recursion, so deep nesting cannot overflow the stack.
-public enum APNsJSONScanner {
-    /// Checks that `bytes` hold exactly one JSON object, optionally surrounded by whitespace.
-    public static func validateObject(_ bytes: UnsafeRawBufferPointer) throws(APNsJSONSyntaxError) {
-        var scanner = JSONScanner(bytes)
-        if let failure = scanner.scanObjectDocument() {
-            throw failure.error
-        }
-    }
-
-    /// Checks the JSON string literal whose opening quote is at `offset` (escapes, surrogate pairs,
-    /// control characters, UTF-8) and returns the offset just past its closing quote, and whether it has
-    /// any `\` escape (if not, its bytes are its text).
-    public static func scanStringLiteral(
-        _ bytes: UnsafeRawBufferPointer, at offset: Int
-    ) throws(APNsJSONSyntaxError) -> (end: Int, hasEscapes: Bool) {
-        var scanner = JSONScanner(bytes)
-        scanner.index = offset
-        var hasEscapes = false
-        guard scanner.scanString(hasEscapes: &hasEscapes) else {
-            throw scanner.failure?.error ?? APNsJSONSyntaxError(offset: scanner.index, problem: "invalid string")
-        }
-        return (scanner.index, hasEscapes)
-    }
-
-    /// Checks that the buffer's readable bytes hold exactly one JSON object, optionally surrounded
-    /// by whitespace.
-    public static func validateObject(_ buffer: ByteBuffer) throws(APNsJSONSyntaxError) {
-        let failure = buffer.withUnsafeReadableBytes { bytes in
-            var scanner = JSONScanner(bytes)
-            return scanner.scanObjectDocument()
-        }
-        if let failure {
-            throw failure.error
-        }
-    }
-}
-
 /// The kinds of syntax errors, as a cheap value; the message is built only when reported.
 enum JSONProblem: Sendable {
     case notAnObject
@@ -112,13 +46,19 @@ struct JSONFailure: Sendable {
     var problem: JSONProblem
     var offset: Int
 
-    var error: APNsJSONSyntaxError {
-        APNsJSONSyntaxError(offset: self.offset, problem: self.problem.message)
+    var error: JSONSyntaxError {
+        JSONSyntaxError(offset: self.offset, problem: self.problem.message)
     }
 }
 
-/// The scanner's cursor over a byte buffer. Used by ``APNsJSONScanner`` and by the response body
-/// reader, which needs its string and value primitives.
+/// The validating scanner (RFC 8259) over a byte buffer: the one grammar of the module. ``JSONReader`` is its
+/// public face.
+///
+/// It checks the full grammar: balanced containers, object keys that are strings, `:` and `,` in
+/// their places, string escapes (`\\uXXXX` included), control characters and UTF-8 inside
+/// strings, number syntax (no leading zeros, digits after `.` and the exponent), the literals.
+/// It does not check for duplicate keys. Values are scanned without recursion (nesting deeper than 64
+/// levels allocates one word per 64 further levels), so deep nesting cannot overflow the stack.
 struct JSONScanner {
     let bytes: UnsafeRawBufferPointer
     var index: Int = 0
@@ -436,17 +376,31 @@ func hasSpecialStringByte(_ word: UInt64) -> Bool {
 
 @inline(__always)
 func isDigit(_ byte: UInt8) -> Bool {
-    byte &- UInt8(ascii: "0") < 10
+    ASCIIByte.isDigit(byte)
 }
 
-/// The value of an ASCII hex digit, or `nil`.
 @inline(__always)
 func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10
-    default: return nil
+    ASCIIByte.hexValue(byte)
+}
+
+/// Byte classes that JSON and its neighbours (hex device tokens) share.
+public enum ASCIIByte {
+    /// Whether `byte` is an ASCII decimal digit.
+    @inlinable
+    public static func isDigit(_ byte: UInt8) -> Bool {
+        byte &- UInt8(ascii: "0") < 10
+    }
+
+    /// The value of an ASCII hex digit (either case), or `nil`.
+    @inlinable
+    public static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte &- UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte &- UInt8(ascii: "a") &+ 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte &- UInt8(ascii: "A") &+ 10
+        default: return nil
+        }
     }
 }
 

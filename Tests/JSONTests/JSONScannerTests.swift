@@ -1,11 +1,11 @@
-import APNsCore
+import JSON
 import NIOCore
 import XCTest
 
 final class JSONScannerTests: XCTestCase {
     private func isObject(_ text: String) -> Bool {
         do {
-            try APNsJSONScanner.validateObject(buffer(text))
+            try JSONReader.validateObject(buffer(text))
             return true
         } catch {
             return false
@@ -30,8 +30,8 @@ final class JSONScannerTests: XCTestCase {
             #"{"a":"\ud83d"}"#, #"{"a":"\ude00"}"#, #"{"a":"\ud83dx"}"#, #"{"a":"\ud83d\n"}"#,
             #"{"a":"\ud83d\ud83d"}"#, #"{"a":"\ud83d\u00e9"}"#, #"{"\udc00":1}"#,
         ])
-        XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(#"{"a":"\ud83d"}"#))) { error in
-            XCTAssertEqual((error as? APNsJSONSyntaxError)?.problem, "unpaired UTF-16 surrogate in a \\u escape (not a character)")
+        XCTAssertThrowsError(try JSONReader.validateObject(buffer(#"{"a":"\ud83d"}"#))) { error in
+            XCTAssertEqual((error as? JSONSyntaxError)?.problem, "unpaired UTF-16 surrogate in a \\u escape (not a character)")
         }
     }
 
@@ -97,16 +97,16 @@ final class JSONScannerTests: XCTestCase {
         ]
         for sequence in invalid {
             let bytes = Array(#"{"a":""#.utf8) + sequence + Array(#""}"#.utf8)
-            XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(bytes)), "\(sequence)")
+            XCTAssertThrowsError(try JSONReader.validateObject(buffer(bytes)), "\(sequence)")
         }
         let valid: [[UInt8]] = [[0xC2, 0x80], [0xE0, 0xA0, 0x80], [0xED, 0x9F, 0xBF], [0xF0, 0x90, 0x80, 0x80],
                                 [0xF4, 0x8F, 0xBF, 0xBF]]
         for sequence in valid {
             let bytes = Array(#"{"a":""#.utf8) + sequence + Array(#""}"#.utf8)
-            XCTAssertNoThrow(try APNsJSONScanner.validateObject(buffer(bytes)), "\(sequence)")
+            XCTAssertNoThrow(try JSONReader.validateObject(buffer(bytes)), "\(sequence)")
         }
         // Non-ASCII outside strings is not JSON.
-        XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer([0x7B, 0xC3, 0xA9, 0x7D])))
+        XCTAssertThrowsError(try JSONReader.validateObject(buffer([0x7B, 0xC3, 0xA9, 0x7D])))
     }
 
     func testSpecialBytesAtEveryWordOffset() {
@@ -120,9 +120,9 @@ final class JSONScannerTests: XCTestCase {
             let bytes = Array(text("").utf8)
             var invalid = bytes
             invalid.insert(0xFF, at: 6 + offset)
-            XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(invalid)), "offset \(offset)")
+            XCTAssertThrowsError(try JSONReader.validateObject(buffer(invalid)), "offset \(offset)")
             // An unterminated string ending anywhere in a word.
-            XCTAssertThrowsError(try APNsJSONScanner.validateObject(buffer(Array(bytes.prefix(6 + offset)))))
+            XCTAssertThrowsError(try JSONReader.validateObject(buffer(Array(bytes.prefix(6 + offset)))))
         }
     }
 
@@ -164,14 +164,14 @@ final class JSONScannerTests: XCTestCase {
 
     func testErrorOffsetAndProblem() {
         do {
-            try APNsJSONScanner.validateObject(buffer(#"{"a":1,}"#))
+            try JSONReader.validateObject(buffer(#"{"a":1,}"#))
             XCTFail("accepted")
         } catch {
             XCTAssertEqual(error.offset, 7)
             XCTAssertEqual(error.problem, "expected a string key")
         }
         do {
-            try APNsJSONScanner.validateObject(buffer("{} x"))
+            try JSONReader.validateObject(buffer("{} x"))
             XCTFail("accepted")
         } catch {
             XCTAssertEqual(error.offset, 3)
@@ -182,11 +182,11 @@ final class JSONScannerTests: XCTestCase {
     func testRawBufferEntryPointAndBufferSlice() throws {
         let bytes = Array(#"{"a":[1,2]}"#.utf8)
         try bytes.withUnsafeBytes { raw in
-            try APNsJSONScanner.validateObject(raw)
+            try JSONReader.validateObject(raw)
         }
         // Only the readable bytes count.
         var buffer = ByteBuffer(string: "xx{}")
         buffer.moveReaderIndex(forwardBy: 2)
-        XCTAssertNoThrow(try APNsJSONScanner.validateObject(buffer))
+        XCTAssertNoThrow(try JSONReader.validateObject(buffer))
     }
 }

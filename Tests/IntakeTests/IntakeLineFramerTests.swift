@@ -1,0 +1,62 @@
+import NIOCore
+import XCTest
+
+@testable import Intake
+
+final class IntakeLineFramerTests: XCTestCase {
+    private func drain(_ framer: inout IntakeLineFramer) -> [String] {
+        var found: [String] = []
+        while true {
+            switch framer.next() {
+            case .line(let line): found.append(String(buffer: line))
+            case .tooLong: found.append("<too long>")
+            case .none: return found
+            }
+        }
+    }
+
+    func testLinesCarriageReturnsAndBlankLines() {
+        var framer = IntakeLineFramer(maxLineBytes: 10)
+        framer.append(ByteBuffer(string: "a\r\n\n \t\r\n\r\nb c\nrest"))
+        XCTAssertTrue(framer.hasCompleteLine)
+        XCTAssertEqual(drain(&framer), ["a", "b c"])
+        XCTAssertFalse(framer.hasCompleteLine)
+        XCTAssertFalse(framer.isEmpty)
+        framer.append(ByteBuffer(string: "\n"))
+        XCTAssertEqual(drain(&framer), ["rest"])
+        XCTAssertTrue(framer.isEmpty)
+    }
+
+    func testTheBoundIsOnTheLineWithoutItsNewline() {
+        var framer = IntakeLineFramer(maxLineBytes: 4)
+        framer.append(ByteBuffer(string: "1234\n12345\n1234"))
+        XCTAssertEqual(drain(&framer), ["1234", "<too long>"])
+        framer.append(ByteBuffer(string: "\n"))
+        XCTAssertEqual(drain(&framer), ["1234"])
+    }
+
+    func testAnOverLongLineIsDroppedAsItArrivesAndReportedOnceAtItsNewline() {
+        var framer = IntakeLineFramer(maxLineBytes: 4)
+        framer.append(ByteBuffer(string: "ok\n12"))
+        XCTAssertEqual(drain(&framer), ["ok"])
+        framer.append(ByteBuffer(string: "345"))
+        XCTAssertEqual(drain(&framer), [])
+        XCTAssertTrue(framer.discarding)
+        XCTAssertTrue(framer.isEmpty, "the bytes of the over-long line are not kept")
+        framer.append(ByteBuffer(string: "6789"))
+        XCTAssertEqual(drain(&framer), [])
+        XCTAssertNil(framer.takeRest(), "the skipped line is not answered as a last line")
+        framer.append(ByteBuffer(string: "0\nnext\n"))
+        XCTAssertEqual(drain(&framer), ["<too long>", "next"])
+        XCTAssertFalse(framer.discarding)
+    }
+
+    func testTheRestAtTheEndOfInputIsTakenAsItIs() {
+        var framer = IntakeLineFramer(maxLineBytes: 10)
+        framer.append(ByteBuffer(string: "a\n  "))
+        XCTAssertEqual(drain(&framer), ["a"])
+        XCTAssertEqual(framer.takeRest().map { String(buffer: $0) }, "  ")
+        XCTAssertTrue(framer.isEmpty)
+        XCTAssertNil(framer.takeRest())
+    }
+}
