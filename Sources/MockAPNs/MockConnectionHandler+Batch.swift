@@ -41,7 +41,8 @@ extension MockConnectionHandler {
                 continue
             }
             self.lastDecidedStreamID = request.streamID
-            if let stallAfter = faults.stallAfterStreams, self.requestsReceived > stallAfter {
+            if let stallAfter = faults.stallAfterStreams, self.requestsReceived > stallAfter,
+               faults.stalls(connectionID: self.connectionID) {
                 self.isStalled = true
                 self.gate.stall()
                 self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "lost")
