@@ -88,9 +88,10 @@ public struct APNsChannelResult: Sendable, Hashable {
 /// on 2195, or the custom endpoint itself), on the same engine and provider token as the push client, with a
 /// pool of its own: one connection, opened at the first request.
 ///
-/// Requests are sent once: a create whose answer was lost may have created a channel (list the channels to
-/// find out), so none is repeated behind the caller's back. The one exception is `ExpiredProviderToken`, which
-/// gets a fresh token and one more attempt.
+/// A request that may have reached APNs is sent once: a create whose answer was lost may have created a channel
+/// (list the channels to find out), so none is repeated behind the caller's back. A request that never left
+/// (no connection yet, refused above a GOAWAY) waits for a connection until its deadline, and
+/// `ExpiredProviderToken` gets a fresh token and one more attempt.
 public final class APNsChannelManager: Sendable {
     private let pool: HTTP2ConnectionPool
     private let authority: String
@@ -257,7 +258,16 @@ final class ChannelExchange: HTTP2Exchange, @unchecked Sendable {
             case .queueFull: reason = .overloaded
             case .connectFailed: reason = .connectFailed
             case .deadlineExceeded: reason = .deadlineExceeded
-            case .notSent, .connectionLost, .streamReset, .protocolError: reason = .retriesExhausted
+            case .notSent:
+                // It never reached APNs: safe to send again while the deadline allows.
+                if NIODeadline.now() < deadline {
+                    pool.execute(self, bypassingQueueLimit: true)
+                    return
+                }
+                reason = .deadlineExceeded
+            case .connectionLost, .streamReset, .protocolError:
+                // It may have reached APNs: not sent again (a create could make a second channel).
+                reason = .retriesExhausted
             }
             completion(APNsChannelResult(source: .gateway, reason: reason.rawValue, detail: error.detail))
         }
