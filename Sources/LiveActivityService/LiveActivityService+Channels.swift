@@ -125,7 +125,8 @@ extension LiveActivityService {
     }
 
     private func setChannelCount(_ count: Int, app bundleID: String, environment: String) {
-        channelCountBox.withLockedValue { $0[ChannelCountKey(app: bundleID, environment: environment)] = count }
+        let name = app(forBundleID: bundleID)?.name ?? bundleID
+        channelCountBox.withLockedValue { $0[ChannelCountKey(app: name, environment: environment)] = count }
     }
 
     /// `channelId`, required, checked like APNs would.

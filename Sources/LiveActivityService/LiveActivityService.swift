@@ -44,7 +44,7 @@ public final class LiveActivityService: Sendable {
     /// Channels the registry holds, by app and environment, as of the last channel op that counted them.
     let channelCountBox = NIOLockedValueBox<[ChannelCountKey: Int]>([:])
 
-    /// An app (bundle ID) and environment, the key of ``channelCounts``.
+    /// An app (its configured name) and environment, the key of ``channelCounts``.
     public struct ChannelCountKey: Sendable, Hashable {
         public var app: String
         public var environment: String

@@ -49,7 +49,7 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    /// One series of `apns_gateway_broadcast_channels`: the channels of an app (bundle ID) in an environment.
+    /// One series of `apns_gateway_broadcast_channels`: the channels of an app (its name) in an environment.
     public struct ChannelCount: Sendable, Hashable {
         public var app: String
         public var environment: String

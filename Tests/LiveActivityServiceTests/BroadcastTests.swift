@@ -37,6 +37,8 @@ final class BroadcastTests: XCTestCase {
         XCTAssertEqual(list["channels"] as? [String], [channel], "\(list)")
         XCTAssertEqual(list["known"] as? Int, 1)
         XCTAssertEqual(harness.service.channelCounts.values.first, 1)
+        XCTAssertEqual(harness.service.channelCounts.keys.first?.app, "demo", "counted under the app's name")
+        XCTAssertEqual(harness.service.channelCounts.keys.first?.environment, "custom")
 
         let bind = try await harness.request(#"{"id":"b","op":"channel.bind","streamId":"match-7","channelId":"\#(channel)"}"#)
         XCTAssertEqual(bind["channelId"] as? String, channel, "\(bind)")
