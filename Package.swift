@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "APNs",
             dependencies: [
-                "APNsCore", "HTTP2Engine",
+                "APNsCore", "HTTP2Engine", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -208,6 +208,22 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             // A copy of the payload's bytes (not a slice), so that notifications in flight never pin the input
             // buffer's storage.
             let payload = item.payload.map { JSONObjectBytes(copying: $0, of: submission.line) }
+            if item.channelID != nil {
+                // A broadcast: one request for every subscribed activity. Rare and async; the client's bound on
+                // outstanding notifications applies inside `broadcast`.
+                switch routes.broadcast(for: item, payload: payload) {
+                case .failure(let rejection):
+                    shared.countRejection(rejection.reason)
+                    batch.set(index, rejection.result)
+                case .success(let (broadcast, client)):
+                    Task {
+                        let result = await client.broadcast(broadcast)
+                        batch.set(index, result.asResult)
+                    }
+                }
+                submission.next += 1
+                continue
+            }
             switch routes.notification(for: item, payload: payload) {
             case .failure(let rejection):
                 shared.countRejection(rejection.reason)

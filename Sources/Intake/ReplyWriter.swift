@@ -76,11 +76,13 @@ enum ReplyWriter {
 }
 
 extension JSONWriter {
-    /// The members of one result: `status`, `reason`, `apnsId`, `timestamp`, `source`, `detail`, `maybeDuplicate`.
+    /// The members of one result: `status`, `reason`, `apnsId` (`requestId` for a broadcast), `timestamp`, `source`,
+    /// `detail`, `maybeDuplicate`.
     mutating func result(_ result: APNsResult) {
         if let status = result.status { int("status", status) }
         if let reason = result.reason { string("reason", reason) }
         if let apnsID = result.apnsID { string("apnsId", apnsID) }
+        if let requestID = result.requestID { string("requestId", requestID) }
         if let timestamp = result.timestamp { int("timestamp", timestamp) }
         switch result.source {
         case .apns: raw("source", Self.apns)

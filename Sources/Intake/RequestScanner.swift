@@ -6,6 +6,8 @@ import NIOCore
 /// is malformed; the item then gets a local error result and the rest of the batch goes on.
 struct ScannedItem {
     var token: String?
+    /// A broadcast channel in place of `token`: the item is one broadcast push.
+    var channelID: String?
     var payload: JSONObjectRange?
     var priority: Int64?
     var expiration: Int64?
@@ -153,6 +155,8 @@ enum RequestScanner {
             }
             if reader.equals(key, "token") {
                 item.token = try string("token")
+            } else if reader.equals(key, "channelId") {
+                item.channelID = try string("channelId")
             } else if reader.equals(key, "payload") {
                 if kind == .object {
                     item.payload = try reader.skipObject()
@@ -181,7 +185,9 @@ enum RequestScanner {
             }
         }
         if item.problem == nil {
-            if item.token == nil {
+            if item.token != nil && item.channelID != nil {
+                item.problem = "give \"token\" (one device) or \"channelId\" (a broadcast), not both"
+            } else if item.token == nil && item.channelID == nil {
                 item.problem = "missing \"token\""
             } else if item.payload == nil {
                 item.problem = "missing \"payload\""

@@ -15,6 +15,9 @@ public struct LiveActivityServiceConfiguration: Sendable {
     public var lifecycle: [String: LifecycleRule]
     /// The environment a registration gets when it names none.
     public var defaultTokenEnvironment: TokenEnvironment
+    /// The most broadcast channels per app and environment, checked before `channel.create` asks APNs (APNs's
+    /// own limit, ``defaultMaxChannelsPerApp``; lower only for tests).
+    public var maxChannelsPerApp = LiveActivityServiceConfiguration.defaultMaxChannelsPerApp
 
     /// Creates a configuration; every value has a default.
     public init(
@@ -41,6 +44,8 @@ public struct LiveActivityServiceConfiguration: Sendable {
     public static let defaultMaxTokensPerStart = 10_000
     /// The values of ``maxTokensPerStart`` worth configuring.
     public static let maxTokensPerStartRange = 1...1_000_000
+    /// APNs's limit of broadcast channels per app and environment.
+    public static let defaultMaxChannelsPerApp = 10_000
     /// The default of ``schedulerInterval``.
     public static let defaultSchedulerInterval: TimeAmount = .seconds(1)
     /// The values of ``schedulerInterval`` worth configuring.

@@ -50,17 +50,22 @@ public struct MockStatusFault: Sendable, Equatable {
     /// The period: 1 answers every request, 3 every third.
     public var every: Int
     /// The HTTP status: 429 (TooManyRequests), 500 (InternalServerError) or 503 (ServiceUnavailable);
-    /// any other status is sent with the reason InternalServerError.
+    /// any other status is sent with the reason InternalServerError unless ``explicitReason`` says otherwise.
     public var status: Int
 
-    /// Creates a status fault.
-    public init(every: Int, status: Int) {
+    /// The reason to send instead of the one ``status`` implies (any APNs reason, e.g. `ChannelNotRegistered`).
+    public var explicitReason: String?
+
+    /// Creates a status fault; `reason` overrides the reason the status implies.
+    public init(every: Int, status: Int, reason: String? = nil) {
         self.every = every
         self.status = status
+        self.explicitReason = reason
     }
 
-    /// The APNs reason sent with ``status``.
+    /// The APNs reason sent with ``status``: ``explicitReason``, or the status's own.
     public var reason: String {
+        if let explicitReason { return explicitReason }
         switch self.status {
         case 429: return "TooManyRequests"
         case 503: return "ServiceUnavailable"

@@ -22,6 +22,7 @@ public final class GatewayMetrics: Sendable {
     private let intake: IntakeServer?
     private let apps: [(name: String, client: APNsClient)]
     private let scheduledEnds: (@Sendable () -> [ScheduledEndCount])?
+    private let channels: (@Sendable () -> [ChannelCount])?
     private let exported = NIOLockedValueBox(Exported())
 
     private struct SeriesKey: Hashable {
@@ -48,17 +49,33 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// One series of `apns_gateway_broadcast_channels`: the channels of an app (its name) in an environment.
+    public struct ChannelCount: Sendable, Hashable {
+        public var app: String
+        public var environment: String
+        public var count: Int
+
+        public init(app: String, environment: String, count: Int) {
+            self.app = app
+            self.environment = environment
+            self.count = count
+        }
+    }
+
     /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads the Live
-    /// Activity service's scheduled-end counts (absent when Live Activities are off).
+    /// Activity service's scheduled-end counts and `channels` its broadcast channel counts (absent when Live
+    /// Activities are off).
     public init(
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         intake: IntakeServer?,
         apps: [(name: String, client: APNsClient)] = [],
-        scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil
+        scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil,
+        channels: (@Sendable () -> [ChannelCount])? = nil
     ) {
         self.registry = registry
         self.intake = intake
         self.scheduledEnds = scheduledEnds
+        self.channels = channels
         var all = intake?.apps ?? []
         for app in apps where !all.contains(where: { $0.client === app.client }) {
             all.append(app)
@@ -71,6 +88,8 @@ public final class GatewayMetrics: Sendable {
         let appStats = apps.map { (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding) }
         let intakeStats = intake?.statistics
         let endCounts = scheduledEnds?() ?? []
+        let channelCounts = channels?() ?? []
+        let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
         var histograms: [UInt8] = []
         histograms.reserveCapacity(16 * 1024)
         var out = exported.withLockedValue { exported -> [UInt8] in
@@ -79,6 +98,14 @@ public final class GatewayMetrics: Sendable {
             for app in appStats { sink.app(app.name, app.stats, maxOutstanding: app.limit) }
             for end in endCounts {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
+            }
+            for app in broadcasts {
+                for (result, count) in app.counts {
+                    sink.counter(MetricName.broadcasts, [("app", app.name), ("result", result)], count)
+                }
+            }
+            for channel in channelCounts {
+                sink.gauge(MetricName.broadcastChannels, [("app", channel.app), ("environment", channel.environment)], Double(channel.count))
             }
             exported = sink.exported
             var out: [UInt8] = []

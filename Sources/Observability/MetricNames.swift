@@ -56,6 +56,9 @@ enum MetricName {
     // MARK: Live Activities (per app)
     static let scheduledEnds = Family(name: "apns_gateway_scheduled_ends_total", help: "Scheduled Live Activity ends settled, by app and outcome: done (some token got 200, or no token to send to), failed (refused for every token, or not sendable), deferred (no answer from APNs: back to pending).")
 
+    static let broadcasts = Family(name: "apns_gateway_broadcasts_total", help: "Broadcast pushes to Live Activity channels with a final result, by app and result: 200, or the APNs, local or gateway reason.")
+    static let broadcastChannels = Family(name: "apns_gateway_broadcast_channels", help: "Broadcast channels the registry holds, by app and environment, as of the last channel op.")
+
     /// Every family, for checks that what refers to them (docs, the Grafana dashboard) names real ones.
     static let all: [Family] = [
         accepted,
@@ -91,6 +94,8 @@ enum MetricName {
         intakePending,
         intakeErrors,
         scheduledEnds,
+        broadcasts,
+        broadcastChannels,
     ]
     /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
     static let histograms: [Family] = [apnsLatency, queueWait, endToEnd]

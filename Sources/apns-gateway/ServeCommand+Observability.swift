@@ -19,10 +19,14 @@ extension ServeCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var scheduledEnds: (@Sendable () -> [GatewayMetrics.ScheduledEndCount])?
+        var channels: (@Sendable () -> [GatewayMetrics.ChannelCount])?
         if let liveActivities {
             scheduledEnds = { Self.scheduledEndCounts(liveActivities.scheduledEndStatistics) }
+            channels = {
+                liveActivities.channelCounts.map { GatewayMetrics.ChannelCount(app: $0.key.app, environment: $0.key.environment, count: $0.value) }
+            }
         }
-        let metrics = GatewayMetrics(registry: registry, intake: intake, scheduledEnds: scheduledEnds)
+        let metrics = GatewayMetrics(registry: registry, intake: intake, scheduledEnds: scheduledEnds, channels: channels)
         let apps = intake.apps
         let budget = settings.connectTimeout
         do {

@@ -11,6 +11,7 @@ import NIOConcurrencyHelpers
 ///
 /// Versions: 1 — tokens and scheduled ends; 2 — scheduled ends gain the `failed` state and a
 /// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place).
+/// 3 — broadcast channels and the bindings of activities and streams to them (new tables only).
 /// A build that reads only version 1 refuses a file once a newer build has opened it.
 ///
 /// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
@@ -19,7 +20,7 @@ import NIOConcurrencyHelpers
 /// keep them off event loops that carry pushes.
 public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     /// The database file.
     public let path: String
@@ -84,11 +85,34 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             if version < 2 {
                 try connection.execute(Self.migrationV2, operation: "migrating the schema to version 2")
             }
+            if version < 3 {
+                try connection.execute(Self.migrationV3, operation: "migrating the schema to version 3")
+            }
             if version < Self.schemaVersion {
                 try connection.execute("PRAGMA user_version = \(Self.schemaVersion)", operation: "setting user_version")
             }
         }
     }
+
+    /// Version 3: broadcast channels, and which activity or stream uses which channel.
+    private static let migrationV3 = """
+        CREATE TABLE broadcast_channels (
+            id TEXT NOT NULL PRIMARY KEY,
+            app TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            storage_policy INTEGER NOT NULL CHECK (storage_policy IN (0, 1)),
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX broadcast_channels_by_app ON broadcast_channels (app, environment, id);
+        CREATE TABLE channel_bindings (
+            kind TEXT NOT NULL CHECK (kind IN ('activity', 'stream')),
+            subject_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            bound_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, subject_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX channel_bindings_by_channel ON channel_bindings (channel_id);
+        """
 
     /// Version 2: `failed` joins the scheduled ends' states, with `failure_reason`. Rows are copied
     /// unchanged (their reason is NULL).
