@@ -3,7 +3,7 @@
 #
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
-# Environment: CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
+# Environment: BIN (a folder with a built apns-gateway: skip the release build), CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
 # folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run), METRICS=1 (serve
 # /metrics on a free loopback port and scrape it every SCRAPE_SECONDS, default 1, during the measured run;
 # METRICS_OUT=FILE keeps the last scrape), NETWORK=1 (also serve the network intake, TCP + TLS with a bearer token,
@@ -18,8 +18,12 @@ total=${1:-200000}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --product apns-gateway >&2
-bin=$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-path)
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN  # a folder holding an apns-gateway already built (e.g. .build/debug, for a quick look)
+else
+  swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --product apns-gateway >&2
+  bin=$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-path)
+fi
 token=$(printf 'ab%.0s' $(seq 32))
 mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
