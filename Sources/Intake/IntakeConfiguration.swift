@@ -26,6 +26,8 @@ public struct IntakeConfiguration: Sendable {
     public var maxOperationsPerConnection: Int
     /// How long an extension op may run before its request is answered with `DeadlineExceeded`.
     public var operationTimeout: TimeAmount
+    /// The network intake (TCP with TLS, authenticated), served beside the socket; nil: the socket only.
+    public var network: NetworkIntakeConfiguration? = nil
 
     /// Creates a configuration; only the socket path has no default.
     public init(

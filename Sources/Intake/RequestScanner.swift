@@ -30,6 +30,27 @@ enum ScannedRequest {
     case failure(id: Range<Int>?, IntakeErrorCode, String)
 }
 
+extension ScannedRequest {
+    /// The request's `op`; nil when the line is not a valid request.
+    var op: String? {
+        switch self {
+        case .send: "send"
+        case .ping: "ping"
+        case .stats: "stats"
+        case .other(_, let op, _): op
+        case .failure: nil
+        }
+    }
+
+    /// Where the request's `id` lies in the line, when it could be read.
+    var id: Range<Int>? {
+        switch self {
+        case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _, _): id
+        case .failure(let id, _, _): id
+        }
+    }
+}
+
 /// The scanner for request lines: one pass of the JSON module's reader, no Codable, payloads located not
 /// decoded. Extension ops get the members it collected on the way, so their requests are not scanned again.
 ///

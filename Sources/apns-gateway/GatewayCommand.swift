@@ -6,7 +6,10 @@ struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apns-gateway",
         abstract: "Delivers Apple push notifications for local services over a Unix-socket NDJSON protocol.",
-        subcommands: [ServeCommand.self, SendCommand.self, TokenCommand.self, DemoConfigCommand.self, CheckConfigCommand.self]
+        subcommands: [
+            ServeCommand.self, SendCommand.self, TokenCommand.self, DemoConfigCommand.self, CheckConfigCommand.self,
+            HashTokenCommand.self,
+        ]
     )
 }
 

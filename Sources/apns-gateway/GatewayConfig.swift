@@ -157,6 +157,7 @@ struct GatewayConfig {
         intake.operationTimeout =
             try duration(&intakeObject, "operationTimeoutSeconds", in: IntakeConfiguration.operationTimeoutRange)
             ?? intake.operationTimeout
+        intake.network = try parseNetworkIntake(&intakeObject, resolve: resolve)
         try intakeObject.finish()
 
         var config = GatewayConfig(apps: apps, defaultApp: defaultApp, environment: environment, intake: intake)
