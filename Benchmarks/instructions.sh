@@ -40,7 +40,7 @@ JSON
   valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$work/callgrind.out" \
     "$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out" 2> "$work/valgrind.err" &
   gateway=$!
-  for _ in $(seq 600); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
+  for _ in $(seq 3000); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
   scripts/intake_load.py "$work/gw.sock" "$token" --total 2000 --connections 2 --batch 500 > /dev/null
   callgrind_control --instr=on "$gateway" > /dev/null
   scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 2 --batch 500 > "$work/load.json"
