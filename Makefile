@@ -1,13 +1,17 @@
 # apns-gateway: build, test and a local demo against the bundled mock APNs.
-# Requires Swift 6 and (Debian) libnghttp2-dev libssl-dev libsqlite3-dev pkg-config; the demo's examples use socat.
+# Requires Swift 6; `run` and `test` first install the Debian packages they need (scripts/install-packages.sh).
 
 SWIFT ?= swift
 CONFIGURATION ?= debug
 BIN = .build/$(CONFIGURATION)
 
-.PHONY: all build release test run keys check-config clean
+.PHONY: all packages build release test run keys check-config clean
 
 all: build
+
+# The Debian packages the build, the tests and the demo need: installed when missing (sudo only when not root).
+packages:
+	scripts/install-packages.sh
 
 build:
 	$(SWIFT) build -c $(CONFIGURATION)
@@ -16,7 +20,7 @@ release:
 	$(SWIFT) build -c release
 
 # The tests copy the provider key to private temporary files themselves; keys is here for `run`.
-test:
+test: packages keys
 	$(SWIFT) test
 
 # git checkouts make files 0644: the gateway refuses a .p8 key that group or others can read.
@@ -28,7 +32,8 @@ check-config: build keys
 
 # Builds, starts apns-mock and the gateway on config/local.json, sends a demo batch, shows the results and
 # keeps serving until Ctrl-C.
-run: build keys
+run: packages keys
+	$(SWIFT) build -c $(CONFIGURATION)
 	BIN=$(BIN) scripts/run-local.sh
 
 clean:
