@@ -5,7 +5,17 @@ SWIFT ?= swift
 CONFIGURATION ?= debug
 BIN = .build/$(CONFIGURATION)
 
-.PHONY: all packages build release test run keys check-config clean
+# make install [PREFIX=/usr/local] [DESTDIR=staging]: the release binary, the systemd unit, an example
+# configuration and the man page (INSTALL_CONFIGURATION=debug installs a debug build).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_CONFIGURATION ?= release
+
+.PHONY: all packages build release test run keys check-config install uninstall clean
 
 all: build
 
@@ -35,6 +45,20 @@ check-config: build keys
 run: packages keys
 	$(SWIFT) build -c $(CONFIGURATION)
 	BIN=$(BIN) scripts/run-local.sh
+
+install:
+	$(SWIFT) build -c $(INSTALL_CONFIGURATION) --product apns-gateway
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/apns-gateway
+	install -m 0755 .build/$(INSTALL_CONFIGURATION)/apns-gateway $(DESTDIR)$(BINDIR)/apns-gateway
+	sed -e 's|@bindir@|$(BINDIR)|g' -e 's|@sysconfdir@|$(SYSCONFDIR)|g' packaging/apns-gateway.service.in \
+		> $(DESTDIR)$(UNITDIR)/apns-gateway.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/apns-gateway.service
+	install -m 0644 docs/apns-gateway.8 $(DESTDIR)$(MANDIR)/man8/apns-gateway.8
+	install -m 0644 packaging/config.example.json $(DESTDIR)$(SYSCONFDIR)/apns-gateway/config.example.json
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/apns-gateway $(DESTDIR)$(UNITDIR)/apns-gateway.service \
+		$(DESTDIR)$(MANDIR)/man8/apns-gateway.8 $(DESTDIR)$(SYSCONFDIR)/apns-gateway/config.example.json
 
 clean:
 	rm -rf run

@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "HTTP2Engine",
+                "Intake", "APNs", "APNsCore", "HTTP2Engine", "LiveActivityService",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -237,6 +237,7 @@ let package = Package(
             name: "LiveActivityServiceTests",
             dependencies: [
                 "LiveActivityService", "LiveActivity", "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
+                "Observability",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

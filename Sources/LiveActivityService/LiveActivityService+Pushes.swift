@@ -88,7 +88,7 @@ extension LiveActivityService {
                 "missing \"userIds\" (users whose push-to-start tokens are registered) or \"tokens\" (push-to-start "
                     + "tokens) for activity.start", field: "userIds")
         }
-        let report = await fanOut(payload: bytes, priority: priority, targets: targets)
+        let report = await fanOut(payload: bytes, priority: priority, event: .start, targets: targets)
         report.write(into: &writer)
     }
 
@@ -156,9 +156,20 @@ extension LiveActivityService {
         into writer: inout JSONWriter
     ) async throws(LiveActivityServiceError) {
         let targets: [PushTarget]
+        var skipped: [Int: SkipReason] = [:]
         switch audience {
         case .activity(let activityID):
-            let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
+            let isUpdate = event == .update
+            let (records, endedAt) = try await withRegistry { registry in
+                (try registry.allTokens(forActivity: activityID),
+                 isUpdate ? try registry.endedActivities(among: [activityID])[activityID] : nil)
+            }
+            if let endedAt {
+                throw LiveActivityServiceError(
+                    .activityEnded, "activity \(RequestObject.shown(activityID)) ended at \(endedAt) (an end push reached a "
+                        + "device); APNs ignores updates to an ended activity, and at priority 10 they still count "
+                        + "against the hourly budget", field: "activityId")
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register "
@@ -167,7 +178,15 @@ extension LiveActivityService {
             targets = records.map { Self.target($0) }
             writer.string("activityId", activityID)
         case .stream(let streamID):
-            let records = try await withRegistry { try $0.allTokens(forStream: streamID) }
+            let isUpdate = event == .update
+            let (records, ended) = try await withRegistry { registry in
+                let records = try registry.allTokens(forStream: streamID)
+                let ended = isUpdate ? try registry.endedActivities(among: Array(Set(records.map(\.activityID)))) : [:]
+                return (records, ended)
+            }
+            for (index, record) in records.enumerated() where ended[record.activityID] != nil {
+                skipped[index] = .activityEnded
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownStream, "no token is registered with stream \(RequestObject.shown(streamID)); give "
@@ -184,15 +203,15 @@ extension LiveActivityService {
             writer.int("activities", Set(records.map(\.activityID)).count)
         }
         writer.string("event", event.rawValue)
-        let report = await fanOut(payload: payload, priority: priority, targets: targets)
+        let report = await fanOut(payload: payload, priority: priority, event: event, targets: targets, skipped: skipped)
         report.write(into: &writer)
     }
 
     static func target(_ record: ActivityTokenRecord, withActivity: Bool = false) -> PushTarget {
         PushTarget(
             token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
-            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, isDead: record.isDead,
-            deadReason: record.deadReason)
+            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, activity: record.activityID,
+            isDead: record.isDead, deadReason: record.deadReason)
     }
 
     // MARK: Fields shared by the push ops

@@ -10,8 +10,10 @@ import NIOConcurrencyHelpers
 /// in place, in the same transaction that reads the version.
 ///
 /// Versions: 1 — tokens and scheduled ends; 2 — scheduled ends gain the `failed` state and a
-/// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place).
-/// A build that reads only version 1 refuses a file once a newer build has opened it.
+/// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place);
+/// 3 — `ended_activities` (activities an end push reached, for refusing later updates and pruning)
+/// and an index for counting scheduled ends by state and app.
+/// A build that reads an older version refuses a file once a newer build has opened it.
 ///
 /// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
 /// ThreadSanitizer can see); every call takes the lock for its whole duration (statements,
@@ -19,7 +21,7 @@ import NIOConcurrencyHelpers
 /// keep them off event loops that carry pushes.
 public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
 
     /// The database file.
     public let path: String
@@ -84,11 +86,25 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             if version < 2 {
                 try connection.execute(Self.migrationV2, operation: "migrating the schema to version 2")
             }
+            if version < 3 {
+                try connection.execute(Self.migrationV3, operation: "migrating the schema to version 3")
+            }
             if version < Self.schemaVersion {
                 try connection.execute("PRAGMA user_version = \(Self.schemaVersion)", operation: "setting user_version")
             }
         }
     }
+
+    /// Version 3: when activities ended (their first end push that a device accepted), and a covering index
+    /// for ``scheduledEndCounts()``.
+    private static let migrationV3 = """
+        CREATE TABLE ended_activities (
+            activity_id TEXT NOT NULL PRIMARY KEY,
+            ended_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ended_activities_by_time ON ended_activities (ended_at, activity_id);
+        CREATE INDEX scheduled_ends_by_state_app ON scheduled_ends (state, app);
+        """
 
     /// Version 2: `failed` joins the scheduled ends' states, with `failure_reason`. Rows are copied
     /// unchanged (their reason is NULL).
