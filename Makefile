@@ -41,10 +41,10 @@ check-config: build keys
 	$(BIN)/apns-gateway check-config --config config/local.json
 
 # Builds, starts apns-mock and the gateway on config/local.json, sends a demo batch, shows the results and
-# keeps serving until Ctrl-C.
+# keeps serving until Ctrl-C (RUN_ONCE=1: stops after the results).
 run: packages keys
 	$(SWIFT) build -c $(CONFIGURATION)
-	BIN=$(BIN) scripts/run-local.sh
+	BIN=$(BIN) RUN_ONCE=$(RUN_ONCE) scripts/run-local.sh
 
 install:
 	$(SWIFT) build -c $(INSTALL_CONFIGURATION) --product apns-gateway

@@ -37,7 +37,7 @@ final class LiveActivityMetrics: Sendable {
         while bucket < Self.fanOutBounds.count && Double(size) > Self.fanOutBounds[bucket] { bucket += 1 }
         state.withLockedValue { state in
             let series = LiveActivityStatistics.Series(app: app, label: event)
-            var entry = state.fanOut[series] ?? ([Int](repeating: 0, count: Self.fanOutBounds.count + 1), 0)
+            var entry = state.fanOut[series] ?? (counts: [Int](repeating: 0, count: Self.fanOutBounds.count + 1), sum: 0)
             entry.counts[bucket] += 1
             entry.sum += size
             state.fanOut[series] = entry
@@ -70,7 +70,7 @@ final class LiveActivityMetrics: Sendable {
     func setScheduledEndCounts(_ counts: [(app: String, state: ScheduledEnd.State, count: Int)], apps: [String]) {
         state.withLockedValue { state in
             var table: [LiveActivityStatistics.Series: Int] = [:]
-            let known = Set(apps + state.byState.keys.map(\.app) + counts.map(\.app))
+            let known = Set(apps + state.byState.keys.map { $0.app } + counts.map { $0.app })
             for app in known {
                 for end in ScheduledEnd.State.allCases { table[.init(app: app, label: end.rawValue)] = 0 }
             }

@@ -35,7 +35,7 @@ extension LiveActivityService {
         do {
             let counts = try await withRegistry { try $0.scheduledEndCounts() }
             metrics.setScheduledEndCounts(
-                counts.map { (appName(forBundleID: $0.app), $0.state, $0.count) }, apps: Array(apps.byName.keys))
+                counts.map { (app: appName(forBundleID: $0.app), state: $0.state, count: $0.count) }, apps: Array(apps.byName.keys))
         } catch {
             logger.error("cannot count scheduled ends", metadata: ["error": "\(error)"])
         }

@@ -160,9 +160,10 @@ extension LiveActivityService {
         switch audience {
         case .activity(let activityID):
             let isUpdate = event == .update
-            let (records, endedAt) = try await withRegistry { registry in
-                (try registry.allTokens(forActivity: activityID),
-                 isUpdate ? try registry.endedActivities(among: [activityID])[activityID] : nil)
+            let (records, endedAt) = try await withRegistry { registry -> ([ActivityTokenRecord], Int64?) in
+                let records = try registry.allTokens(forActivity: activityID)
+                guard isUpdate else { return (records, nil) }
+                return (records, try registry.endedActivities(among: [activityID])[activityID])
             }
             if let endedAt {
                 throw LiveActivityServiceError(
@@ -179,10 +180,10 @@ extension LiveActivityService {
             writer.string("activityId", activityID)
         case .stream(let streamID):
             let isUpdate = event == .update
-            let (records, ended) = try await withRegistry { registry in
+            let (records, ended) = try await withRegistry { registry -> ([ActivityTokenRecord], [String: Int64]) in
                 let records = try registry.allTokens(forStream: streamID)
-                let ended = isUpdate ? try registry.endedActivities(among: Array(Set(records.map(\.activityID)))) : [:]
-                return (records, ended)
+                guard isUpdate, !records.isEmpty else { return (records, [:]) }
+                return (records, try registry.endedActivities(among: Array(Set(records.map(\.activityID)))))
             }
             for (index, record) in records.enumerated() where ended[record.activityID] != nil {
                 skipped[index] = .activityEnded
