@@ -31,6 +31,11 @@ installed() {
   fi
 }
 
+if [ -z "${INSTALLED_CHECK:-}" ] && ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "not a Debian-based system (no dpkg-query): make sure these are installed: ${PACKAGES[*]}" >&2
+  exit 0
+fi
+
 missing=()
 for package in "${PACKAGES[@]}"; do
   installed "$package" || missing+=("$package")
