@@ -74,7 +74,7 @@ let package = Package(
         .target(
             name: "APNs",
             dependencies: [
-                "APNsCore", "HTTP2Engine",
+                "APNsCore", "HTTP2Engine", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,7 +110,8 @@ let package = Package(
             name: "IntakeOps",
             dependencies: ["JSON", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
+        // The NDJSON intake: framing, request scanning, ops, replies; on a Unix socket and, authenticated, over
+        // TCP with TLS (swift-nio-ssl).
         .target(
             name: "Intake",
             dependencies: [
@@ -118,6 +119,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -227,6 +231,7 @@ let package = Package(
             dependencies: [
                 "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -21,6 +21,9 @@ public struct LiveActivityServiceConfiguration: Sendable {
     /// Priority-10 pushes to one activity within an hour beyond which each further one is counted and logged as
     /// over Apple's budget (Apple does not publish the budget: this is the operator's estimate).
     public var priorityBudgetPerHour: Int
+    /// The most broadcast channels per app and environment, checked before `channel.create` asks APNs (APNs's
+    /// own limit, ``defaultMaxChannelsPerApp``; lower only for tests).
+    public var maxChannelsPerApp = LiveActivityServiceConfiguration.defaultMaxChannelsPerApp
 
     /// Creates a configuration; every value has a default.
     public init(
@@ -51,6 +54,8 @@ public struct LiveActivityServiceConfiguration: Sendable {
     public static let defaultMaxTokensPerStart = 10_000
     /// The values of ``maxTokensPerStart`` worth configuring.
     public static let maxTokensPerStartRange = 1...1_000_000
+    /// APNs's limit of broadcast channels per app and environment.
+    public static let defaultMaxChannelsPerApp = 10_000
     /// The default of ``schedulerInterval``.
     public static let defaultSchedulerInterval: TimeAmount = .seconds(1)
     /// The values of ``schedulerInterval`` worth configuring.

@@ -54,6 +54,12 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case shuttingDown = "ShuttingDown"
         /// Live Activities are not configured (`liveActivities` is absent from the configuration).
         case disabled = "LiveActivitiesDisabled"
+        /// `channel.create` for an app that has APNs's limit of channels (10,000 per app and environment).
+        case tooManyChannels = "TooManyChannels"
+        /// The channel is not known (never created through the gateway, deleted, or retired).
+        case unknownChannel = "UnknownChannel"
+        /// An expiration a channel does not take: one that stores no messages (policy 0) takes only 0.
+        case badExpiration = "BadExpiration"
     }
 
     public var code: Code

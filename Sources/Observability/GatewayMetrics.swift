@@ -24,6 +24,7 @@ public final class GatewayMetrics: Sendable {
     private let apps: [(name: String, client: APNsClient)]
     private let scheduledEnds: (@Sendable () -> [ScheduledEndCount])?
     private let liveActivities: (@Sendable () -> LiveActivityStatistics)?
+    private let channels: (@Sendable () -> [ChannelCount])?
     private let exported = NIOLockedValueBox(Exported())
 
     private struct SeriesKey: Hashable {
@@ -50,20 +51,35 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
+    /// One series of `apns_gateway_broadcast_channels`: the channels of an app (its name) in an environment.
+    public struct ChannelCount: Sendable, Hashable {
+        public var app: String
+        public var environment: String
+        public var count: Int
+
+        public init(app: String, environment: String, count: Int) {
+            self.app = app
+            self.environment = environment
+            self.count = count
+        }
+    }
+
     /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads
     /// scheduled-end counts, `liveActivities` the Live Activity service's figures (the scheduled-end counts
-    /// included; absent when Live Activities are off).
+    /// included) and `channels` its broadcast channel counts (absent when Live Activities are off).
     public init(
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         intake: IntakeServer?,
         apps: [(name: String, client: APNsClient)] = [],
         scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil,
-        liveActivities: (@Sendable () -> LiveActivityStatistics)? = nil
+        liveActivities: (@Sendable () -> LiveActivityStatistics)? = nil,
+        channels: (@Sendable () -> [ChannelCount])? = nil
     ) {
         self.registry = registry
         self.intake = intake
         self.scheduledEnds = scheduledEnds
         self.liveActivities = liveActivities
+        self.channels = channels
         var all = intake?.apps ?? []
         for app in apps where !all.contains(where: { $0.client === app.client }) {
             all.append(app)
@@ -80,6 +96,8 @@ public final class GatewayMetrics: Sendable {
         for (key, count) in liveActivityStats?.scheduledEnds.counts ?? [:] {
             endCounts.append(ScheduledEndCount(app: key.app, outcome: key.outcome.rawValue, count: count))
         }
+        let channelCounts = channels?() ?? []
+        let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
         var histograms: [UInt8] = []
         histograms.reserveCapacity(16 * 1024)
         var out = exported.withLockedValue { exported -> [UInt8] in
@@ -90,6 +108,8 @@ public final class GatewayMetrics: Sendable {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
             }
             if let liveActivityStats { sink.liveActivities(liveActivityStats) }
+        let channelCounts = channels?() ?? []
+        let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
             exported = sink.exported
             var out: [UInt8] = []
             out.reserveCapacity(32 * 1024)

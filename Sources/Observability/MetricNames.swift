@@ -63,6 +63,8 @@ enum MetricName {
     static let priorityPushes = Family(name: "apns_gateway_live_activity_priority_pushes_total", help: "Priority-10 Live Activity pushes, one per activity per request that sent to it, by app.")
     static let overBudget = Family(name: "apns_gateway_live_activity_over_budget_total", help: "Priority-10 pushes to an activity beyond liveActivities.priorityBudgetPerHour within its hour, by app: Apple may throttle those activities.")
     static let pruned = Family(name: "apns_gateway_live_activity_pruned_total", help: "Ended activities and their tokens removed after liveActivities.endedRetentionSeconds, by kind (activities, tokens).")
+    static let broadcasts = Family(name: "apns_gateway_broadcasts_total", help: "Broadcast pushes to Live Activity channels with a final result, by app and result: 200, or the APNs, local or gateway reason.")
+    static let broadcastChannels = Family(name: "apns_gateway_broadcast_channels", help: "Broadcast channels the registry holds, by app and environment, as of the last channel op.")
 
     /// Every family, for checks that what refers to them (docs, the Grafana dashboard) names real ones.
     static let all: [Family] = [
@@ -106,6 +108,8 @@ enum MetricName {
         priorityPushes,
         overBudget,
         pruned,
+        broadcasts,
+        broadcastChannels,
     ]
     /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
     static let histograms: [Family] = [apnsLatency, queueWait, endToEnd, fanOutTokens, operationLatency]

@@ -9,11 +9,14 @@ struct GatewayCommand: AsyncParsableCommand {
         discussion: """
             Commands: serve runs the daemon; check-config validates a configuration and starts nothing; send \
             hands notifications (or whole requests) to a running gateway; token prints a provider token for \
-            debugging; demo-config prints the configuration for the bundled mock APNs. `apns-gateway help \
+            debugging; hash-token prints a line for the network intake's credentials file; demo-config prints the configuration for the bundled mock APNs. `apns-gateway help \
             <command>` shows each one's options. The manual page apns-gateway(8) and docs/ describe the \
             configuration, the socket protocol, metrics and the systemd unit.
             """,
-        subcommands: [ServeCommand.self, SendCommand.self, TokenCommand.self, DemoConfigCommand.self, CheckConfigCommand.self]
+        subcommands: [
+            ServeCommand.self, SendCommand.self, TokenCommand.self, DemoConfigCommand.self, CheckConfigCommand.self,
+            HashTokenCommand.self,
+        ]
     )
 }
 

@@ -19,10 +19,14 @@ extension ServeCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         var statistics: (@Sendable () -> LiveActivityStatistics)?
+        var channels: (@Sendable () -> [GatewayMetrics.ChannelCount])?
         if let liveActivities {
             statistics = { liveActivities.statistics }
+            channels = {
+                liveActivities.channelCounts.map { GatewayMetrics.ChannelCount(app: $0.key.app, environment: $0.key.environment, count: $0.value) }
+            }
         }
-        let metrics = GatewayMetrics(registry: registry, intake: intake, liveActivities: statistics)
+        let metrics = GatewayMetrics(registry: registry, intake: intake, liveActivities: statistics, channels: channels)
         let apps = intake.apps
         let budget = settings.connectTimeout
         do {

@@ -28,7 +28,7 @@ final class RegistryDatabaseTests: RegistryTestCase {
     }
 
     /// A file written by a build of schema version 1 (tokens, and scheduled ends of every old state, one stored
-    /// without a content state as older builds allowed) opens as version 3 with everything kept; its ends can
+    /// without a content state as older builds allowed) opens as the current version with everything kept; its ends can
     /// then be failed with a reason, and the one without content makes no end push.
     func testAVersion1FileIsMigratedKeepingItsRows() throws {
         do {

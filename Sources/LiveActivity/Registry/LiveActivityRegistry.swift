@@ -136,4 +136,21 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     /// Removes up to `limit` activities that ended at or before `endedAtOrBefore`, oldest first, with all their
     /// update tokens; returns what was removed (fewer than `limit` activities: nothing older is left).
     func pruneEndedActivities(endedAtOrBefore: Int64, limit: Int) throws(LiveActivityRegistryError) -> PrunedActivities
+
+    // MARK: Broadcast channels
+
+    /// Stores a channel created at APNs (the same ID again replaces it).
+    func saveChannel(_ channel: BroadcastChannelRecord) throws(LiveActivityRegistryError)
+    /// Forgets a channel and every binding to it (deleted, or APNs answered `ChannelNotRegistered`); returns
+    /// whether it was stored.
+    func deleteChannel(id: String) throws(LiveActivityRegistryError) -> Bool
+    /// The channel with this ID.
+    func channel(id: String) throws(LiveActivityRegistryError) -> BroadcastChannelRecord?
+    /// The channels of an app in an environment, ordered by ID.
+    func channels(app: String, environment: String) throws(LiveActivityRegistryError) -> [BroadcastChannelRecord]
+    /// Binds an activity or a stream to a channel (replacing an earlier binding of that subject), or unbinds it
+    /// when `channelID` is nil.
+    func bind(_ subject: ChannelSubject, to channelID: String?, at now: Int64) throws(LiveActivityRegistryError)
+    /// The channel an activity or stream is bound to.
+    func boundChannel(of subject: ChannelSubject) throws(LiveActivityRegistryError) -> String?
 }
