@@ -108,8 +108,14 @@ public final class GatewayMetrics: Sendable {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
             }
             if let liveActivityStats { sink.liveActivities(liveActivityStats) }
-        let channelCounts = channels?() ?? []
-        let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
+            for app in broadcasts {
+                for (result, count) in app.counts {
+                    sink.counter(MetricName.broadcasts, [("app", app.name), ("result", result)], count)
+                }
+            }
+            for channel in channelCounts {
+                sink.gauge(MetricName.broadcastChannels, [("app", channel.app), ("environment", channel.environment)], Double(channel.count))
+            }
             exported = sink.exported
             var out: [UInt8] = []
             out.reserveCapacity(32 * 1024)

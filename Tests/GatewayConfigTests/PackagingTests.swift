@@ -98,7 +98,7 @@ final class PackagingTests: XCTestCase {
         let overview = GatewayCommand.helpMessage()
         let pattern = try NSRegularExpression(pattern: "--[a-z][a-z-]*")
         let commands = GatewayCommand.configuration.subcommands
-        XCTAssertEqual(commands.count, 5)
+        XCTAssertEqual(commands.count, 6)
         for command in commands {
             let name = try XCTUnwrap(command.configuration.commandName)
             XCTAssertTrue(overview.contains(name), "--help lists \(name)")
