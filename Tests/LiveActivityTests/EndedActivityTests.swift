@@ -64,7 +64,7 @@ final class EndedActivityTests: RegistryTestCase {
 
     /// A file of schema version 2 (as the previous build left it) opens as version 3: rows kept, the new table
     /// usable.
-    func testAVersion2FileIsMigrated() throws {
+    func testAVersion3FileIsMigrated() throws {
         do {
             let registry = try self.openRegistry()
             _ = try registry.register(.sample(activity: "a", token: 1), at: 1)
@@ -74,8 +74,8 @@ final class EndedActivityTests: RegistryTestCase {
                 """
                 DROP TABLE ended_activities;
                 DROP INDEX scheduled_ends_by_state_app;
-                PRAGMA user_version = 2;
-                """, operation: "test: back to version 2")
+                PRAGMA user_version = 3;
+                """, operation: "test: back to version 3")
             connection.close()
         }
         let registry = try self.openRegistry()
@@ -84,6 +84,6 @@ final class EndedActivityTests: RegistryTestCase {
         XCTAssertEqual(try registry.pruneEndedActivities(endedAtOrBefore: 10, limit: 10), PrunedActivities(activities: 1, tokens: 1))
         let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
         defer { connection.close() }
-        XCTAssertEqual(try connection.statement("PRAGMA user_version").firstRow("test") { $0.integer(0) }, 3)
+        XCTAssertEqual(try connection.statement("PRAGMA user_version").firstRow("test") { $0.integer(0) }, 4)
     }
 }
