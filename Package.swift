@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "HTTP2Engine",
+                "Intake", "APNs", "APNsCore", "HTTP2Engine", "LiveActivityService",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,6 +242,7 @@ let package = Package(
             name: "LiveActivityServiceTests",
             dependencies: [
                 "LiveActivityService", "LiveActivity", "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
+                "Observability",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -123,7 +123,7 @@ extension LiveActivityService {
                 "missing \"userIds\" (users whose push-to-start tokens are registered) or \"tokens\" (push-to-start "
                     + "tokens) for activity.start", field: "userIds")
         }
-        let report = await fanOut(payload: bytes, priority: priority, targets: targets)
+        let report = await fanOut(payload: bytes, priority: priority, event: .start, targets: targets)
         report.write(into: &writer)
     }
 
@@ -223,11 +223,23 @@ extension LiveActivityService {
                     + "channel with channel.bind", field: "expiration")
         }
         let targets: [PushTarget]
+        var skipped: [Int: SkipReason] = [:]
         switch audience {
         case .channel:
             preconditionFailure("a channel audience is always broadcast")
         case .activity(let activityID):
-            let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
+            let isUpdate = event == .update
+            let (records, endedAt) = try await withRegistry { registry -> ([ActivityTokenRecord], Int64?) in
+                let records = try registry.allTokens(forActivity: activityID)
+                guard isUpdate else { return (records, nil) }
+                return (records, try registry.endedActivities(among: [activityID])[activityID])
+            }
+            if let endedAt {
+                throw LiveActivityServiceError(
+                    .activityEnded, "activity \(RequestObject.shown(activityID)) ended at \(endedAt) (an end push reached a "
+                        + "device); APNs ignores updates to an ended activity, and at priority 10 they still count "
+                        + "against the hourly budget", field: "activityId")
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register "
@@ -236,7 +248,15 @@ extension LiveActivityService {
             targets = records.map { Self.target($0) }
             writer.string("activityId", activityID)
         case .stream(let streamID):
-            let records = try await withRegistry { try $0.allTokens(forStream: streamID) }
+            let isUpdate = event == .update
+            let (records, ended) = try await withRegistry { registry -> ([ActivityTokenRecord], [String: Int64]) in
+                let records = try registry.allTokens(forStream: streamID)
+                guard isUpdate, !records.isEmpty else { return (records, [:]) }
+                return (records, try registry.endedActivities(among: Array(Set(records.map(\.activityID)))))
+            }
+            for (index, record) in records.enumerated() where ended[record.activityID] != nil {
+                skipped[index] = .activityEnded
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownStream, "no token is registered with stream \(RequestObject.shown(streamID)); give "
@@ -253,15 +273,15 @@ extension LiveActivityService {
             writer.int("activities", Set(records.map(\.activityID)).count)
         }
         writer.string("event", event.rawValue)
-        let report = await fanOut(payload: payload, priority: priority, targets: targets)
+        let report = await fanOut(payload: payload, priority: priority, event: event, targets: targets, skipped: skipped)
         report.write(into: &writer)
     }
 
     static func target(_ record: ActivityTokenRecord, withActivity: Bool = false) -> PushTarget {
         PushTarget(
             token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
-            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, isDead: record.isDead,
-            deadReason: record.deadReason)
+            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, activity: record.activityID,
+            isDead: record.isDead, deadReason: record.deadReason)
     }
 
     // MARK: Fields shared by the push ops

@@ -41,6 +41,8 @@ public final class LiveActivityService: Sendable {
     private let threadPool: NIOThreadPool
     let scheduler: EndScheduler
     let scheduledEndCounter = ScheduledEndCounter()
+    let metrics: LiveActivityMetrics
+    let housekeepingTimes = NIOLockedValueBox(HousekeepingTimes())
     /// Channels the registry holds, by app and environment, as of the last channel op that counted them.
     let channelCountBox = NIOLockedValueBox<[ChannelCountKey: Int]>([:])
 
@@ -59,6 +61,11 @@ public final class LiveActivityService: Sendable {
     /// How many claimed scheduled ends were settled, by app and outcome, since the service started.
     public var scheduledEndStatistics: ScheduledEndStatistics {
         scheduledEndCounter.snapshot
+    }
+
+    /// Every figure the service keeps (the scheduled-end counts included), for the metrics exporter.
+    public var statistics: LiveActivityStatistics {
+        metrics.snapshot(scheduledEnds: scheduledEndCounter.snapshot)
     }
 
     /// Creates the service. `clock` gives epoch seconds (tests inject their own); `registry` stays the caller's
@@ -82,6 +89,8 @@ public final class LiveActivityService: Sendable {
         threadPool.start()
         self.threadPool = threadPool
         self.scheduler = EndScheduler(interval: configuration.schedulerInterval, eventLoop: group.next(), logger: logger)
+        self.metrics = LiveActivityMetrics(
+            operations: Self.operationNames, priorityBudgetPerHour: configuration.priorityBudgetPerHour)
     }
 
     /// The intake operations, by op name.
@@ -105,6 +114,8 @@ public final class LiveActivityService: Sendable {
     /// Handles one request; the intake calls this through ``operations``.
     public func handle(_ intakeRequest: IntakeRequest) async -> IntakeReply {
         let op = intakeRequest.op
+        let started = NIODeadline.now()
+        defer { metrics.operationLatency[op]?.record(NIODeadline.now() - started) }
         do {
             var request = RequestObject(intakeRequest)
             var reply = IntakeReply()

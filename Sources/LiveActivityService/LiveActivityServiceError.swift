@@ -43,6 +43,9 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case scheduleNotFiring = "ScheduleNotFiring"
         /// `activity.resend_scheduled_end` for an end claimed too recently: it may still be being sent.
         case scheduleInFlight = "ScheduleInFlight"
+        /// An update to an activity that has ended (an end push reached a device): APNs ignores it, and at
+        /// priority 10 it would still count against the budget.
+        case activityEnded = "ActivityEnded"
         /// `activity.lifecycle` with a state the configuration does not map.
         case unknownState = "UnknownState"
         /// The registry database failed.

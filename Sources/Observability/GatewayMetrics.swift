@@ -1,5 +1,6 @@
 import APNs
 import Intake
+import LiveActivityService
 import NIOConcurrencyHelpers
 import Prometheus
 
@@ -22,6 +23,7 @@ public final class GatewayMetrics: Sendable {
     private let intake: IntakeServer?
     private let apps: [(name: String, client: APNsClient)]
     private let scheduledEnds: (@Sendable () -> [ScheduledEndCount])?
+    private let liveActivities: (@Sendable () -> LiveActivityStatistics)?
     private let channels: (@Sendable () -> [ChannelCount])?
     private let exported = NIOLockedValueBox(Exported())
 
@@ -62,19 +64,21 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads the Live
-    /// Activity service's scheduled-end counts and `channels` its broadcast channel counts (absent when Live
-    /// Activities are off).
+    /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads
+    /// scheduled-end counts, `liveActivities` the Live Activity service's figures (the scheduled-end counts
+    /// included) and `channels` its broadcast channel counts (absent when Live Activities are off).
     public init(
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         intake: IntakeServer?,
         apps: [(name: String, client: APNsClient)] = [],
         scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil,
+        liveActivities: (@Sendable () -> LiveActivityStatistics)? = nil,
         channels: (@Sendable () -> [ChannelCount])? = nil
     ) {
         self.registry = registry
         self.intake = intake
         self.scheduledEnds = scheduledEnds
+        self.liveActivities = liveActivities
         self.channels = channels
         var all = intake?.apps ?? []
         for app in apps where !all.contains(where: { $0.client === app.client }) {
@@ -87,7 +91,11 @@ public final class GatewayMetrics: Sendable {
     public func render() -> [UInt8] {
         let appStats = apps.map { (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding) }
         let intakeStats = intake?.statistics
-        let endCounts = scheduledEnds?() ?? []
+        let liveActivityStats = liveActivities?()
+        var endCounts = scheduledEnds?() ?? []
+        for (key, count) in liveActivityStats?.scheduledEnds.counts ?? [:] {
+            endCounts.append(ScheduledEndCount(app: key.app, outcome: key.outcome.rawValue, count: count))
+        }
         let channelCounts = channels?() ?? []
         let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
         var histograms: [UInt8] = []
@@ -99,6 +107,7 @@ public final class GatewayMetrics: Sendable {
             for end in endCounts {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
             }
+            if let liveActivityStats { sink.liveActivities(liveActivityStats) }
             for app in broadcasts {
                 for (result, count) in app.counts {
                     sink.counter(MetricName.broadcasts, [("app", app.name), ("result", result)], count)
@@ -123,8 +132,23 @@ public final class GatewayMetrics: Sendable {
                 PrometheusText.histogram(family.name, labels: [("app", app.name)], app.stats[keyPath: pick], into: &histograms)
             }
         }
+        if let liveActivityStats {
+            Self.liveActivityHistograms(liveActivityStats, into: &histograms)
+        }
         out += histograms
         return out
+    }
+
+    private static func liveActivityHistograms(_ stats: LiveActivityStatistics, into out: inout [UInt8]) {
+        PrometheusText.histogramHeader(MetricName.fanOutTokens, into: &out)
+        for (series, snapshot) in stats.fanOutSizes.sorted(by: { ($0.key.app, $0.key.label) < ($1.key.app, $1.key.label) }) {
+            PrometheusText.histogram(
+                MetricName.fanOutTokens.name, labels: [("app", series.app), ("event", series.label)], snapshot, into: &out)
+        }
+        PrometheusText.histogramHeader(MetricName.operationLatency, into: &out)
+        for (op, snapshot) in stats.operationLatency.sorted(by: { $0.key < $1.key }) {
+            PrometheusText.histogram(MetricName.operationLatency.name, labels: [("op", op)], snapshot, into: &out)
+        }
     }
 
     /// Copies one scrape's figures into the registry.
@@ -163,6 +187,23 @@ public final class GatewayMetrics: Sendable {
             for (reason, count) in stats.rejections {
                 counter(MetricName.localRejections, [("app", ""), ("reason", reason)], count)
             }
+        }
+
+        mutating func liveActivities(_ stats: LiveActivityStatistics) {
+            for (series, count) in stats.scheduledEndsByState {
+                gauge(MetricName.scheduledEndsByState, [("app", series.app), ("state", series.label)], Double(count))
+            }
+            for (series, count) in stats.tokensRetired {
+                counter(MetricName.tokensRetired, [("app", series.app), ("reason", series.label)], count)
+            }
+            for (app, count) in stats.priorityPushes {
+                counter(MetricName.priorityPushes, [("app", app)], count)
+            }
+            for (app, count) in stats.priorityPushesOverBudget {
+                counter(MetricName.overBudget, [("app", app)], count)
+            }
+            counter(MetricName.pruned, [("kind", "activities")], stats.prunedActivities.activities)
+            counter(MetricName.pruned, [("kind", "tokens")], stats.prunedActivities.tokens)
         }
 
         mutating func app(_ name: String, _ stats: APNsClientStatistics, maxOutstanding: Int) {

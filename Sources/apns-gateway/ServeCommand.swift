@@ -14,7 +14,15 @@ import Observability
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the gateway: connect to APNs and serve the intake socket until SIGTERM/SIGINT."
+        abstract: "Run the gateway: connect to APNs and serve the intake socket until SIGTERM/SIGINT.",
+        discussion: """
+            Prints "apns-gateway ready on <socket>" on standard output once the intake socket listens and, when \
+            started by systemd with Type=notify, sends READY=1 to $NOTIFY_SOCKET (STOPPING=1 when it begins to \
+            stop). Logs go to standard error. SIGTERM or SIGINT: stop accepting, answer every accepted \
+            notification within timeouts.shutdownGraceSeconds, remove the socket, exit 0. Environment: \
+            APNS_GATEWAY_APP_<NAME>_KEY_PATH or APNS_GATEWAY_APP_<NAME>_KEY (an app's .p8 key), \
+            APNS_GATEWAY_SOCKET_PATH (the intake socket).
+            """
     )
 
     @Option(name: .shortAndLong, help: "The configuration file (JSON).")
@@ -101,8 +109,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw error
         }
         service?.startScheduler()
-        // One line on standard output for scripts and tests that wait for readiness.
+        // One line on standard output for scripts and tests that wait for readiness, and systemd's READY=1.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
+        let systemd = SystemdNotifier.fromEnvironment()
+        if let failure = systemd.notify("READY=1\nSTATUS=serving on \(settings.intake.socketPath)") {
+            logger.warning("cannot notify systemd", metadata: ["error": "\(failure)"])
+        }
         // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
         let connectTimeout = settings.connectTimeout
         let readiness = Task { [apps = settings.apps] in
@@ -118,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         let signal = await signals.next()
         readiness.cancel()
         logger.info("signal received, shutting down", metadata: ["signal": "\(signal)", "graceSeconds": "\(settings.shutdownGrace.inSeconds)"])
+        systemd.notify("STOPPING=1\nSTATUS=shutting down: answering accepted notifications")
         // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
         // and shuts the clients down, then the registry closes.
         await service?.stopScheduler()

@@ -54,7 +54,8 @@ final class ChannelRegistryTests: RegistryTestCase {
             registry.close()
             let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
             try connection.execute(
-                "DROP TABLE broadcast_channels; DROP TABLE channel_bindings; PRAGMA user_version = 2;",
+                "DROP TABLE broadcast_channels; DROP TABLE channel_bindings; DROP TABLE ended_activities; "
+                    + "DROP INDEX scheduled_ends_by_state_app; PRAGMA user_version = 2;",
                 operation: "test: back to version 2")
             connection.close()
         }

@@ -123,6 +123,19 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func scheduledEnd(id: String) throws(LiveActivityRegistryError) -> ScheduledEnd?
     /// The scheduled ends in a state, ordered by `fireAt` then ID.
     func scheduledEnds(state: ScheduledEnd.State) throws(LiveActivityRegistryError) -> [ScheduledEnd]
+    /// How many scheduled ends there are, by app (bundle ID) and state; combinations without any are absent.
+    func scheduledEndCounts() throws(LiveActivityRegistryError) -> [ScheduledEndCount]
+
+    // MARK: Ended activities
+
+    /// Records that the activities ended at `at`; one already recorded keeps its first time. Returns how many
+    /// were newly recorded.
+    func markEnded(activityIDs: [String], at: Int64) throws(LiveActivityRegistryError) -> Int
+    /// The activities among `activityIDs` that ended, with the time each ended.
+    func endedActivities(among activityIDs: [String]) throws(LiveActivityRegistryError) -> [String: Int64]
+    /// Removes up to `limit` activities that ended at or before `endedAtOrBefore`, oldest first, with all their
+    /// update tokens; returns what was removed (fewer than `limit` activities: nothing older is left).
+    func pruneEndedActivities(endedAtOrBefore: Int64, limit: Int) throws(LiveActivityRegistryError) -> PrunedActivities
 
     // MARK: Broadcast channels
 

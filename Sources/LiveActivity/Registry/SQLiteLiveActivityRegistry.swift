@@ -11,7 +11,9 @@ import NIOConcurrencyHelpers
 ///
 /// Versions: 1 — tokens and scheduled ends; 2 — scheduled ends gain the `failed` state and a
 /// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place).
-/// 3 — broadcast channels and the bindings of activities and streams to them (new tables only).
+/// 3 — broadcast channels and the bindings of activities and streams to them (new tables only);
+/// 4 — `ended_activities` (activities an end push reached, for refusing later updates and pruning)
+/// and an index for counting scheduled ends by state and app.
 /// A build that reads only version 1 refuses a file once a newer build has opened it.
 ///
 /// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
@@ -20,7 +22,7 @@ import NIOConcurrencyHelpers
 /// keep them off event loops that carry pushes.
 public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     /// The database file.
     public let path: String
@@ -88,6 +90,9 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             if version < 3 {
                 try connection.execute(Self.migrationV3, operation: "migrating the schema to version 3")
             }
+            if version < 4 {
+                try connection.execute(Self.migrationV4, operation: "migrating the schema to version 4")
+            }
             if version < Self.schemaVersion {
                 try connection.execute("PRAGMA user_version = \(Self.schemaVersion)", operation: "setting user_version")
             }
@@ -112,6 +117,17 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             PRIMARY KEY (kind, subject_id)
         ) WITHOUT ROWID;
         CREATE INDEX channel_bindings_by_channel ON channel_bindings (channel_id);
+        """
+
+    /// Version 4: when activities ended (their first end push that a device accepted), and a covering index
+    /// for ``scheduledEndCounts()``.
+    private static let migrationV4 = """
+        CREATE TABLE ended_activities (
+            activity_id TEXT NOT NULL PRIMARY KEY,
+            ended_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ended_activities_by_time ON ended_activities (ended_at, activity_id);
+        CREATE INDEX scheduled_ends_by_state_app ON scheduled_ends (state, app);
         """
 
     /// Version 2: `failed` joins the scheduled ends' states, with `failure_reason`. Rows are copied
