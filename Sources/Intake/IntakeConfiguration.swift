@@ -103,12 +103,10 @@ extension APNsApps {
             }
             pushType = type
         }
-        var priority: APNsPriority?
-        if let value = item.priority {
-            guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
-            }
-            priority = known
+        let priority: APNsPriority?
+        switch Self.priority(of: item) {
+        case .success(let value): priority = value
+        case .failure(let rejection): return .failure(rejection)
         }
         guard let token = item.token, let payload else {
             return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
@@ -147,12 +145,10 @@ extension APNsApps {
         } catch {
             return .failure(LocalRejection(reason: .unknownApp, detail: error.description))
         }
-        var priority: APNsPriority?
-        if let value = item.priority {
-            guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
-            }
-            priority = known
+        let priority: APNsPriority?
+        switch Self.priority(of: item) {
+        case .success(let value): priority = value
+        case .failure(let rejection): return .failure(rejection)
         }
         guard let channelID = item.channelID, let payload else {
             return .failure(LocalRejection(reason: .badRequest, detail: "missing \"channelId\" or \"payload\""))
@@ -172,3 +168,13 @@ struct LocalRejection: Error {
     var result: APNsResult { APNsResult(source: .local, reason: reason.name, detail: detail) }
 }
 
+extension APNsApps {
+    /// An item's `priority`, or the local result that rejects it: the same rule for notifications and broadcasts.
+    static func priority(of item: ScannedItem) -> Result<APNsPriority?, LocalRejection> {
+        guard let value = item.priority else { return .success(nil) }
+        guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
+            return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
+        }
+        return .success(known)
+    }
+}
