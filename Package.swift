@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "APNs",
             dependencies: [
-                "APNsCore", "HTTP2Engine",
+                "APNsCore", "HTTP2Engine", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -111,7 +111,8 @@ let package = Package(
             name: "IntakeOps",
             dependencies: ["JSON", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        // The Unix-socket NDJSON intake: framing, request scanning, ops, replies.
+        // The NDJSON intake: framing, request scanning, ops, replies; on a Unix socket and, authenticated, over
+        // TCP with TLS (swift-nio-ssl).
         .target(
             name: "Intake",
             dependencies: [
@@ -119,6 +120,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -146,7 +150,7 @@ let package = Package(
         .target(
             name: "Observability",
             dependencies: [
-                "Intake", "APNs", "APNsCore", "HTTP2Engine",
+                "Intake", "APNs", "APNsCore", "HTTP2Engine", "LiveActivityService",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -230,6 +234,7 @@ let package = Package(
             dependencies: [
                 "Intake", "APNsGatewayClient", "APNs", "APNsCore", "MockAPNs", "Observability", "HTTP2Engine", "GatewayTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -240,6 +245,7 @@ let package = Package(
             name: "LiveActivityServiceTests",
             dependencies: [
                 "LiveActivityService", "LiveActivity", "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "MockAPNs", "APNsGatewayClient", "GatewayTestSupport",
+                "Observability",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

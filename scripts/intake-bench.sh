@@ -3,10 +3,11 @@
 #
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
-# Environment: CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
+# Environment: BIN (a folder with a built apns-gateway: skip the release build), CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
 # folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run), METRICS=1 (serve
 # /metrics on a free loopback port and scrape it every SCRAPE_SECONDS, default 1, during the measured run;
-# METRICS_OUT=FILE keeps the last scrape).
+# METRICS_OUT=FILE keeps the last scrape), NETWORK=1 (also serve the network intake, TCP + TLS with a bearer token,
+# on a free loopback port, and after the Unix-socket run measure the same load through it).
 #
 # nghttpd stands in for APNs (200, empty body); the gateway runs with the test key; scripts/intake_load.py
 # writes batches over 4 intake connections.
@@ -17,8 +18,12 @@ total=${1:-200000}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --product apns-gateway >&2
-bin=$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-path)
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN  # a folder holding an apns-gateway already built (e.g. .build/debug, for a quick look)
+else
+  swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --product apns-gateway >&2
+  bin=$(swift build -c release ${SCRATCH:+--scratch-path "$SCRATCH"} --show-bin-path)
+fi
 token=$(printf 'ab%.0s' $(seq 32))
 mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
@@ -32,6 +37,14 @@ if [ -n "${METRICS:-}" ]; then
   metrics_config=", \"metrics\": {\"listen\": \"127.0.0.1:$metrics_port\"}"
 fi
 
+network_config=""
+if [ -n "${NETWORK:-}" ]; then
+  intake_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  python3 -c 'import secrets; print(secrets.token_hex(32))' > "$work/intake-token"
+  "$bin/apns-gateway" hash-token --name bench --scopes send,stats < "$work/intake-token" > "$work/tokens.txt"
+  network_config=", \"listen\": \"127.0.0.1:$intake_port\", \"tls\": {\"certFile\": \"$root/certs/localhost.pem\", \"keyFile\": \"$root/certs/localhost.key\"}, \"auth\": {\"tokensFile\": \"tokens.txt\"}"
+fi
+
 cp certs/AuthKey_TESTKEY123.p8 "$work/key.p8"
 chmod 600 "$work/key.p8"
 cat > "$work/config.json" <<JSON
@@ -39,7 +52,7 @@ cat > "$work/config.json" <<JSON
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
   "pool": {"connections": ${CONNECTIONS:-1}${MAX_OUTSTANDING:+, \"maxOutstanding\": $MAX_OUTSTANDING}},
-  "intake": {"socketPath": "gw.sock"},
+  "intake": {"socketPath": "gw.sock"$network_config},
   "logLevel": "warning"$metrics_config
 }
 JSON
@@ -75,6 +88,15 @@ scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4
 cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
 # The gateway's own CPU time (user + system) over the measured run: less sensitive to other load than pushes/s.
 python3 -c "import json,sys; s=($cpu_after-$cpu_before)/$(getconf CLK_TCK); print(json.dumps({'gateway_cpu_seconds': round(s,2), 'gateway_cpu_seconds_per_100k': round(s*100000/$total,3)}))"
+if [ -n "${NETWORK:-}" ]; then
+  # The same load through the network intake: TCP + TLS on loopback, authenticated with a bearer token.
+  tls_args=(--tls --ca certs/test-ca.pem --auth-token-file "$work/intake-token")
+  scripts/intake_load.py "127.0.0.1:$intake_port" "$token" "${tls_args[@]}" --total "$((total / 10))" --connections 4 --batch 500 > /dev/null
+  cpu_before=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
+  scripts/intake_load.py "127.0.0.1:$intake_port" "$token" "${tls_args[@]}" --total "$total" --connections 4 --batch 500
+  cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
+  python3 -c "import json,sys; s=($cpu_after-$cpu_before)/$(getconf CLK_TCK); print(json.dumps({'mode': 'gateway-tls', 'gateway_cpu_seconds': round(s,2), 'gateway_cpu_seconds_per_100k': round(s*100000/$total,3)}))"
+fi
 kill "$sampler" 2>/dev/null || true
 if [ -n "${METRICS:-}" ]; then
   kill "$scraper" 2>/dev/null || true

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the bundled mock APNs and the gateway on config/local.json, sends config/demo-batch.ndjson,
-# shows the results, and keeps serving until Ctrl-C (which shuts both down gracefully).
+# shows the results, and keeps serving until Ctrl-C (which shuts both down gracefully); with RUN_ONCE=1 it
+# stops after the results.
 # TEST-ONLY credentials from certs/; nothing here talks to Apple.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,11 @@ echo "== send exit status: $status (the demo batch holds deliberate failures)"
 echo "== stats:"
 printf '{"id":"stats","op":"stats"}\n' | "$BIN/apns-gateway" send --socket "$SOCKET" - || true
 echo
+# RUN_ONCE=1 (make run RUN_ONCE=1): stop here, shutting both down, e.g. to time or check the demo.
+if [ -n "${RUN_ONCE:-}" ]; then
+  echo "== RUN_ONCE: stopping the gateway and the mock"
+  exit 0
+fi
 echo "== the gateway keeps serving on $SOCKET; try:"
 echo "   printf '{\"id\":1,\"op\":\"ping\"}\\n' | socat - UNIX-CONNECT:$SOCKET"
 echo "   Live Activities (register, start, update, end): see docs/live-activities.md"

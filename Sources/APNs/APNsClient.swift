@@ -16,16 +16,20 @@ public final class APNsClient: Sendable {
     /// every connection send tokens of a new key (``APNsProviderTokenCache/rotate(key:keyID:teamID:)``).
     public let tokens: APNsProviderTokenCache?
     let authority: String
-    private let pool: HTTP2ConnectionPool
-    private let group: any EventLoopGroup
-    private let limiter: OutstandingLimiter
+    let pool: HTTP2ConnectionPool
+    let group: any EventLoopGroup
+    let limiter: OutstandingLimiter
     private let clock: @Sendable () -> Int64
     private let counters = APNsClientCounters()
     /// Set by ``shutdown(grace:)``: new notifications are answered with ``GatewayReason/shutdown``.
-    private let closing = Atomic<Bool>(false)
+    let closing = Atomic<Bool>(false)
     /// Set once the grace is over: retries are answered with ``GatewayReason/shutdown`` instead of sent.
-    private let retiring = Atomic<Bool>(false)
-    private let logger: Logger
+    let retiring = Atomic<Bool>(false)
+    let logger: Logger
+    /// Broadcast results by ``APNsBroadcastResult/countLabel``.
+    let broadcastCounts = NIOLockedValueBox<[String: Int]>([:])
+    /// The channel management client, made on first use (management calls are rare).
+    let managementBox = NIOLockedValueBox<APNsChannelManager?>(nil)
 
     /// Builds the client; call ``start()`` to connect. `clock` gives epoch seconds (tests inject their own).
     public init(
@@ -204,6 +208,7 @@ public final class APNsClient: Sendable {
         timer.cancel()
         retiring.store(true, ordering: .relaxed)
         await pool.shutdown(grace: .zero)
+        if let management = managementBox.withLockedValue({ $0 }) { await management.shutdown() }
         // Everything left is being answered now; wait for the last answers (bounded, in case of a bug).
         let last = group.next().scheduleTask(in: .seconds(2)) { limiter.stopWaitingForIdle() }
         await limiter.waitUntilIdle()

@@ -56,8 +56,16 @@ public struct APNsClientConfiguration: Sendable {
     public var requestTimeout: TimeAmount
     public var retry: APNsRetryPolicy
     public var connectTimeout: TimeAmount
+    /// How long a connection may read nothing before it sends a keep-alive PING.
     public var pingInterval: TimeAmount
+    /// How long a keep-alive PING may go unanswered before the connection is closed.
     public var pingTimeout: TimeAmount
+    /// How long a connection with notifications waiting for answers may read nothing before it sends a PING to
+    /// check for a stall.
+    public var stallTimeout: TimeAmount
+    /// How long that PING may go unanswered before the connection is closed and its notifications go elsewhere
+    /// (those already sent are retried and marked as possible duplicates).
+    public var stallPingTimeout: TimeAmount
     /// The wait before reconnecting after a failed connect: it doubles with each failure in a row, from
     /// this, up to ``reconnectMaxBackoff``; each wait is jittered down by up to half.
     public var reconnectInitialBackoff: TimeAmount
@@ -79,6 +87,8 @@ public struct APNsClientConfiguration: Sendable {
         connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
         pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
         pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
+        stallTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallTimeout,
+        stallPingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallPingTimeout,
         reconnectInitialBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectInitialBackoff,
         reconnectMaxBackoff: TimeAmount = HTTP2PoolConfiguration.defaultReconnectMaxBackoff,
         proxy: HTTP2Proxy? = nil
@@ -93,6 +103,8 @@ public struct APNsClientConfiguration: Sendable {
         self.connectTimeout = connectTimeout
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
+        self.stallTimeout = stallTimeout
+        self.stallPingTimeout = stallPingTimeout
         self.reconnectInitialBackoff = reconnectInitialBackoff
         self.reconnectMaxBackoff = reconnectMaxBackoff
         self.proxy = proxy
@@ -134,6 +146,8 @@ public struct APNsClientConfiguration: Sendable {
                 maxConcurrentStreams: maxConcurrentStreams,
                 pingInterval: pingInterval,
                 pingTimeout: pingTimeout,
+                stallTimeout: stallTimeout,
+                stallPingTimeout: stallPingTimeout,
                 connectTimeout: connectTimeout
             ),
             maxQueued: maxOutstanding,

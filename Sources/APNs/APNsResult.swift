@@ -28,10 +28,13 @@ public struct APNsResult: Sendable, Hashable {
     /// True when an attempt's outcome was unknown (connection lost after sending) and it was sent again:
     /// the device may receive it twice.
     public var retriedAfterUnknownOutcome: Bool
+    /// For a broadcast (a `send` item with `channelId`): APNs's `apns-request-id`.
+    public var requestID: String?
 
     public init(
         source: Source, status: Int? = nil, reason: String? = nil, detail: String? = nil, apnsID: String? = nil,
-        apnsUniqueID: String? = nil, timestamp: Int64? = nil, attempts: Int = 0, retriedAfterUnknownOutcome: Bool = false
+        apnsUniqueID: String? = nil, timestamp: Int64? = nil, attempts: Int = 0, retriedAfterUnknownOutcome: Bool = false,
+        requestID: String? = nil
     ) {
         self.source = source
         self.status = status
@@ -42,6 +45,7 @@ public struct APNsResult: Sendable, Hashable {
         self.timestamp = timestamp
         self.attempts = attempts
         self.retriedAfterUnknownOutcome = retriedAfterUnknownOutcome
+        self.requestID = requestID
     }
 
     /// True for APNs status 200.

@@ -80,30 +80,13 @@ private func rawText(_ bytes: UnsafeRawBufferPointer) -> String {
 /// A timestamp from a JSON number (or a string of digits when `isString`): integers exactly,
 /// fractions and exponents through `Double`; `nil` if out of range or not a number.
 private func parseTimestamp(_ value: UnsafeRawBufferPointer, isString: Bool) -> Int64? {
-    var digits = value[...]
+    var number = value
     if isString {
-        guard digits.count >= 2 else { return nil }
-        digits = digits.dropFirst().dropLast()
+        guard number.count >= 2 else { return nil }
+        number = UnsafeRawBufferPointer(rebasing: number[1..<(number.count - 1)])
     }
-    guard !digits.isEmpty else { return nil }
-    var negative = false
-    if digits.first == UInt8(ascii: "-") {
-        negative = true
-        digits = digits.dropFirst()
-    }
-    guard !digits.isEmpty else { return nil }
-    if digits.allSatisfy(ASCIIByte.isDigit) {
-        var result: Int64 = 0
-        for byte in digits {
-            let (shifted, overflow1) = result.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = shifted.addingReportingOverflow(Int64(byte &- UInt8(ascii: "0")))
-            guard !overflow1 && !overflow2 else { return nil }
-            result = sum
-        }
-        return negative ? -result : result
-    }
-    guard !isString, let double = Double(String(decoding: value, as: UTF8.self)), double.isFinite,
-        double >= -9.2e18, double <= 9.2e18
-    else { return nil }
+    if let integer = JSONNumber.integer(number) { return integer }
+    // A string's digits only; a number may have a fraction or an exponent.
+    guard !isString, let double = JSONNumber.double(number), double >= -9.2e18, double <= 9.2e18 else { return nil }
     return Int64(double)
 }

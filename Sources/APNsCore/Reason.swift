@@ -1,6 +1,6 @@
 /// The `reason` of an APNs error response (or of a GOAWAY frame's debug data).
 ///
-/// Every reason Apple documents has a case; anything else is kept verbatim in ``unknown(_:)``.
+/// Every reason Apple documents has a case (the broadcast ones included); anything else is kept verbatim in ``unknown(_:)``.
 /// ``init(rawValue:)`` never produces `unknown` for a documented string, so two values compare
 /// equal exactly when their raw strings do.
 public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
@@ -79,6 +79,25 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
     case serviceUnavailable
     /// `Shutdown` (503): The APNs server is shutting down.
     case shutdown
+    // MARK: Broadcast (channel management and broadcast pushes)
+    /// `FeatureNotEnabled` (400): Broadcast is not enabled for the app (its capability is off).
+    case featureNotEnabled
+    /// `MissingChannelId` (400): A broadcast or channel request has no `apns-channel-id` header.
+    case missingChannelId
+    /// `BadChannelId` (400): The `apns-channel-id` value is not a valid channel ID.
+    case badChannelId
+    /// `ChannelNotRegistered` (400): The channel does not exist (deleted, or of another app or environment).
+    case channelNotRegistered
+    /// `BadRequestParams` (400): A channel request's parameters are invalid (storage policy, push type).
+    case badRequestParams
+    /// `BadRequestPayload` (400): A broadcast's payload or a channel request's body is invalid.
+    case badRequestPayload
+    /// `MissingPushType` (400): A broadcast has no `apns-push-type` header.
+    case missingPushType
+    /// `CannotCreateChannelConfig` (400): The app has reached its limit of channels (10,000 per environment).
+    case cannotCreateChannelConfig
+    /// `TopicMismatch` (403): The bundle ID in the path does not match the provider token's topics.
+    case topicMismatch
     /// A reason this version does not know, as received.
     case unknown(String)
 
@@ -119,6 +138,15 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         case "InternalServerError": self = .internalServerError
         case "ServiceUnavailable": self = .serviceUnavailable
         case "Shutdown": self = .shutdown
+        case "FeatureNotEnabled": self = .featureNotEnabled
+        case "MissingChannelId": self = .missingChannelId
+        case "BadChannelId": self = .badChannelId
+        case "ChannelNotRegistered": self = .channelNotRegistered
+        case "BadRequestParams": self = .badRequestParams
+        case "BadRequestPayload": self = .badRequestPayload
+        case "MissingPushType": self = .missingPushType
+        case "CannotCreateChannelConfig": self = .cannotCreateChannelConfig
+        case "TopicMismatch": self = .topicMismatch
         default: self = .unknown(rawValue)
         }
     }
@@ -159,6 +187,15 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         case .internalServerError: return "InternalServerError"
         case .serviceUnavailable: return "ServiceUnavailable"
         case .shutdown: return "Shutdown"
+        case .featureNotEnabled: return "FeatureNotEnabled"
+        case .missingChannelId: return "MissingChannelId"
+        case .badChannelId: return "BadChannelId"
+        case .channelNotRegistered: return "ChannelNotRegistered"
+        case .badRequestParams: return "BadRequestParams"
+        case .badRequestPayload: return "BadRequestPayload"
+        case .missingPushType: return "MissingPushType"
+        case .cannotCreateChannelConfig: return "CannotCreateChannelConfig"
+        case .topicMismatch: return "TopicMismatch"
         case .unknown(let rawValue): return rawValue
         }
     }
@@ -168,11 +205,12 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .badCollapseId, .badDeviceToken, .badExpirationDate, .badMessageId, .badPriority, .badTopic,
             .deviceTokenNotForTopic, .duplicateHeaders, .idleTimeout, .invalidPushType, .missingDeviceToken,
-            .missingTopic, .payloadEmpty, .topicDisallowed:
+            .missingTopic, .payloadEmpty, .topicDisallowed, .featureNotEnabled, .missingChannelId, .badChannelId,
+            .channelNotRegistered, .badRequestParams, .badRequestPayload, .missingPushType, .cannotCreateChannelConfig:
             return 400
         case .badCertificate, .badCertificateEnvironment, .expiredProviderToken, .forbidden,
             .invalidProviderToken, .missingProviderToken, .unrelatedKeyIdInToken,
-            .badEnvironmentKeyIdInToken, .badEnvironmentKeyInToken:
+            .badEnvironmentKeyIdInToken, .badEnvironmentKeyInToken, .topicMismatch:
             return 403
         case .badPath:
             return 404
@@ -227,6 +265,15 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         .internalServerError,
         .serviceUnavailable,
         .shutdown,
+        .featureNotEnabled,
+        .missingChannelId,
+        .badChannelId,
+        .channelNotRegistered,
+        .badRequestParams,
+        .badRequestPayload,
+        .missingPushType,
+        .cannotCreateChannelConfig,
+        .topicMismatch,
     ]
 
     /// The position of a documented reason in ``documented``, or `nil` for ``unknown(_:)``: lets counters keep
@@ -266,6 +313,15 @@ public enum APNsReason: Hashable, Sendable, CustomStringConvertible {
         case .internalServerError: return 30
         case .serviceUnavailable: return 31
         case .shutdown: return 32
+        case .featureNotEnabled: return 33
+        case .missingChannelId: return 34
+        case .badChannelId: return 35
+        case .channelNotRegistered: return 36
+        case .badRequestParams: return 37
+        case .badRequestPayload: return 38
+        case .missingPushType: return 39
+        case .cannotCreateChannelConfig: return 40
+        case .topicMismatch: return 41
         case .unknown: return nil
         }
     }

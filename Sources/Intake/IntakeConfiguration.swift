@@ -26,6 +26,8 @@ public struct IntakeConfiguration: Sendable {
     public var maxOperationsPerConnection: Int
     /// How long an extension op may run before its request is answered with `DeadlineExceeded`.
     public var operationTimeout: TimeAmount
+    /// The network intake (TCP with TLS, authenticated), served beside the socket; nil: the socket only.
+    public var network: NetworkIntakeConfiguration? = nil
 
     /// Creates a configuration; only the socket path has no default.
     public init(
@@ -101,12 +103,10 @@ extension APNsApps {
             }
             pushType = type
         }
-        var priority: APNsPriority?
-        if let value = item.priority {
-            guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
-                return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
-            }
-            priority = known
+        let priority: APNsPriority?
+        switch Self.priority(of: item) {
+        case .success(let value): priority = value
+        case .failure(let rejection): return .failure(rejection)
         }
         guard let token = item.token, let payload else {
             return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
@@ -142,6 +142,41 @@ extension APNsApps {
     }
 }
 
+extension APNsApps {
+    /// Turns a scanned item with `channelId` into a broadcast for its app's client, or the local result that
+    /// rejects it. Broadcasts are Live Activity pushes: `pushType`, `topic` and `collapseId` do not apply.
+    func broadcast(for item: ScannedItem, payload: JSONObjectBytes?) -> Result<(APNsBroadcast, APNsClient), LocalRejection> {
+        if let problem = item.problem {
+            return .failure(LocalRejection(reason: .badRequest, detail: problem))
+        }
+        if item.topic != nil || item.collapseID != nil || item.apnsID != nil
+            || (item.pushType != nil && item.pushType != APNsPushType.liveactivity.rawValue)
+        {
+            return .failure(LocalRejection(
+                reason: .badRequest,
+                detail: "a broadcast (\"channelId\") is a Live Activity push: \"topic\", \"collapseId\", \"apnsId\" and other push types do not apply"))
+        }
+        let app: APNsApp
+        do {
+            app = try self.app(named: item.app)
+        } catch {
+            return .failure(LocalRejection(reason: .unknownApp, detail: error.description))
+        }
+        let priority: APNsPriority?
+        switch Self.priority(of: item) {
+        case .success(let value): priority = value
+        case .failure(let rejection): return .failure(rejection)
+        }
+        guard let channelID = item.channelID, let payload else {
+            return .failure(LocalRejection(reason: .badRequest, detail: "missing \"channelId\" or \"payload\""))
+        }
+        let broadcast = APNsBroadcast(
+            bundleID: app.bundleID, channelID: channelID, payload: payload.buffer, priority: priority,
+            expiration: item.expiration)
+        return .success((broadcast, app.client))
+    }
+}
+
 /// A notification refused by the intake itself before reaching a client.
 struct LocalRejection: Error {
     var reason: IntakeRejectionReason
@@ -150,3 +185,13 @@ struct LocalRejection: Error {
     var result: APNsResult { APNsResult(source: .local, reason: reason.name, detail: detail) }
 }
 
+extension APNsApps {
+    /// An item's `priority`, or the local result that rejects it: the same rule for notifications and broadcasts.
+    static func priority(of item: ScannedItem) -> Result<APNsPriority?, LocalRejection> {
+        guard let value = item.priority else { return .success(nil) }
+        guard let known = APNsPriority(rawValue: Int(clamping: value)) else {
+            return .failure(LocalRejection(reason: .badPriority, detail: "priority \(value) is not one of 10, 5 or 1"))
+        }
+        return .success(known)
+    }
+}

@@ -20,6 +20,11 @@ struct IntakeDrainEvent: Sendable {}
 /// event-loop tick for replies that complete (batches, ops) outside one.
 ///
 /// Extension ops (``IntakeOperation``) run in tasks of their own; their replies hop back to this loop.
+///
+/// On a network connection the handler serves one authenticated ``IntakePrincipal``: an op outside its scopes is
+/// answered `Forbidden` and the connection drains and closes (lines read after it are answered `Forbidden`, not
+/// processed); notifications over its rate limit get a `RateLimited` result each, extension ops over it a
+/// `RateLimited` error, and the connection stays open.
 final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -30,9 +35,16 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var items: [ScannedItem]
         var line: ByteBuffer
         var next: Int
+        /// Items from this index on are over the principal's rate limit, refused with this detail.
+        var allowed: Int
+        var rateLimitDetail: String?
     }
 
     private let shared: IntakeContext
+    /// The network client this connection serves; nil on the Unix socket (every op allowed, no rate limit).
+    private let principal: IntakePrincipal?
+    /// A request was forbidden: the connection drains, and buffered lines are answered `Forbidden`.
+    private var forbidden = false
     private var context: ChannelHandlerContext?
     private var machine: IntakeConnectionStateMachine
     /// The batch whose items are being handed to their clients (the machine's ``IntakeConnectionStateMachine/submission``).
@@ -41,8 +53,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var operations: [Int: Scheduled<Void>] = [:]
     private var nextOperation = 0
 
-    init(context shared: IntakeContext) {
+    init(context shared: IntakeContext, principal: IntakePrincipal? = nil) {
         self.shared = shared
+        self.principal = principal
         self.machine = IntakeConnectionStateMachine(
             maxLineBytes: shared.configuration.maxLineBytes,
             maxOperations: shared.configuration.maxOperationsPerConnection)
@@ -144,6 +157,14 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let request = line.withUnsafeReadableBytes {
             RequestScanner.scan($0, maxBatchSize: shared.configuration.maxBatchSize)
         }
+        if let principal, let op = request.op, case let (code, message)? = principal.refusal(forOp: op) {
+            reply(error: code, id: request.id.map { slice(line, $0) }, message)
+            if code == .forbidden {
+                forbidden = true
+                run(machine.drainRequested())
+            }
+            return
+        }
         switch request {
         case .failure(let idRange, let code, let message):
             reply(error: code, id: idRange.map { slice(line, $0) }, message)
@@ -158,6 +179,13 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             startSend(id: copy(line, idRange), items: items, line: line)
         case .other(let idRange, let op, let members):
             if let operation = shared.operations[op] {
+                if let principal {
+                    let (granted, retryAfter) = principal.admit(1)
+                    if granted == 0 {
+                        reply(error: .rateLimited, id: slice(line, idRange), rateLimitMessage(principal, retryAfter: retryAfter))
+                        return
+                    }
+                }
                 startOperation(operation, op: op, id: copy(line, idRange), line: line, members: members)
             } else {
                 let shown = op.utf8.count > 40 ? String(op.prefix(40)) + "…" : op
@@ -192,7 +220,14 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         machine.batchStarted()
         shared.pendingRequests.add(1, ordering: .relaxed)
-        current = Submission(batch: batch, items: items, line: line, next: 0)
+        var allowed = items.count
+        var rateLimitDetail: String?
+        if let principal {
+            let (granted, retryAfter) = principal.admit(items.count)
+            allowed = granted
+            if granted < items.count { rateLimitDetail = rateLimitMessage(principal, retryAfter: retryAfter) }
+        }
+        current = Submission(batch: batch, items: items, line: line, next: 0, allowed: allowed, rateLimitDetail: rateLimitDetail)
         continueSubmission()
     }
 
@@ -204,10 +239,32 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let batch = submission.batch
         while submission.next < submission.items.count {
             let index = submission.next
+            if index >= submission.allowed {
+                shared.countRejection(.rateLimited)
+                batch.set(index, LocalRejection(reason: .rateLimited, detail: submission.rateLimitDetail ?? "").result)
+                submission.next += 1
+                continue
+            }
             let item = submission.items[index]
             // A copy of the payload's bytes (not a slice), so that notifications in flight never pin the input
             // buffer's storage.
             let payload = item.payload.map { JSONObjectBytes(copying: $0, of: submission.line) }
+            if item.channelID != nil {
+                // A broadcast: one request for every subscribed activity. Rare and async; the client's bound on
+                // outstanding notifications applies inside `broadcast`.
+                switch routes.broadcast(for: item, payload: payload) {
+                case .failure(let rejection):
+                    shared.countRejection(rejection.reason)
+                    batch.set(index, rejection.result)
+                case .success(let (broadcast, client)):
+                    Task {
+                        let result = await client.broadcast(broadcast)
+                        batch.set(index, result.asResult)
+                    }
+                }
+                submission.next += 1
+                continue
+            }
             switch routes.notification(for: item, payload: payload) {
             case .failure(let rejection):
                 shared.countRejection(rejection.reason)
@@ -310,7 +367,14 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         writeReply(buffer)
     }
 
-    /// Answers a line buffered when the drain began with `ShuttingDown`.
+    /// "over the rate limit of …; retry in N ms".
+    private func rateLimitMessage(_ principal: IntakePrincipal, retryAfter: Int) -> String {
+        let limit = principal.rateLimit.map { "\($0.perSecond) notifications per second, bursts of \($0.burst)" } ?? ""
+        return "over the rate limit of \"\(principal.name)\" (\(limit)); retry in \(retryAfter) ms"
+    }
+
+    /// Answers a line buffered when the drain began with `ShuttingDown` (or, after a forbidden request,
+    /// `Forbidden`).
     private func answerShuttingDown(_ line: ByteBuffer) {
         let scanned = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: Int.max) }
         var idRange: Range<Int>?
@@ -318,7 +382,13 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _, _): idRange = id
         case .failure(let id, _, _): idRange = id
         }
-        reply(error: .shuttingDown, id: idRange.map { slice(line, $0) }, "the gateway is shutting down; request not processed")
+        if forbidden {
+            reply(
+                error: .forbidden, id: idRange.map { slice(line, $0) },
+                "not processed: the connection closes after a forbidden request")
+        } else {
+            reply(error: .shuttingDown, id: idRange.map { slice(line, $0) }, "the gateway is shutting down; request not processed")
+        }
     }
 
     /// Writes a reply that is not a batch's or an op's; the machine decides when it is flushed.

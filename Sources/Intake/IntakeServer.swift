@@ -23,12 +23,15 @@ public struct IntakeError: Error, CustomStringConvertible, Sendable {
 }
 
 /// The intake: a Unix stream socket speaking the NDJSON protocol (see docs/protocol.md), feeding the
-/// apps' ``APNsClient``s.
+/// apps' ``APNsClient``s; with ``IntakeConfiguration/network`` also a TCP port speaking it over TLS to authenticated
+/// clients (see ``IntakeAuthHandler``). Both share the connection limit, the counters and the shutdown.
 ///
 /// Start it with ``start(configuration:apps:defaultApp:operations:group:logger:)``; stop it with
 /// ``shutdown(grace:)``, which answers every accepted request before the socket goes away.
 public final class IntakeServer: Sendable {
     private let channel: any Channel
+    /// The network intake's listening channel, if configured.
+    private let networkChannel: (any Channel)?
     let shared: IntakeContext
     private let connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>
     private let logger: Logger
@@ -37,8 +40,15 @@ public final class IntakeServer: Sendable {
     /// The socket's path.
     public var socketPath: String { shared.configuration.socketPath }
 
-    private init(channel: any Channel, shared: IntakeContext, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger) {
+    /// The network intake's bound address (its port when configured with port 0); nil without one.
+    public var networkAddress: SocketAddress? { networkChannel?.localAddress }
+
+    private init(
+        channel: any Channel, networkChannel: (any Channel)?, shared: IntakeContext,
+        connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>, logger: Logger
+    ) {
         self.channel = channel
+        self.networkChannel = networkChannel
         self.shared = shared
         self.connections = connections
         self.logger = logger
@@ -77,22 +87,12 @@ public final class IntakeServer: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: .init(low: 64 * 1024, high: 256 * 1024))
             .childChannelInitializer { child in
-                let open = shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
-                let key = ObjectIdentifier(child)
-                child.closeFuture.whenComplete { _ in
-                    shared.openConnections.subtract(1, ordering: .relaxed)
-                    connections.withLockedValue { _ = $0.removeValue(forKey: key) }
-                }
-                if open > configuration.maxConnections {
-                    shared.rejectedConnections.add(1, ordering: .relaxed)
-                    return child.eventLoop.makeCompletedFuture {
-                        try child.pipeline.syncOperations.addHandler(RejectConnectionHandler(limit: configuration.maxConnections))
+                accept(child, shared: shared, connections: connections) { pipeline, accepted in
+                    if accepted {
+                        try pipeline.addHandler(IntakeConnectionHandler(context: shared))
+                    } else {
+                        try pipeline.addHandler(RejectConnectionHandler(limit: configuration.maxConnections))
                     }
-                }
-                shared.acceptedConnections.add(1, ordering: .relaxed)
-                connections.withLockedValue { $0[key] = child }
-                return child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(IntakeConnectionHandler(context: shared))
                 }
             }
         let previousMask = umask(~mode_t(configuration.socketMode) & 0o777)
@@ -122,7 +122,41 @@ public final class IntakeServer: Sendable {
         logger.info(
             "intake listening",
             metadata: ["socket": "\(configuration.socketPath)", "mode": "\(String(configuration.socketMode, radix: 8))"])
-        return IntakeServer(channel: channel, shared: shared, connections: connections, logger: logger)
+        var networkChannel: (any Channel)?
+        if let network = configuration.network {
+            do {
+                networkChannel = try await bindNetwork(network, shared: shared, connections: connections, group: group, logger: logger)
+            } catch {
+                try? await channel.close()
+                unlink(configuration.socketPath)
+                throw error
+            }
+        }
+        return IntakeServer(channel: channel, networkChannel: networkChannel, shared: shared, connections: connections, logger: logger)
+    }
+
+    /// Counts a new connection and sets up its pipeline: `configure` gets `accepted` false when the connection is
+    /// over ``IntakeConfiguration/maxConnections`` (it is then answered `TooManyConnections` and closed).
+    static func accept(
+        _ child: any Channel, shared: IntakeContext, connections: NIOLockedValueBox<[ObjectIdentifier: any Channel]>,
+        configure: (ChannelPipeline.SynchronousOperations, _ accepted: Bool) throws -> Void
+    ) -> EventLoopFuture<Void> {
+        let open = shared.openConnections.wrappingAdd(1, ordering: .relaxed).newValue
+        let key = ObjectIdentifier(child)
+        child.closeFuture.whenComplete { _ in
+            shared.openConnections.subtract(1, ordering: .relaxed)
+            connections.withLockedValue { _ = $0.removeValue(forKey: key) }
+        }
+        let accepted = open <= shared.configuration.maxConnections
+        if accepted {
+            shared.acceptedConnections.add(1, ordering: .relaxed)
+            connections.withLockedValue { $0[key] = child }
+        } else {
+            shared.rejectedConnections.add(1, ordering: .relaxed)
+        }
+        return child.eventLoop.makeCompletedFuture {
+            try configure(child.pipeline.syncOperations, accepted)
+        }
     }
 
     /// How many intake connections are open.
@@ -140,6 +174,7 @@ public final class IntakeServer: Sendable {
         guard first else { return }
         logger.info("intake shutting down", metadata: ["connections": "\(connectionCount)"])
         try? await channel.close()
+        try? await networkChannel?.close()
         unlink(shared.configuration.socketPath)
         let open = connections.withLockedValue { Array($0.values) }
         for connection in open {

@@ -21,7 +21,7 @@ public struct IntakeStatistics: Sendable, Hashable {
     /// Error replies by code (codes never used are left out).
     public var errors: [String: Int]
     /// Notifications the intake refused itself before handing them to an app, by reason (`BadRequest`,
-    /// `UnknownApp`, `InvalidPushType`, `BadPriority`); reasons never used are left out.
+    /// `UnknownApp`, `InvalidPushType`, `BadPriority`, `RateLimited`); reasons never used are left out.
     public var rejections: [String: Int]
 }
 
@@ -38,6 +38,8 @@ enum IntakeRejectionReason: Int, CaseIterable, Sendable {
     case invalidPushType
     /// `priority` is not 10, 5 or 1.
     case badPriority
+    /// Over the network client's rate limit.
+    case rateLimited
 
     /// The reason as results and counters show it.
     var name: String {
@@ -46,6 +48,7 @@ enum IntakeRejectionReason: Int, CaseIterable, Sendable {
         case .unknownApp: "UnknownApp"
         case .invalidPushType: APNsReason.invalidPushType.rawValue
         case .badPriority: APNsReason.badPriority.rawValue
+        case .rateLimited: "RateLimited"
         }
     }
 }

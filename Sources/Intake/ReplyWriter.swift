@@ -21,6 +21,14 @@ public enum IntakeErrorCode: String, Sendable, CaseIterable {
     case tooManyConnections = "TooManyConnections"
     /// An extension op did not finish within ``IntakeConfiguration/operationTimeout``.
     case deadlineExceeded = "DeadlineExceeded"
+    /// A network connection did not authenticate: no `auth` first line, an unknown token, or no time left.
+    case unauthenticated = "Unauthenticated"
+    /// The connection's credential lacks the scope the op needs; the connection closes.
+    case forbidden = "Forbidden"
+    /// An extension op over the credential's rate limit.
+    case rateLimited = "RateLimited"
+    /// Plain text reached the network intake's TLS port.
+    case tlsRequired = "TLSRequired"
 }
 
 /// The intake's replies, each written straight into one `ByteBuffer` by the JSON module's writer, ending in `\n`.
@@ -76,11 +84,13 @@ enum ReplyWriter {
 }
 
 extension JSONWriter {
-    /// The members of one result: `status`, `reason`, `apnsId`, `timestamp`, `source`, `detail`, `maybeDuplicate`.
+    /// The members of one result: `status`, `reason`, `apnsId` (`requestId` for a broadcast), `timestamp`, `source`,
+    /// `detail`, `maybeDuplicate`.
     mutating func result(_ result: APNsResult) {
         if let status = result.status { int("status", status) }
         if let reason = result.reason { string("reason", reason) }
         if let apnsID = result.apnsID { string("apnsId", apnsID) }
+        if let requestID = result.requestID { string("requestId", requestID) }
         if let timestamp = result.timestamp { int("timestamp", timestamp) }
         switch result.source {
         case .apns: raw("source", Self.apns)

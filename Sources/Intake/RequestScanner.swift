@@ -6,6 +6,8 @@ import NIOCore
 /// is malformed; the item then gets a local error result and the rest of the batch goes on.
 struct ScannedItem {
     var token: String?
+    /// A broadcast channel in place of `token`: the item is one broadcast push.
+    var channelID: String?
     var payload: JSONObjectRange?
     var priority: Int64?
     var expiration: Int64?
@@ -28,6 +30,27 @@ enum ScannedRequest {
     case other(id: Range<Int>, op: String, members: JSONMemberCollector)
     /// The line was read but is not a valid request; `id` is its id when one could be read.
     case failure(id: Range<Int>?, IntakeErrorCode, String)
+}
+
+extension ScannedRequest {
+    /// The request's `op`; nil when the line is not a valid request.
+    var op: String? {
+        switch self {
+        case .send: "send"
+        case .ping: "ping"
+        case .stats: "stats"
+        case .other(_, let op, _): op
+        case .failure: nil
+        }
+    }
+
+    /// Where the request's `id` lies in the line, when it could be read.
+    var id: Range<Int>? {
+        switch self {
+        case .send(let id, _), .ping(let id), .stats(let id), .other(let id, _, _): id
+        case .failure(let id, _, _): id
+        }
+    }
 }
 
 /// The scanner for request lines: one pass of the JSON module's reader, no Codable, payloads located not
@@ -155,6 +178,8 @@ enum RequestScanner {
             }
             if reader.equals(key, "token") {
                 item.token = try string("token")
+            } else if reader.equals(key, "channelId") {
+                item.channelID = try string("channelId")
             } else if reader.equals(key, "payload") {
                 if kind == .object {
                     item.payload = try reader.skipObject()
@@ -185,7 +210,9 @@ enum RequestScanner {
             }
         }
         if item.problem == nil {
-            if item.token == nil {
+            if item.token != nil && item.channelID != nil {
+                item.problem = "give \"token\" (one device) or \"channelId\" (a broadcast), not both"
+            } else if item.token == nil && item.channelID == nil {
                 item.problem = "missing \"token\""
             } else if item.payload == nil {
                 item.problem = "missing \"payload\""

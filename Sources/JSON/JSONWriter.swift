@@ -25,9 +25,6 @@ public struct JSONWriter: Sendable {
         self.init(members: ByteBufferAllocator().buffer(capacity: capacity))
     }
 
-    /// Whether nothing has been written at the current level yet.
-    public var isEmptyLevel: Bool { commas & (1 << UInt64(depth)) == 0 }
-
     // MARK: Members
 
     /// Writes `"name":`, with a comma first unless it is the first member of its object.
@@ -44,11 +41,6 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ name: StaticString, _ value: String) {
         writeKey(name)
-        JSONString.write(value, into: &buffer)
-    }
-
-    public mutating func string(dynamic name: String, _ value: String) {
-        writeKey(dynamic: name)
         JSONString.write(value, into: &buffer)
     }
 
@@ -139,12 +131,6 @@ public struct JSONWriter: Sendable {
     public mutating func element(_ value: Int) {
         comma()
         Self.writeInteger(Int64(value), into: &buffer)
-    }
-
-    /// An element that is already JSON, copied as given.
-    public mutating func rawElement(_ value: ByteBuffer) {
-        comma()
-        buffer.writeImmutableBuffer(value)
     }
 
     public mutating func endObject() {

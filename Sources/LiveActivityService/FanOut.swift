@@ -16,6 +16,9 @@ struct PushTarget: Sendable {
     var userID: String?
     /// Set for pushes to a stream, whose results span several activities.
     var activityID: String?
+    /// The activity an update token belongs to (whether or not the reply shows it): for the priority budget and
+    /// for recording that an activity ended.
+    var activity: String?
     /// Registered tokens APNs reported dead are listed, not sent.
     var isDead = false
     var deadReason: String?
@@ -38,6 +41,8 @@ enum SkipReason: String, Sendable {
     case dead = "Dead"
     /// The token is for the other APNs environment than its app's client reaches (`skippedOther`).
     case otherEnvironment = "OtherEnvironment"
+    /// The token's activity has ended: an update to a stream skips it (`skippedOther`).
+    case activityEnded = "ActivityEnded"
     /// No configured app has the token's bundle ID (`skippedOther`).
     case unknownApp = "UnknownApp"
 }
@@ -49,7 +54,7 @@ struct FanOutReport: Sendable {
     var sent: Int { outcomes.count { $0.result != nil } }
     var succeeded: Int { outcomes.count { $0.result?.status == 200 } }
     var skippedDead: Int { outcomes.count { $0.skipped == .dead } }
-    var skippedOther: Int { outcomes.count { $0.skipped == .otherEnvironment || $0.skipped == .unknownApp } }
+    var skippedOther: Int { outcomes.count { $0.skipped != nil && $0.skipped != .dead } }
     var retired: Int { outcomes.count { $0.retired } }
     /// True when something was to be sent and none of it got an answer from APNs (no connection, shutdown).
     var noAnswerFromAPNs: Bool {
@@ -102,12 +107,23 @@ func redacted(_ token: String) -> String {
 
 extension LiveActivityService {
     /// Sends one payload to every target through its app's client, with the client's backpressure (notifications
-    /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead.
-    func fanOut(payload: ByteBuffer, priority: APNsPriority, targets: [PushTarget]) async -> FanOutReport {
+    /// are handed over in chunks as room comes free), then retires the tokens APNs reported dead. Targets already
+    /// marked skipped are not sent. An end that reached a device records its activity as ended.
+    func fanOut(
+        payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, targets: [PushTarget],
+        skipped: [Int: SkipReason] = [:]
+    ) async -> FanOutReport {
         var outcomes = targets.map { TargetOutcome(target: $0) }
         var sendable: [(index: Int, app: APNsApp, client: APNsClient)] = []
+        var sizes: [String: Int] = [:]
+        for target in targets { sizes[target.bundleID, default: 0] += 1 }
+        for (bundleID, size) in sizes {
+            metrics.observeFanOut(app: appName(forBundleID: bundleID), event: event.rawValue, size: size)
+        }
         for (index, target) in targets.enumerated() {
-            if target.isDead {
+            if let reason = skipped[index] {
+                outcomes[index].skipped = reason
+            } else if target.isDead {
                 outcomes[index].skipped = .dead
             } else if let app = app(forBundleID: target.bundleID) {
                 // A token goes to the app's connection of its own environment; without one it is skipped.
@@ -171,14 +187,60 @@ extension LiveActivityService {
             } catch {
                 logger.error("cannot retire dead tokens", metadata: ["count": "\(dead.count)", "error": "\(error)"])
             }
-            for position in retired { outcomes[sendable[position].index].retired = true }
+            let reasons = Dictionary(dead.map { ($0.position, $0.reason) }, uniquingKeysWith: { first, _ in first })
+            for position in retired {
+                let target = targets[sendable[position].index]
+                outcomes[sendable[position].index].retired = true
+                let reason = reasons[position] ?? APNsReason.unregistered.rawValue
+                metrics.retired(app: appName(forBundleID: target.bundleID), reason: reason, count: 1)
+            }
             if retired.count < dead.count {
                 logger.debug("some dead tokens were re-registered after APNs's verdict", metadata: [
                     "reported": "\(dead.count)", "retired": "\(retired.count)",
                 ])
             }
         }
-        return FanOutReport(outcomes: outcomes)
+        let report = FanOutReport(outcomes: outcomes)
+        if priority == .immediate { countAgainstBudget(report, now: now) }
+        if event == .end { await recordEnded(report, now: now) }
+        return report
+    }
+
+    /// The configured name of the app with a bundle ID, or the bundle ID.
+    func appName(forBundleID bundleID: String) -> String {
+        app(forBundleID: bundleID)?.name ?? bundleID
+    }
+
+    /// One priority-10 push per activity that something was sent to; warns once per activity and hour over budget.
+    private func countAgainstBudget(_ report: FanOutReport, now: Int64) {
+        var activities: [String: String] = [:]
+        for outcome in report.outcomes where outcome.result != nil {
+            if let activity = outcome.target.activity { activities[activity] = outcome.target.bundleID }
+        }
+        for (activity, bundleID) in activities {
+            let app = appName(forBundleID: bundleID)
+            if metrics.priorityPush(app: app, activityID: activity, now: now) == .over(first: true) {
+                logger.warning(
+                    "activity is over its hourly budget of priority-10 pushes; Apple may throttle its updates: send routine updates at priority 5",
+                    metadata: [
+                        "app": "\(app)", "activityId": "\(activity)",
+                        "budgetPerHour": "\(configuration.priorityBudgetPerHour)",
+                    ])
+            }
+        }
+    }
+
+    /// Records the activities that an end push reached (some token got 200) as ended.
+    private func recordEnded(_ report: FanOutReport, now: Int64) async {
+        let ended = Set(report.outcomes.compactMap { $0.result?.status == 200 ? $0.target.activity : nil })
+        guard !ended.isEmpty else { return }
+        metrics.ended(ended)
+        let activityIDs = Array(ended)
+        do {
+            _ = try await withRegistry { try $0.markEnded(activityIDs: activityIDs, at: now) }
+        } catch {
+            logger.error("cannot record ended activities", metadata: ["count": "\(activityIDs.count)", "error": "\(error)"])
+        }
     }
 
     /// Notifications built and handed to a client at a time: bounds what one large fan-out holds beyond the

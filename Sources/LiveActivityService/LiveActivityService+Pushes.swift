@@ -1,3 +1,4 @@
+import APNs
 import APNsCore
 import LiveActivity
 import JSON
@@ -15,8 +16,42 @@ extension LiveActivityService {
         try readContent(&request, into: &payload)
         payload.inputPushToken = try request.bool("inputPushToken") ?? false
         payload.inputPushChannel = try request.string("inputPushChannel")
+        // With a channel, the started activities can be bound under an activity or stream ID right away.
+        let binding: ChannelSubject?
+        if payload.inputPushChannel != nil && (request.has("activityId") || request.has("streamId")) {
+            binding = try Self.subject(&request, "the activity the start subscribes")
+        } else {
+            binding = nil
+        }
         let priority = try Self.priority(&request, default: .immediate)
         try request.finish()
+        if let channelID = payload.inputPushChannel {
+            if APNsBroadcast.channelIDProblem(channelID) != nil {
+                throw .badRequest(
+                    "\"inputPushChannel\" \(RequestObject.shown(channelID)) is not a channel ID (base64 text as APNs "
+                        + "returns it)", field: "inputPushChannel")
+            }
+            let now = clock()
+            try await withRegistry { registry in
+                guard let channel = try registry.channel(id: channelID) else {
+                    throw LiveActivityServiceError(
+                        .unknownChannel, "channel \(RequestObject.shown(channelID)) is not known: create it with "
+                            + "channel.create", field: "inputPushChannel")
+                }
+                guard channel.app == app.bundleID else {
+                    throw LiveActivityServiceError(
+                        .appMismatch, "channel \(RequestObject.shown(channelID)) belongs to \(RequestObject.shown(channel.app)), "
+                            + "not to app \(RequestObject.shown(app.name))", field: "inputPushChannel")
+                }
+                if let binding { try registry.bind(binding, to: channelID, at: now) }
+            }
+            writer.string("channelId", channelID)
+            switch binding {
+            case .activity(let id)?: writer.string("activityId", id)
+            case .stream(let id)?: writer.string("streamId", id)
+            case nil: break
+            }
+        }
         guard payload.attributesType != nil else {
             throw .badRequest(
                 "missing \"attributesType\": a start push needs the name of the app's ActivityAttributes type",
@@ -88,39 +123,41 @@ extension LiveActivityService {
                 "missing \"userIds\" (users whose push-to-start tokens are registered) or \"tokens\" (push-to-start "
                     + "tokens) for activity.start", field: "userIds")
         }
-        let report = await fanOut(payload: bytes, priority: priority, targets: targets)
+        let report = await fanOut(payload: bytes, priority: priority, event: .start, targets: targets)
         report.write(into: &writer)
     }
 
     /// `activity.update`: new content for every live token of an activity, or of every activity in a stream.
     func update(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
-        let audience = try Self.audience(&request, "the activity to update")
+        let audience = try Self.audience(&request, "the activity to update", channels: true)
         var payload = LiveActivityPayload(event: .update)
         try readContent(&request, into: &payload)
         payload.dismissalDate = try request.date("dismissalDate")
         let priority = try Self.priority(&request, default: .conserve)
+        let expiration = try Self.expiration(&request)
         try request.finish()
         guard payload.contentState != nil else {
             throw .badRequest("missing \"contentState\": an update needs the new content as a JSON object",
                 field: "contentState")
         }
         let bytes = try encode(payload)
-        try await push(bytes, priority: priority, event: .update, to: audience, into: &writer)
+        try await push(bytes, priority: priority, expiration: expiration, event: .update, to: audience, into: &writer)
     }
 
     /// `activity.end`: the final content (required), and when the activity leaves the Lock Screen; for one
     /// activity or every activity in a stream.
     func end(_ request: inout RequestObject, into writer: inout JSONWriter) async throws(LiveActivityServiceError) {
-        let audience = try Self.audience(&request, "the activity to end")
+        let audience = try Self.audience(&request, "the activity to end", channels: true)
         var payload = LiveActivityPayload(event: .end)
         try readContent(&request, into: &payload)
         let now = clock()
         payload.dismissalDate = try Self.dismissal(&request, now: payload.timestamp ?? now)
         let priority = try Self.priority(&request, default: .immediate)
+        let expiration = try Self.expiration(&request)
         try request.finish()
         guard payload.contentState != nil else { throw Self.missingFinalContent }
         let bytes = try encode(payload, now: now)
-        try await push(bytes, priority: priority, event: .end, to: audience, into: &writer)
+        try await push(bytes, priority: priority, expiration: expiration, event: .end, to: audience, into: &writer)
     }
 
     /// An end (`activity.end`, `activity.schedule_end`) without `contentState`: APNs wants the final content with
@@ -129,36 +166,80 @@ extension LiveActivityService {
         "missing \"contentState\": an end needs the final content as a JSON object (APNs requires \"content-state\" "
             + "with an end push)", field: "contentState")
 
-    /// Who an update or end goes to: one activity (`activityId`) or every activity in a stream (`streamId`).
+    /// Who an update or end goes to: one activity (`activityId`), every activity in a stream (`streamId`), or
+    /// every activity subscribed to a broadcast channel (`channelId`).
     enum Audience {
         case activity(String)
         case stream(String)
+        case channel(String)
     }
 
-    static func audience(_ request: inout RequestObject, _ purpose: String) throws(LiveActivityServiceError) -> Audience {
+    static func audience(
+        _ request: inout RequestObject, _ purpose: String, channels: Bool = false
+    ) throws(LiveActivityServiceError) -> Audience {
         let activityID = try request.identifier("activityId")
         let streamID = try request.identifier("streamId")
-        switch (activityID, streamID) {
-        case (let activityID?, nil): return .activity(activityID)
-        case (nil, let streamID?): return .stream(streamID)
-        case (.some, .some):
-            throw .badRequest("give \"activityId\" or \"streamId\", not both", field: "streamId")
-        case (nil, nil):
+        var channelID: String?
+        if channels && request.has("channelId") { channelID = try Self.channelID(&request) }
+        switch (activityID, streamID, channelID) {
+        case (let activityID?, nil, nil): return .activity(activityID)
+        case (nil, let streamID?, nil): return .stream(streamID)
+        case (nil, nil, let channelID?): return .channel(channelID)
+        case (nil, nil, nil):
             throw .badRequest(
-                "missing \"activityId\" (\(purpose)) or \"streamId\" (every activity registered with that stream)",
+                "missing \"activityId\" (\(purpose)) or \"streamId\" (every activity registered with that stream)"
+                    + (channels ? " or \"channelId\" (every activity subscribed to that broadcast channel)" : ""),
                 field: "activityId")
+        default:
+            throw .badRequest(
+                channels ? "give one of \"activityId\", \"streamId\" and \"channelId\"" : "give \"activityId\" or \"streamId\", not both",
+                field: channelID != nil ? "channelId" : "streamId")
         }
+    }
+
+    /// `expiration` (epoch seconds, `0`: try once, store nothing): broadcasts only.
+    static func expiration(_ request: inout RequestObject) throws(LiveActivityServiceError) -> Int64? {
+        guard let expiration = try request.integer("expiration") else { return nil }
+        guard expiration >= 0 else {
+            throw LiveActivityServiceError(.badExpiration, "\"expiration\" \(expiration) is negative", field: "expiration")
+        }
+        return expiration
     }
 
     /// Sends a payload to every registered token of an activity or a stream (dead ones are listed as skipped).
     func push(
-        _ payload: ByteBuffer, priority: APNsPriority, event: LiveActivityEvent, to audience: Audience,
-        into writer: inout JSONWriter
+        _ payload: ByteBuffer, priority: APNsPriority, expiration: Int64? = nil, event: LiveActivityEvent,
+        to audience: Audience, into writer: inout JSONWriter
     ) async throws(LiveActivityServiceError) {
+        // An activity or stream bound to a channel gets one broadcast instead of a fan-out.
+        if let channelID = try await boundChannel(audience) {
+            return try await broadcast(
+                payload, priority: priority, expiration: expiration, event: event, channelID: channelID, for: audience,
+                into: &writer)
+        }
+        if expiration != nil {
+            throw .badRequest(
+                "\"expiration\" applies to broadcasts only: give \"channelId\", or bind the activity or stream to a "
+                    + "channel with channel.bind", field: "expiration")
+        }
         let targets: [PushTarget]
+        var skipped: [Int: SkipReason] = [:]
         switch audience {
+        case .channel:
+            preconditionFailure("a channel audience is always broadcast")
         case .activity(let activityID):
-            let records = try await withRegistry { try $0.allTokens(forActivity: activityID) }
+            let isUpdate = event == .update
+            let (records, endedAt) = try await withRegistry { registry -> ([ActivityTokenRecord], Int64?) in
+                let records = try registry.allTokens(forActivity: activityID)
+                guard isUpdate else { return (records, nil) }
+                return (records, try registry.endedActivities(among: [activityID])[activityID])
+            }
+            if let endedAt {
+                throw LiveActivityServiceError(
+                    .activityEnded, "activity \(RequestObject.shown(activityID)) ended at \(endedAt) (an end push reached a "
+                        + "device); APNs ignores updates to an ended activity, and at priority 10 they still count "
+                        + "against the hourly budget", field: "activityId")
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownActivity, "no token is registered for activity \(RequestObject.shown(activityID)); register "
@@ -167,7 +248,15 @@ extension LiveActivityService {
             targets = records.map { Self.target($0) }
             writer.string("activityId", activityID)
         case .stream(let streamID):
-            let records = try await withRegistry { try $0.allTokens(forStream: streamID) }
+            let isUpdate = event == .update
+            let (records, ended) = try await withRegistry { registry -> ([ActivityTokenRecord], [String: Int64]) in
+                let records = try registry.allTokens(forStream: streamID)
+                guard isUpdate, !records.isEmpty else { return (records, [:]) }
+                return (records, try registry.endedActivities(among: Array(Set(records.map(\.activityID)))))
+            }
+            for (index, record) in records.enumerated() where ended[record.activityID] != nil {
+                skipped[index] = .activityEnded
+            }
             guard !records.isEmpty else {
                 throw LiveActivityServiceError(
                     .unknownStream, "no token is registered with stream \(RequestObject.shown(streamID)); give "
@@ -184,15 +273,15 @@ extension LiveActivityService {
             writer.int("activities", Set(records.map(\.activityID)).count)
         }
         writer.string("event", event.rawValue)
-        let report = await fanOut(payload: payload, priority: priority, targets: targets)
+        let report = await fanOut(payload: payload, priority: priority, event: event, targets: targets, skipped: skipped)
         report.write(into: &writer)
     }
 
     static func target(_ record: ActivityTokenRecord, withActivity: Bool = false) -> PushTarget {
         PushTarget(
             token: record.token, bundleID: record.registration.app, environment: record.registration.environment,
-            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, isDead: record.isDead,
-            deadReason: record.deadReason)
+            deviceID: record.deviceID, activityID: withActivity ? record.activityID : nil, activity: record.activityID,
+            isDead: record.isDead, deadReason: record.deadReason)
     }
 
     // MARK: Fields shared by the push ops

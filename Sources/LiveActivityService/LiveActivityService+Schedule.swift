@@ -114,6 +114,7 @@ extension LiveActivityService {
     /// scheduler waits longer before the next pass).
     func firePass() async -> (fired: Int, deferred: Bool) {
         let (fired, released) = await claimAndFire()
+        await housekeepIfDue()
         return (fired, !released.isEmpty)
     }
 
@@ -206,7 +207,7 @@ extension LiveActivityService {
         }
         let targets = records.filter { $0.registration.app == end.app }.map { Self.target($0) }
         guard !targets.isEmpty else { return (ScheduledEndOutcome(report: nil), nil) }
-        let report = await fanOut(payload: bytes, priority: .immediate, targets: targets)
+        let report = await fanOut(payload: bytes, priority: .immediate, event: .end, targets: targets)
         return (ScheduledEndOutcome(report: report), report)
     }
 

@@ -5,11 +5,13 @@ import IntakeOps
 import JSON
 import LiveActivity
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
 /// The Live Activity ops of the intake protocol (docs/live-activities.md): token registration, push-to-start,
-/// updates and ends fanned out to an activity's registered tokens, scheduled ends and lifecycle mapping.
+/// updates and ends fanned out to an activity's registered tokens (or sent as one broadcast to a channel),
+/// broadcast channel management, scheduled ends and lifecycle mapping.
 ///
 /// Give ``operations`` to ``IntakeServer/start(configuration:apps:defaultApp:operations:group:logger:)``; start
 /// the scheduled-end loop with ``startScheduler()``.
@@ -27,6 +29,7 @@ public final class LiveActivityService: Sendable {
         "activity.register", "activity.unregister", "activity.register_push_to_start",
         "activity.unregister_push_to_start", "activity.start", "activity.update", "activity.end",
         "activity.schedule_end", "activity.cancel_scheduled_end", "activity.resend_scheduled_end", "activity.lifecycle",
+        "channel.create", "channel.get", "channel.delete", "channel.list", "channel.bind",
     ]
 
     let registry: any LiveActivityRegistry
@@ -38,10 +41,31 @@ public final class LiveActivityService: Sendable {
     private let threadPool: NIOThreadPool
     let scheduler: EndScheduler
     let scheduledEndCounter = ScheduledEndCounter()
+    let metrics: LiveActivityMetrics
+    let housekeepingTimes = NIOLockedValueBox(HousekeepingTimes())
+    /// Channels the registry holds, by app and environment, as of the last channel op that counted them.
+    let channelCountBox = NIOLockedValueBox<[ChannelCountKey: Int]>([:])
+
+    /// An app (its configured name) and environment, the key of ``channelCounts``.
+    public struct ChannelCountKey: Sendable, Hashable {
+        public var app: String
+        public var environment: String
+    }
+
+    /// The broadcast channels the registry holds, by app and environment, as of the last `channel.create`,
+    /// `channel.delete` or `channel.list` (or retirement) for that app.
+    public var channelCounts: [ChannelCountKey: Int] {
+        channelCountBox.withLockedValue { $0 }
+    }
 
     /// How many claimed scheduled ends were settled, by app and outcome, since the service started.
     public var scheduledEndStatistics: ScheduledEndStatistics {
         scheduledEndCounter.snapshot
+    }
+
+    /// Every figure the service keeps (the scheduled-end counts included), for the metrics exporter.
+    public var statistics: LiveActivityStatistics {
+        metrics.snapshot(scheduledEnds: scheduledEndCounter.snapshot)
     }
 
     /// Creates the service. `clock` gives epoch seconds (tests inject their own); `registry` stays the caller's
@@ -65,6 +89,8 @@ public final class LiveActivityService: Sendable {
         threadPool.start()
         self.threadPool = threadPool
         self.scheduler = EndScheduler(interval: configuration.schedulerInterval, eventLoop: group.next(), logger: logger)
+        self.metrics = LiveActivityMetrics(
+            operations: Self.operationNames, priorityBudgetPerHour: configuration.priorityBudgetPerHour)
     }
 
     /// The intake operations, by op name.
@@ -88,6 +114,8 @@ public final class LiveActivityService: Sendable {
     /// Handles one request; the intake calls this through ``operations``.
     public func handle(_ intakeRequest: IntakeRequest) async -> IntakeReply {
         let op = intakeRequest.op
+        let started = NIODeadline.now()
+        defer { metrics.operationLatency[op]?.record(NIODeadline.now() - started) }
         do {
             var request = RequestObject(intakeRequest)
             var reply = IntakeReply()
@@ -103,6 +131,11 @@ public final class LiveActivityService: Sendable {
             case "activity.cancel_scheduled_end": try await cancelScheduledEnd(&request, into: &reply.writer)
             case "activity.resend_scheduled_end": try await resendScheduledEnd(&request, into: &reply.writer)
             case "activity.lifecycle": try await lifecycle(&request, into: &reply.writer)
+            case "channel.create": try await createChannel(&request, into: &reply.writer)
+            case "channel.get": try await getChannel(&request, into: &reply.writer)
+            case "channel.delete": try await deleteChannel(&request, into: &reply.writer)
+            case "channel.list": try await listChannels(&request, into: &reply.writer)
+            case "channel.bind": try await bindChannel(&request, into: &reply.writer)
             default: throw LiveActivityServiceError.badRequest("unknown op \(RequestObject.shown(op))")
             }
             return reply

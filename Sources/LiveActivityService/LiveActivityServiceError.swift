@@ -43,6 +43,9 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case scheduleNotFiring = "ScheduleNotFiring"
         /// `activity.resend_scheduled_end` for an end claimed too recently: it may still be being sent.
         case scheduleInFlight = "ScheduleInFlight"
+        /// An update to an activity that has ended (an end push reached a device): APNs ignores it, and at
+        /// priority 10 it would still count against the budget.
+        case activityEnded = "ActivityEnded"
         /// `activity.lifecycle` with a state the configuration does not map.
         case unknownState = "UnknownState"
         /// The registry database failed.
@@ -51,6 +54,12 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
         case shuttingDown = "ShuttingDown"
         /// Live Activities are not configured (`liveActivities` is absent from the configuration).
         case disabled = "LiveActivitiesDisabled"
+        /// `channel.create` for an app that has APNs's limit of channels (10,000 per app and environment).
+        case tooManyChannels = "TooManyChannels"
+        /// The channel is not known (never created through the gateway, deleted, or retired).
+        case unknownChannel = "UnknownChannel"
+        /// An expiration a channel does not take: one that stores no messages (policy 0) takes only 0.
+        case badExpiration = "BadExpiration"
     }
 
     public var code: Code

@@ -56,6 +56,11 @@ public struct MockAPNsConfiguration: Sendable {
     /// outside the mock counts deliveries per notification. `nil` (the default): no file. The format is
     /// described at ``MockAPNsServer/recordFileFormat``.
     public var recordFilePath: String?
+    /// The most broadcast channels a bundle ID may have; a create beyond it gets 400
+    /// CannotCreateChannelConfig. Default 10,000, APNs's limit per app and environment.
+    public var maxChannelsPerApp: Int
+    /// Bundle IDs whose broadcast requests get 400 FeatureNotEnabled (the capability is off). Default none.
+    public var broadcastDisabledBundleIDs: Set<String>
 
     /// Creates a configuration with the required TLS files, provider keys and bundle ids; every other
     /// property takes its default.
@@ -83,6 +88,8 @@ public struct MockAPNsConfiguration: Sendable {
         self.validatesHeaderBlocks = true
         self.trustRootsForClientCertificates = nil
         self.recordFilePath = nil
+        self.maxChannelsPerApp = 10_000
+        self.broadcastDisabledBundleIDs = []
     }
 }
 

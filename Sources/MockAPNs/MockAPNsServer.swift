@@ -112,6 +112,11 @@ public final class MockAPNsServer: Sendable {
         self.context.state.received
     }
 
+    /// The broadcast channels of a bundle ID that exist now (ID → message storage policy). A snapshot.
+    public func channels(forBundleID bundleID: String) -> [String: Int] {
+        self.context.broadcasts.store.channels(bundleID: bundleID)
+    }
+
     /// Forgets the recorded requests and zeroes ``stats``.
     public func resetRecord() {
         self.context.state.reset()

@@ -41,7 +41,8 @@ extension MockConnectionHandler {
                 continue
             }
             self.lastDecidedStreamID = request.streamID
-            if let stallAfter = faults.stallAfterStreams, self.requestsReceived > stallAfter {
+            if let stallAfter = faults.stallAfterStreams, self.requestsReceived > stallAfter,
+               faults.stalls(connectionID: self.connectionID) {
                 self.isStalled = true
                 self.gate.stall()
                 self.record(request, head: head, verdict: nil, apnsID: "", wasReset: false, outcome: "lost")
@@ -65,9 +66,14 @@ extension MockConnectionHandler {
                 self.report.countReset()
                 self.record(request, head: head, verdict: nil, apnsID: apnsID, wasReset: true)
             } else {
-                let verdict: MockVerdict
+                var verdict: MockVerdict
+                let isBroadcast = BroadcastValidator.handles(head.path)
                 if let fault = faults.statusFault(sequence: sequence) {
                     verdict = .error(fault.status, fault.reason)
+                    if isBroadcast { verdict.idHeader = "apns-request-id" }
+                } else if isBroadcast {
+                    verdict = self.server.broadcasts.verdict(
+                        head: head, body: request.body, bodyLength: request.bodyLength, now: now, tokens: &self.tokens)
                 } else {
                     verdict = self.server.validator.verdict(
                         head: head,
@@ -123,7 +129,7 @@ extension MockConnectionHandler {
             switch action {
             case .respond(let streamID, let verdict, let apnsID):
                 self.writeResponse(streamID: streamID, verdict: verdict, apnsID: apnsID, context: context)
-                if verdict.status == 200 && !self.raisedStreamLimit {
+                if (200...299).contains(verdict.status) && !self.raisedStreamLimit {
                     // Like APNs: the first success lifts the one-stream limit.
                     self.raisedStreamLimit = true
                     let limit = self.server.authenticatedMaxConcurrentStreams
@@ -154,9 +160,19 @@ extension MockConnectionHandler {
         var headers = HPACKHeaders()
         headers.reserveCapacity(2)
         headers.add(name: ":status", value: Self.statusText(verdict.status))
-        headers.add(name: "apns-id", value: apnsID, indexing: .nonIndexable)
+        headers.add(name: verdict.idHeader, value: apnsID, indexing: .nonIndexable)
+        if let channelID = verdict.channelID {
+            headers.add(name: "apns-channel-id", value: channelID, indexing: .nonIndexable)
+        }
         guard let reason = verdict.reason else {
-            self.write(context, HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers, endStream: true))))
+            guard let text = verdict.body else {
+                self.write(context, HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers, endStream: true))))
+                return
+            }
+            self.write(context, HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers))))
+            var body = context.channel.allocator.buffer(capacity: text.utf8.count)
+            body.writeString(text)
+            self.write(context, HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(body), endStream: true))))
             return
         }
         self.write(context, HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: headers))))

@@ -21,6 +21,9 @@ public struct MockFaults: Sendable {
     /// Per connection: after N requests were received, the connection stalls completely: nothing more
     /// is answered, not even PING or SETTINGS, but the TCP connection stays open.
     public var stallAfterStreams: Int?
+    /// Server-wide: only the first N connections the server accepts stall (``stallAfterStreams``); later
+    /// ones answer normally, so a client that replaces a stalled connection recovers. `nil`: every connection.
+    public var stallConnections: Int?
 
     /// Creates a fault set; every fault is off unless given.
     public init(
@@ -29,7 +32,8 @@ public struct MockFaults: Sendable {
         resetStreamEvery: Int? = nil,
         statusEvery: MockStatusFault? = nil,
         responseDelay: TimeAmount? = nil,
-        stallAfterStreams: Int? = nil
+        stallAfterStreams: Int? = nil,
+        stallConnections: Int? = nil
     ) {
         self.goawayAfterStreams = goawayAfterStreams
         self.closeAfterStreams = closeAfterStreams
@@ -37,6 +41,7 @@ public struct MockFaults: Sendable {
         self.statusEvery = statusEvery
         self.responseDelay = responseDelay
         self.stallAfterStreams = stallAfterStreams
+        self.stallConnections = stallConnections
     }
 }
 
@@ -45,17 +50,22 @@ public struct MockStatusFault: Sendable, Equatable {
     /// The period: 1 answers every request, 3 every third.
     public var every: Int
     /// The HTTP status: 429 (TooManyRequests), 500 (InternalServerError) or 503 (ServiceUnavailable);
-    /// any other status is sent with the reason InternalServerError.
+    /// any other status is sent with the reason InternalServerError unless ``explicitReason`` says otherwise.
     public var status: Int
 
-    /// Creates a status fault.
-    public init(every: Int, status: Int) {
+    /// The reason to send instead of the one ``status`` implies (any APNs reason, e.g. `ChannelNotRegistered`).
+    public var explicitReason: String?
+
+    /// Creates a status fault; `reason` overrides the reason the status implies.
+    public init(every: Int, status: Int, reason: String? = nil) {
         self.every = every
         self.status = status
+        self.explicitReason = reason
     }
 
-    /// The APNs reason sent with ``status``.
+    /// The APNs reason sent with ``status``: ``explicitReason``, or the status's own.
     public var reason: String {
+        if let explicitReason { return explicitReason }
         switch self.status {
         case 429: return "TooManyRequests"
         case 503: return "ServiceUnavailable"
@@ -69,6 +79,13 @@ extension MockFaults {
     func resets(sequence: Int) -> Bool {
         guard let every = self.resetStreamEvery, every > 0 else { return false }
         return sequence % every == 0
+    }
+
+    /// Whether the connection with this id (1-based, in the order accepted) stalls after `stallAfterStreams`.
+    func stalls(connectionID: Int) -> Bool {
+        guard self.stallAfterStreams != nil else { return false }
+        guard let connections = self.stallConnections else { return true }
+        return connectionID <= connections
     }
 
     /// The status fault for the request with the given server-wide sequence number (1-based), if any.

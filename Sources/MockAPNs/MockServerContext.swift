@@ -5,6 +5,8 @@ import NIOHTTP2
 final class MockServerContext: Sendable {
     let state: MockServerState
     let validator: RequestValidator
+    /// Broadcast pushes and channel management.
+    let broadcasts: BroadcastValidator
     let initialMaxConcurrentStreams: Int
     let authenticatedMaxConcurrentStreams: Int
     let recordRequests: Bool
@@ -22,7 +24,12 @@ final class MockServerContext: Sendable {
 
     init(configuration: MockAPNsConfiguration, verifier: ProviderTokenVerifier?, recordFile: MockRecordFile? = nil) {
         self.state = MockServerState(faults: configuration.faults, maxRecords: configuration.maxRecordedRequests)
-        self.validator = RequestValidator(configuration: configuration, verifier: verifier)
+        let validator = RequestValidator(configuration: configuration, verifier: verifier)
+        self.validator = validator
+        self.broadcasts = BroadcastValidator(
+            tokens: validator, bundleIDs: Set(configuration.bundleIDs),
+            disabledBundleIDs: configuration.broadcastDisabledBundleIDs, maxChannels: configuration.maxChannelsPerApp,
+            store: MockChannelStore())
         self.initialMaxConcurrentStreams = max(0, configuration.initialMaxConcurrentStreams)
         self.authenticatedMaxConcurrentStreams = max(1, configuration.authenticatedMaxConcurrentStreams)
         self.recordRequests = configuration.recordRequests

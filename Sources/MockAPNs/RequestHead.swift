@@ -11,6 +11,7 @@ struct RequestHead {
     var priority: String?
     var expiration: String?
     var collapseID: String?
+    var channelID: String?
     /// Some `apns-*` header (or `authorization`) came more than once.
     var hasDuplicateHeaders = false
 
@@ -27,6 +28,7 @@ struct RequestHead {
             case "apns-priority": Self.store(value, into: &self.priority, duplicate: &self.hasDuplicateHeaders)
             case "apns-expiration": Self.store(value, into: &self.expiration, duplicate: &self.hasDuplicateHeaders)
             case "apns-collapse-id": Self.store(value, into: &self.collapseID, duplicate: &self.hasDuplicateHeaders)
+            case "apns-channel-id": Self.store(value, into: &self.channelID, duplicate: &self.hasDuplicateHeaders)
             default:
                 if name.utf8.starts(with: "apns-".utf8) {
                     if otherAPNsNames.contains(name) {

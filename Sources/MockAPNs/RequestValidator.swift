@@ -6,6 +6,13 @@ struct MockVerdict: Equatable {
     var status: Int
     var reason: String?
     var timestamp: Int64?
+    /// The response header that carries the request's id: `apns-id` for pushes, `apns-request-id` for
+    /// broadcasts and channel management.
+    var idHeader = "apns-id"
+    /// `apns-channel-id` of a created or read channel.
+    var channelID: String?
+    /// A JSON body for a success (a channel read or the channel list).
+    var body: String?
 
     static let success = MockVerdict(status: 200)
 
@@ -146,7 +153,7 @@ struct RequestValidator: Sendable {
     }
 
     /// `nil` when the provider token is acceptable (or not needed), else the error to answer.
-    private func checkProviderToken(
+    func checkProviderToken(
         _ authorization: String?,
         now: Int64,
         tokens: inout ConnectionTokenCache

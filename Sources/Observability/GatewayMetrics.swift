@@ -1,5 +1,6 @@
 import APNs
 import Intake
+import LiveActivityService
 import NIOConcurrencyHelpers
 import Prometheus
 
@@ -22,6 +23,8 @@ public final class GatewayMetrics: Sendable {
     private let intake: IntakeServer?
     private let apps: [(name: String, client: APNsClient)]
     private let scheduledEnds: (@Sendable () -> [ScheduledEndCount])?
+    private let liveActivities: (@Sendable () -> LiveActivityStatistics)?
+    private let channels: (@Sendable () -> [ChannelCount])?
     private let exported = NIOLockedValueBox(Exported())
 
     private struct SeriesKey: Hashable {
@@ -48,17 +51,35 @@ public final class GatewayMetrics: Sendable {
         }
     }
 
-    /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads the Live
-    /// Activity service's scheduled-end counts (absent when Live Activities are off).
+    /// One series of `apns_gateway_broadcast_channels`: the channels of an app (its name) in an environment.
+    public struct ChannelCount: Sendable, Hashable {
+        public var app: String
+        public var environment: String
+        public var count: Int
+
+        public init(app: String, environment: String, count: Int) {
+            self.app = app
+            self.environment = environment
+            self.count = count
+        }
+    }
+
+    /// An exporter for `intake` (its figures and its apps) and any further `apps`; `scheduledEnds` reads
+    /// scheduled-end counts, `liveActivities` the Live Activity service's figures (the scheduled-end counts
+    /// included) and `channels` its broadcast channel counts (absent when Live Activities are off).
     public init(
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
         intake: IntakeServer?,
         apps: [(name: String, client: APNsClient)] = [],
-        scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil
+        scheduledEnds: (@Sendable () -> [ScheduledEndCount])? = nil,
+        liveActivities: (@Sendable () -> LiveActivityStatistics)? = nil,
+        channels: (@Sendable () -> [ChannelCount])? = nil
     ) {
         self.registry = registry
         self.intake = intake
         self.scheduledEnds = scheduledEnds
+        self.liveActivities = liveActivities
+        self.channels = channels
         var all = intake?.apps ?? []
         for app in apps where !all.contains(where: { $0.client === app.client }) {
             all.append(app)
@@ -70,7 +91,13 @@ public final class GatewayMetrics: Sendable {
     public func render() -> [UInt8] {
         let appStats = apps.map { (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding) }
         let intakeStats = intake?.statistics
-        let endCounts = scheduledEnds?() ?? []
+        let liveActivityStats = liveActivities?()
+        var endCounts = scheduledEnds?() ?? []
+        for (key, count) in liveActivityStats?.scheduledEnds.counts ?? [:] {
+            endCounts.append(ScheduledEndCount(app: key.app, outcome: key.outcome.rawValue, count: count))
+        }
+        let channelCounts = channels?() ?? []
+        let broadcasts = apps.map { (name: $0.name, counts: $0.client.broadcastStatistics) }
         var histograms: [UInt8] = []
         histograms.reserveCapacity(16 * 1024)
         var out = exported.withLockedValue { exported -> [UInt8] in
@@ -79,6 +106,15 @@ public final class GatewayMetrics: Sendable {
             for app in appStats { sink.app(app.name, app.stats, maxOutstanding: app.limit) }
             for end in endCounts {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
+            }
+            if let liveActivityStats { sink.liveActivities(liveActivityStats) }
+            for app in broadcasts {
+                for (result, count) in app.counts {
+                    sink.counter(MetricName.broadcasts, [("app", app.name), ("result", result)], count)
+                }
+            }
+            for channel in channelCounts {
+                sink.gauge(MetricName.broadcastChannels, [("app", channel.app), ("environment", channel.environment)], Double(channel.count))
             }
             exported = sink.exported
             var out: [UInt8] = []
@@ -96,8 +132,23 @@ public final class GatewayMetrics: Sendable {
                 PrometheusText.histogram(family.name, labels: [("app", app.name)], app.stats[keyPath: pick], into: &histograms)
             }
         }
+        if let liveActivityStats {
+            Self.liveActivityHistograms(liveActivityStats, into: &histograms)
+        }
         out += histograms
         return out
+    }
+
+    private static func liveActivityHistograms(_ stats: LiveActivityStatistics, into out: inout [UInt8]) {
+        PrometheusText.histogramHeader(MetricName.fanOutTokens, into: &out)
+        for (series, snapshot) in stats.fanOutSizes.sorted(by: { ($0.key.app, $0.key.label) < ($1.key.app, $1.key.label) }) {
+            PrometheusText.histogram(
+                MetricName.fanOutTokens.name, labels: [("app", series.app), ("event", series.label)], snapshot, into: &out)
+        }
+        PrometheusText.histogramHeader(MetricName.operationLatency, into: &out)
+        for (op, snapshot) in stats.operationLatency.sorted(by: { $0.key < $1.key }) {
+            PrometheusText.histogram(MetricName.operationLatency.name, labels: [("op", op)], snapshot, into: &out)
+        }
     }
 
     /// Copies one scrape's figures into the registry.
@@ -136,6 +187,23 @@ public final class GatewayMetrics: Sendable {
             for (reason, count) in stats.rejections {
                 counter(MetricName.localRejections, [("app", ""), ("reason", reason)], count)
             }
+        }
+
+        mutating func liveActivities(_ stats: LiveActivityStatistics) {
+            for (series, count) in stats.scheduledEndsByState {
+                gauge(MetricName.scheduledEndsByState, [("app", series.app), ("state", series.label)], Double(count))
+            }
+            for (series, count) in stats.tokensRetired {
+                counter(MetricName.tokensRetired, [("app", series.app), ("reason", series.label)], count)
+            }
+            for (app, count) in stats.priorityPushes {
+                counter(MetricName.priorityPushes, [("app", app)], count)
+            }
+            for (app, count) in stats.priorityPushesOverBudget {
+                counter(MetricName.overBudget, [("app", app)], count)
+            }
+            counter(MetricName.pruned, [("kind", "activities")], stats.prunedActivities.activities)
+            counter(MetricName.pruned, [("kind", "tokens")], stats.prunedActivities.tokens)
         }
 
         mutating func app(_ name: String, _ stats: APNsClientStatistics, maxOutstanding: Int) {

@@ -53,8 +53,18 @@ enum MetricName {
     static let intakePending = Family(name: "apns_gateway_intake_pending_requests", help: "Send and extension-op requests accepted and not yet answered.")
     static let intakeErrors = Family(name: "apns_gateway_intake_errors_total", help: "Error replies written by the intake, by code.")
 
-    // MARK: Live Activities (per app)
+    // MARK: Live Activities (per app, but for the op latency and pruning)
     static let scheduledEnds = Family(name: "apns_gateway_scheduled_ends_total", help: "Scheduled Live Activity ends settled, by app and outcome: done (some token got 200, or no token to send to), failed (refused for every token, or not sendable), deferred (no answer from APNs: back to pending).")
+
+    static let scheduledEndsByState = Family(name: "apns_gateway_scheduled_ends_by_state", help: "Scheduled Live Activity ends in the registry by app and state (pending, firing, done, failed, cancelled), counted every 10 s.")
+    static let fanOutTokens = Family(name: "apns_gateway_live_activity_fanout_tokens", help: "Tokens one Live Activity push request goes to, by app and event (start, update, end).")
+    static let tokensRetired = Family(name: "apns_gateway_live_activity_tokens_retired_total", help: "Live Activity tokens retired in the registry after APNs reported them dead, by app and reason.")
+    static let operationLatency = Family(name: "apns_gateway_live_activity_op_seconds", help: "From a Live Activity request to its reply, by op.")
+    static let priorityPushes = Family(name: "apns_gateway_live_activity_priority_pushes_total", help: "Priority-10 Live Activity pushes, one per activity per request that sent to it, by app.")
+    static let overBudget = Family(name: "apns_gateway_live_activity_over_budget_total", help: "Priority-10 pushes to an activity beyond liveActivities.priorityBudgetPerHour within its hour, by app: Apple may throttle those activities.")
+    static let pruned = Family(name: "apns_gateway_live_activity_pruned_total", help: "Ended activities and their tokens removed after liveActivities.endedRetentionSeconds, by kind (activities, tokens).")
+    static let broadcasts = Family(name: "apns_gateway_broadcasts_total", help: "Broadcast pushes to Live Activity channels with a final result, by app and result: 200, or the APNs, local or gateway reason.")
+    static let broadcastChannels = Family(name: "apns_gateway_broadcast_channels", help: "Broadcast channels the registry holds, by app and environment, as of the last channel op.")
 
     /// Every family, for checks that what refers to them (docs, the Grafana dashboard) names real ones.
     static let all: [Family] = [
@@ -91,7 +101,22 @@ enum MetricName {
         intakePending,
         intakeErrors,
         scheduledEnds,
+        scheduledEndsByState,
+        fanOutTokens,
+        tokensRetired,
+        operationLatency,
+        priorityPushes,
+        overBudget,
+        pruned,
+        broadcasts,
+        broadcastChannels,
     ]
     /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
-    static let histograms: [Family] = [apnsLatency, queueWait, endToEnd]
+    static let histograms: [Family] = [apnsLatency, queueWait, endToEnd, fanOutTokens, operationLatency]
+    /// The families without an `app` label: the intake's, and the Live Activity ops' latency and pruning.
+    static let withoutApp: Set<String> = Set(
+        [
+            intakeConnections, intakeConnectionsAccepted, intakeConnectionsRejected, intakeRequests, intakeBytes,
+            intakeNotifications, intakeOperations, intakePending, intakeErrors, operationLatency, pruned,
+        ].map(\.name))
 }

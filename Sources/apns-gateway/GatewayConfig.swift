@@ -53,6 +53,10 @@ struct GatewayConfig {
     var connectTimeout = HTTP2ConnectionConfiguration.defaultConnectTimeout
     var pingInterval = HTTP2ConnectionConfiguration.defaultPingInterval
     var pingTimeout = HTTP2ConnectionConfiguration.defaultPingTimeout
+    /// How long a connection with notifications waiting may read nothing before it probes with a PING.
+    var stallTimeout = HTTP2ConnectionConfiguration.defaultStallTimeout
+    /// How long that probe may go unanswered before the connection is replaced.
+    var stallPingTimeout = HTTP2ConnectionConfiguration.defaultStallPingTimeout
     /// The wait before the first reconnect after a failed connect; doubles per failure in a row.
     var reconnectInitialBackoff = HTTP2PoolConfiguration.defaultReconnectInitialBackoff
     /// The longest wait between reconnect attempts.
@@ -126,6 +130,7 @@ struct GatewayConfig {
         intake.operationTimeout =
             try duration(&intakeObject, "operationTimeoutSeconds", in: IntakeConfiguration.operationTimeoutRange)
             ?? intake.operationTimeout
+        intake.network = try parseNetworkIntake(&intakeObject, resolve: resolve)
         try intakeObject.finish()
 
         var config = GatewayConfig(
@@ -159,6 +164,11 @@ struct GatewayConfig {
                 try duration(&timeouts, "pingIntervalSeconds", in: HTTP2ConnectionConfiguration.pingIntervalRange) ?? config.pingInterval
             config.pingTimeout =
                 try duration(&timeouts, "pingTimeoutSeconds", in: HTTP2ConnectionConfiguration.pingTimeoutRange) ?? config.pingTimeout
+            config.stallTimeout =
+                try duration(&timeouts, "stallSeconds", in: HTTP2ConnectionConfiguration.stallTimeoutRange) ?? config.stallTimeout
+            config.stallPingTimeout =
+                try duration(&timeouts, "stallPingTimeoutSeconds", in: HTTP2ConnectionConfiguration.stallPingTimeoutRange)
+                ?? config.stallPingTimeout
             config.shutdownGrace =
                 try duration(&timeouts, "shutdownGraceSeconds", in: IntakeConfiguration.shutdownGraceRange) ?? config.shutdownGrace
             try timeouts.finish()
@@ -213,6 +223,8 @@ struct GatewayConfig {
             connectTimeout: connectTimeout,
             pingInterval: pingInterval,
             pingTimeout: pingTimeout,
+            stallTimeout: stallTimeout,
+            stallPingTimeout: stallPingTimeout,
             reconnectInitialBackoff: reconnectInitialBackoff,
             reconnectMaxBackoff: reconnectMaxBackoff,
             proxy: endpoint.1

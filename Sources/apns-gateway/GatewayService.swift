@@ -108,8 +108,12 @@ struct GatewayService: Service {
             throw error
         }
         service?.startScheduler()
-        // One line on standard output for scripts and tests that wait for readiness.
+        // One line on standard output for scripts and tests that wait for readiness, and systemd's READY=1.
         FileHandle.standardOutput.write(Data("apns-gateway ready on \(settings.intake.socketPath)\n".utf8))
+        let systemd = SystemdNotifier.fromEnvironment()
+        if let failure = systemd.notify("READY=1\nSTATUS=serving on \(settings.intake.socketPath)") {
+            logger.warning("cannot notify systemd", metadata: ["error": "\(failure)"])
+        }
         // Whether each app reached APNs in time is only reported: a signal is answered meanwhile.
         let connectTimeout = settings.connectTimeout
         let readiness = Task { [appClients] in
@@ -135,6 +139,7 @@ struct GatewayService: Service {
         }
         readiness.cancel()
         logger.info("shutting down", metadata: ["graceSeconds": "\(settings.shutdownGrace.inSeconds)"])
+        systemd.notify("STOPPING=1\nSTATUS=shutting down: answering accepted notifications")
         // Scheduled ends stop first (one being sent still goes out), then the intake answers what it accepted
         // and shuts the clients down, then the registry closes.
         await service?.stopScheduler()

@@ -14,6 +14,8 @@ import NIOCore
 ///   "maxUsersPerStart": 1000,
 ///   "maxTokensPerStart": 10000,
 ///   "schedulerIntervalSeconds": 1,
+///   "endedRetentionSeconds": 86400,
+///   "priorityBudgetPerHour": 10,
 ///   "lifecycle": {
 ///     "cancelled": {"event": "end", "contentState": {"status": "cancelled"}, "dismissal": "now"},
 ///     "started": {"event": "update", "contentState": {"status": "started", "eta": "{{eta}}"}, "priority": 10}
@@ -26,6 +28,8 @@ struct LiveActivitySettings {
     var maxTokensPerStart = LiveActivityServiceConfiguration.defaultMaxTokensPerStart
     var schedulerInterval = LiveActivityServiceConfiguration.defaultSchedulerInterval
     var lifecycle: [String: LifecycleRule] = [:]
+    var endedRetentionSeconds = LiveActivityServiceConfiguration.defaultEndedRetentionSeconds
+    var priorityBudgetPerHour = LiveActivityServiceConfiguration.defaultPriorityBudgetPerHour
 
     static func parse(_ object: inout ConfigObject, resolve: (String) -> String) throws -> LiveActivitySettings {
         guard let path = try object.string("registryPath") else {
@@ -42,6 +46,12 @@ struct LiveActivitySettings {
         settings.schedulerInterval =
             try duration(&object, "schedulerIntervalSeconds", in: LiveActivityServiceConfiguration.schedulerIntervalRange)
             ?? settings.schedulerInterval
+        if let seconds = try object.int("endedRetentionSeconds", in: LiveActivityServiceConfiguration.endedRetentionSecondsRange) {
+            settings.endedRetentionSeconds = Int64(seconds)
+        }
+        settings.priorityBudgetPerHour =
+            try object.int("priorityBudgetPerHour", in: LiveActivityServiceConfiguration.priorityBudgetPerHourRange)
+            ?? settings.priorityBudgetPerHour
         if var states = try object.object("lifecycle") {
             for state in states.keys {
                 guard var rule = try states.object(state) else {
@@ -123,7 +133,9 @@ struct LiveActivitySettings {
             maxTokensPerStart: maxTokensPerStart,
             schedulerInterval: schedulerInterval,
             lifecycle: lifecycle,
-            defaultTokenEnvironment: environment == .production ? .production : .development)
+            defaultTokenEnvironment: environment == .production ? .production : .development,
+            endedRetentionSeconds: endedRetentionSeconds,
+            priorityBudgetPerHour: priorityBudgetPerHour)
     }
 
     /// The token environment the gateway's clients reach; nil (any) for a custom endpoint.

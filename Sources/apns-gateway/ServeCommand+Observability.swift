@@ -18,11 +18,15 @@ extension ServeCommand {
         guard let listen = settings.metricsListen else { return nil }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        var scheduledEnds: (@Sendable () -> [GatewayMetrics.ScheduledEndCount])?
+        var statistics: (@Sendable () -> LiveActivityStatistics)?
+        var channels: (@Sendable () -> [GatewayMetrics.ChannelCount])?
         if let liveActivities {
-            scheduledEnds = { Self.scheduledEndCounts(liveActivities.scheduledEndStatistics) }
+            statistics = { liveActivities.statistics }
+            channels = {
+                liveActivities.channelCounts.map { GatewayMetrics.ChannelCount(app: $0.key.app, environment: $0.key.environment, count: $0.value) }
+            }
         }
-        let metrics = GatewayMetrics(registry: registry, intake: intake, scheduledEnds: scheduledEnds)
+        let metrics = GatewayMetrics(registry: registry, intake: intake, liveActivities: statistics, channels: channels)
         let apps = intake.apps
         let budget = settings.connectTimeout
         do {
@@ -32,13 +36,6 @@ extension ServeCommand {
                 logger: logger)
         } catch {
             throw GatewayFailure("cannot listen on \(listen.host):\(listen.port) (metrics.listen): \(error)")
-        }
-    }
-
-    /// The Live Activity service's scheduled-end counts as the metrics exporter takes them.
-    private static func scheduledEndCounts(_ statistics: ScheduledEndStatistics) -> [GatewayMetrics.ScheduledEndCount] {
-        statistics.counts.map { key, count in
-            GatewayMetrics.ScheduledEndCount(app: key.app, outcome: key.outcome.rawValue, count: count)
         }
     }
 }

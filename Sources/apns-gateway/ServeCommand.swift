@@ -16,7 +16,16 @@ import UnixSignals
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the gateway: connect to APNs and serve the intake socket until SIGTERM/SIGINT."
+        abstract: "Run the gateway: connect to APNs and serve the intake socket until SIGTERM/SIGINT.",
+        discussion: """
+            Prints "apns-gateway ready on <socket>" on standard output once the intake socket listens and, when \
+            started by systemd with Type=notify, sends READY=1 to $NOTIFY_SOCKET (STOPPING=1 when it begins to \
+            stop). Logs go to standard error. SIGTERM or SIGINT: stop accepting, answer every accepted \
+            notification within timeouts.shutdownGraceSeconds, remove the socket, exit 0. SIGHUP: reload the \
+            configuration file's apps' keys and certificates and the log level; pushes in flight finish. Environment: \
+            APNS_GATEWAY_APP_<NAME>_KEY_PATH or APNS_GATEWAY_APP_<NAME>_KEY (an app's .p8 key), \
+            APNS_GATEWAY_SOCKET_PATH (the intake socket).
+            """
     )
 
     @Option(name: .shortAndLong, help: "The configuration file (JSON).")

@@ -60,6 +60,15 @@ struct APNsMockCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-max-age"), help: "Seconds a provider token stays valid after its iat.")
     var tokenMaxAge = 3600
 
+    @Option(name: .customLong("max-channels"), help: "Broadcast channels a bundle id may have (APNs: 10,000).")
+    var maxChannels = 10_000
+
+    @Option(
+        name: .customLong("broadcast-disabled"),
+        help: "A bundle id whose broadcast requests get FeatureNotEnabled (repeatable)."
+    )
+    var broadcastDisabled: [String] = []
+
     @Flag(name: .customLong("no-record"), help: "Don't keep received requests (for benchmarks).")
     var noRecord = false
 
@@ -132,6 +141,8 @@ struct APNsMockCommand: AsyncParsableCommand {
         configuration.initialMaxConcurrentStreams = self.initialStreams
         configuration.authenticatedMaxConcurrentStreams = self.maxStreams
         configuration.tokenMaxAge = self.tokenMaxAge
+        configuration.maxChannelsPerApp = self.maxChannels
+        configuration.broadcastDisabledBundleIDs = Set(self.broadcastDisabled)
         configuration.trustRootsForClientCertificates = self.clientCA
         configuration.recordRequests = !self.noRecord
         configuration.recordBodies = !self.noRecord

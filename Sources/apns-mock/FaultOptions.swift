@@ -29,12 +29,25 @@ struct FaultOptions: ParsableArguments {
     @Option(name: .customLong("stall-after"), help: "Per connection: stop answering anything after N requests.")
     var stallAfter: Int?
 
+    @Option(
+        name: .customLong("stall-connections"),
+        help: "With --stall-after: only the first N connections accepted (server-wide) stall; later ones answer."
+    )
+    var stallConnections: Int?
+
     func makeFaults() throws -> MockFaults {
         var faults = MockFaults()
         faults.goawayAfterStreams = self.goawayAfter
         faults.closeAfterStreams = self.closeAfter
         faults.resetStreamEvery = self.resetEvery
         faults.stallAfterStreams = self.stallAfter
+        if let stallConnections = self.stallConnections {
+            guard self.stallAfter != nil else { throw ValidationError("--stall-connections needs --stall-after") }
+            guard stallConnections > 0 else {
+                throw ValidationError("--stall-connections wants a positive number, got \(stallConnections)")
+            }
+            faults.stallConnections = stallConnections
+        }
         if let delay = self.delayMilliseconds {
             faults.responseDelay = .milliseconds(Int64(delay))
         }

@@ -15,6 +15,9 @@ final class ResponseTests: XCTestCase {
         ("BadPath", 404), ("MethodNotAllowed", 405), ("ExpiredToken", 410), ("Unregistered", 410),
         ("PayloadTooLarge", 413), ("TooManyProviderTokenUpdates", 429), ("TooManyRequests", 429),
         ("InternalServerError", 500), ("ServiceUnavailable", 503), ("Shutdown", 503),
+        ("FeatureNotEnabled", 400), ("MissingChannelId", 400), ("BadChannelId", 400), ("ChannelNotRegistered", 400),
+        ("BadRequestParams", 400), ("BadRequestPayload", 400), ("MissingPushType", 400),
+        ("CannotCreateChannelConfig", 400), ("TopicMismatch", 403),
     ]
 
     func testEveryDocumentedReasonParses() {
@@ -49,7 +52,7 @@ final class ResponseTests: XCTestCase {
     }
 
     func testUnknownReasonsKeptVerbatim() {
-        for raw in ["SomethingNew", "baddevicetoken", "BadDeviceToken ", "", "FeatureNotEnabled"] {
+        for raw in ["SomethingNew", "baddevicetoken", "BadDeviceToken ", "", "featureNotEnabled"] {
             XCTAssertEqual(APNsReason(rawValue: raw), .unknown(raw))
             XCTAssertEqual(APNsReason(rawValue: raw).rawValue, raw)
             XCTAssertNil(APNsReason(rawValue: raw).documentedStatus)

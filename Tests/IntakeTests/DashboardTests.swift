@@ -35,11 +35,30 @@ final class DashboardTests: XCTestCase {
                     queried.insert(name)
                 }
                 // Per-app metrics follow the app selector; the intake's have no app label.
-                if names.contains(where: { !$0.hasPrefix("apns_gateway_intake_") }) {
+                if names.contains(where: { !MetricName.withoutApp.contains(family($0)) }) {
                     XCTAssertTrue(expression.contains(#"app=~"$app""#), "\(title): \(expression) ignores the app selector")
                 }
             }
         }
         XCTAssertGreaterThanOrEqual(queried.count, 20, "the dashboard covers most of the metrics")
+        // The Live Activity figures are all on it.
+        for family in [
+            MetricName.scheduledEnds, MetricName.scheduledEndsByState, MetricName.tokensRetired, MetricName.priorityPushes,
+            MetricName.overBudget,
+        ] {
+            XCTAssertTrue(queried.contains(family.name), "the dashboard shows \(family.name)")
+        }
+        for family in [MetricName.fanOutTokens, MetricName.operationLatency] {
+            XCTAssertTrue(queried.contains(family.name + "_bucket"), "the dashboard shows \(family.name)")
+        }
+    }
+
+    /// The family a series belongs to (`…_bucket` → `…`).
+    private func family(_ series: String) -> String {
+        for suffix in ["_bucket", "_sum", "_count"] where series.hasSuffix(suffix) {
+            let base = String(series.dropLast(suffix.count))
+            if MetricName.histograms.contains(where: { $0.name == base }) { return base }
+        }
+        return series
     }
 }

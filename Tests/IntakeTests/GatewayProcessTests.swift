@@ -102,6 +102,15 @@ final class GatewayProcessTests: XCTestCase {
         XCTAssertTrue(backoffOutput.contains("pool.reconnectMaxBackoffSeconds: must be at least"), backoffOutput)
 
         text = text.replacingOccurrences(of: "\"reconnectMaxBackoffSeconds\": 1", with: "\"reconnectMaxBackoffSeconds\": 5")
+        text = text.replacingOccurrences(of: "\"shutdownGraceSeconds\": 3", with: "\"shutdownGraceSeconds\": 3, \"stallSeconds\": 0")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let stall = try ChildProcess(binary, ["check-config", "--config", config], includeStandardError: true)
+        let stallOutput = await onThread { stall.readToEnd() }
+        let stallStatus = await onThread { stall.wait() }
+        XCTAssertNotEqual(stallStatus, 0)
+        XCTAssertTrue(stallOutput.contains("timeouts.stallSeconds: must be within"), stallOutput)
+
+        text = text.replacingOccurrences(of: "\"stallSeconds\": 0", with: "\"stallSeconds\": 2, \"stallPingTimeoutSeconds\": 1")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
         let good = try ChildProcess(binary, ["check-config", "--config", config], includeStandardError: true)
         let goodOutput = await onThread { good.readToEnd() }

@@ -60,6 +60,25 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(second.count("apns_gateway_scheduled_ends_total", ["app": "demo", "outcome": "done"]), 2)
     }
 
+    /// Broadcasts are counted by app and result, and the channel counts the service reports are shown.
+    func testBroadcastsAndChannelsAreExported() async throws {
+        _ = try await start()
+        let client = try XCTUnwrap(harness.intake.apps.first?.client)
+        let created = await client.manageChannels(.create(bundleID: "com.example.app", storagePolicy: 1))
+        let channel = try XCTUnwrap(created.channelID, "\(created)")
+        let payload = ByteBuffer(string: #"{"aps":{"timestamp":1,"event":"update","content-state":{}}}"#)
+        for channelID in [channel, channel, "AAAAAAAAAAAAAAAAAAAAAA=="] {
+            _ = await client.broadcast(APNsBroadcast(bundleID: "com.example.app", channelID: channelID, payload: payload))
+        }
+        let metrics = GatewayMetrics(
+            intake: harness.intake,
+            channels: { [GatewayMetrics.ChannelCount(app: "com.example.app", environment: "custom", count: 1)] })
+        let scrape = PrometheusScrape(String(decoding: metrics.render(), as: UTF8.self))
+        XCTAssertEqual(scrape.count("apns_gateway_broadcasts_total", ["app": "demo", "result": "200"]), 2, "\(scrape.seriesNames)")
+        XCTAssertEqual(scrape.count("apns_gateway_broadcasts_total", ["app": "demo", "result": "ChannelNotRegistered"]), 1)
+        XCTAssertEqual(scrape.count("apns_gateway_broadcast_channels", ["app": "com.example.app", "environment": "custom"]), 1)
+    }
+
     func testKnownWorkloadCountsInMetricsAndStats() async throws {
         let total = 200
         let unregistered = 7

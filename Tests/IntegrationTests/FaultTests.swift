@@ -129,6 +129,32 @@ final class FaultTests: XCTestCase {
         XCTAssertFalse(deadline.isEmpty, "stalled streams end at their deadline")
     }
 
+    /// Both first connections stall (no answer, not even PING) with streams in flight; their replacements do not.
+    /// With a short stall setting the stalled connections are noticed and replaced before the request deadline:
+    /// the streams they never answered are resent, marked as possible duplicates, and every notification is
+    /// delivered. Without stall detection (the keep-alive PING comes after 60 s without a read) every stream on a
+    /// stalled connection ends `DeadlineExceeded`.
+    func testAStalledConnectionIsReplacedBeforeTheRequestDeadline() async throws {
+        let timeout = TimeAmount.seconds(30)
+        let started = ContinuousClock.now
+        let run = try await run(MockFaults(stallAfterStreams: 100, stallConnections: 2), count: 1000, timeout: timeout) {
+            $0.stallTimeout = .seconds(2)
+            $0.stallPingTimeout = .seconds(2)
+        }
+        let elapsed = ContinuousClock.now - started
+        let failed = run.results.filter { $0.status != 200 }
+        XCTAssertEqual(failed.count, 0, "every notification is delivered, none waits for its deadline: \(failed.prefix(3))")
+        // Each stall costs about 4 s; the bound is loose because the test machine may be busy.
+        XCTAssertLessThan(elapsed, .seconds(timeout.nanoseconds / 1_000_000_000), "done before the first deadline")
+        XCTAssertGreaterThanOrEqual(mock.stats.connectionsAccepted, 4, "both stalled connections were replaced")
+        XCTAssertTrue(run.received.contains { $0.responseStatus == nil }, "the stalled connections held streams")
+        let resent = run.results.filter { $0.retriedAfterUnknownOutcome }
+        XCTAssertFalse(resent.isEmpty, "streams sent on a stalled connection are resent and marked")
+        for result in resent {
+            XCTAssertGreaterThanOrEqual(result.attempts, 2, "\(result)")
+        }
+    }
+
     func testSlowResponsesStillComplete() async throws {
         let run = try await run(MockFaults(responseDelay: .milliseconds(200)), count: 300)
         XCTAssertTrue(run.results.allSatisfy { $0.status == 200 })

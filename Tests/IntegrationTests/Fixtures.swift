@@ -46,7 +46,12 @@ enum TestCredentials {
             authentication: .token(tokens),
             connectionCount: connections,
             requestTimeout: timeout,
-            retry: APNsRetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50))
+            retry: APNsRetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(5), maxBackoff: .milliseconds(50)),
+            // The in-process mock answers PING on the event loop that validates requests: in a debug build on a
+            // busy machine it can fall silent for seconds under a large batch, which stall detection would take
+            // for a dead server. Tests of stalls set their own.
+            stallTimeout: .seconds(30 * Sanitizer.deadlineFactor),
+            stallPingTimeout: .seconds(10)
         )
     }
 }

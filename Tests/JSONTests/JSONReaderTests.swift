@@ -149,7 +149,7 @@ final class JSONWriterTests: XCTestCase {
         writer.beginObject()
         writer.int("k", 1)
         writer.endObject()
-        writer.rawElement(buffer("[true]"))
+        writer.rawValue(buffer("[true]"))
         writer.endArray()
         writer.raw("r", buffer(#"{"z":null}"#))
         writer.double("d", .infinity)

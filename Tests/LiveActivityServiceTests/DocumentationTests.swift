@@ -31,6 +31,17 @@ final class DocumentationTests: XCTestCase {
         }
     }
 
+    func testLiveActivityDocNamesEveryErrorCodeAndSettingOfTheService() throws {
+        let text = try read("docs/live-activities.md")
+        for code in LiveActivityServiceError.Code.allCases {
+            XCTAssertTrue(text.contains("| `\(code.rawValue)`") || text.contains("/ `\(code.rawValue)`"),
+                "docs/live-activities.md's errors lack \(code.rawValue)")
+        }
+        for key in ["endedRetentionSeconds", "priorityBudgetPerHour"] {
+            XCTAssertTrue(text.contains("| `\(key)` |"), "docs/live-activities.md's settings lack \(key)")
+        }
+    }
+
     func testReadmeUsesTheWireNameOfTheDuplicateMark() throws {
         let text = try read("README.md")
         XCTAssertFalse(text.contains("retriedAfterUnknownOutcome"), "the wire field is maybeDuplicate")

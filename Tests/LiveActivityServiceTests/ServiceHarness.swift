@@ -100,7 +100,8 @@ final class ServiceHarness: Sendable {
         configuration: LiveActivityServiceConfiguration = LiveActivityServiceConfiguration(schedulerInterval: .milliseconds(50)),
         unregistered: [String: Int64] = [:],
         maxOutstanding: Int = 300,
-        scheduler: Bool = false
+        scheduler: Bool = false,
+        mock configure: (inout MockAPNsConfiguration) -> Void = { _ in }
     ) async throws -> ServiceHarness {
         var mockConfiguration = MockAPNsConfiguration(
             certificateChainPath: certificatePath("localhost.pem"),
@@ -109,6 +110,7 @@ final class ServiceHarness: Sendable {
             bundleIDs: [bundleID]
         )
         mockConfiguration.unregisteredTokens = unregistered
+        configure(&mockConfiguration)
         let mock = try await MockAPNsServer.start(configuration: mockConfiguration)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let directory = try makeTemporaryDirectory()

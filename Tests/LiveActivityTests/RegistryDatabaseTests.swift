@@ -13,10 +13,10 @@ final class RegistryDatabaseTests: RegistryTestCase {
     func testCreatesAVersionedSchemaInWALMode() throws {
         let registry = try self.openRegistry()
         XCTAssertEqual(try registry.register(.sample(), at: 1), .created)
-        XCTAssertEqual(try self.pragma("user_version"), "2")
+        XCTAssertEqual(try self.pragma("user_version"), "\(SQLiteLiveActivityRegistry.schemaVersion)")
         XCTAssertEqual(try self.pragma("journal_mode"), "wal")
         XCTAssertTrue(FileManager.default.fileExists(atPath: self.path + "-wal"))
-        XCTAssertEqual(SQLiteLiveActivityRegistry.schemaVersion, 2)
+        XCTAssertEqual(SQLiteLiveActivityRegistry.schemaVersion, 4)
         registry.close()
         registry.close()  // harmless
     }
@@ -24,11 +24,11 @@ final class RegistryDatabaseTests: RegistryTestCase {
     func testReopeningKeepsTheSchema() throws {
         _ = try self.openRegistry()
         _ = try self.openRegistry()
-        XCTAssertEqual(try self.pragma("user_version"), "2")
+        XCTAssertEqual(try self.pragma("user_version"), "\(SQLiteLiveActivityRegistry.schemaVersion)")
     }
 
     /// A file written by a build of schema version 1 (tokens, and scheduled ends of every old state, one stored
-    /// without a content state as older builds allowed) opens as version 2 with everything kept; its ends can
+    /// without a content state as older builds allowed) opens as the current version with everything kept; its ends can
     /// then be failed with a reason, and the one without content makes no end push.
     func testAVersion1FileIsMigratedKeepingItsRows() throws {
         do {
@@ -48,7 +48,7 @@ final class RegistryDatabaseTests: RegistryTestCase {
             connection.close()
         }
         let registry = try self.openRegistry()
-        XCTAssertEqual(try self.pragma("user_version"), "2")
+        XCTAssertEqual(try self.pragma("user_version"), "\(SQLiteLiveActivityRegistry.schemaVersion)")
         XCTAssertEqual(try registry.tokens(forActivity: "activity-1").map(\.token), ["aabb"])
         let old = try XCTUnwrap(try registry.scheduledEnd(id: "old"))
         XCTAssertEqual(old.state, .pending)
@@ -73,7 +73,7 @@ final class RegistryDatabaseTests: RegistryTestCase {
         let reopened = try self.openRegistry()
         XCTAssertEqual(try reopened.scheduledEnd(id: "old")?.state, .failed)
         XCTAssertEqual(try reopened.scheduledEnds(state: .firing).map(\.id), ["full"])
-        XCTAssertEqual(try self.pragma("user_version"), "2")
+        XCTAssertEqual(try self.pragma("user_version"), "\(SQLiteLiveActivityRegistry.schemaVersion)")
     }
 
     func testANewerSchemaIsRefused() throws {
@@ -83,11 +83,11 @@ final class RegistryDatabaseTests: RegistryTestCase {
             try connection.execute("PRAGMA user_version = 7", operation: "test")
             connection.close()
         }
-        let error = assertThrows(LiveActivityRegistryError.unsupportedSchema(found: 7, supported: 2)) {
+        let error = assertThrows(LiveActivityRegistryError.unsupportedSchema(found: 7, supported: 4)) {
             () throws(LiveActivityRegistryError) in try SQLiteLiveActivityRegistry(path: self.path)
         }
         XCTAssertEqual(
-            error?.description, "the registry database has schema version 7; this build understands up to 2")
+            error?.description, "the registry database has schema version 7; this build understands up to 4")
     }
 
     func testErrorsCarrySQLiteMessages() throws {

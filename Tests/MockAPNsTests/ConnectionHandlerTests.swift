@@ -153,6 +153,13 @@ extension ConnectionHandlerTests {
         XCTAssertTrue(self.channel.isActive, "stalled, not closed")
     }
 
+    func testStallConnectionsLimitsTheStallToTheFirstConnections() {
+        XCTAssertTrue(MockFaults(stallAfterStreams: 1).stalls(connectionID: 7), "without a limit every connection stalls")
+        let limited = MockFaults(stallAfterStreams: 1, stallConnections: 2)
+        XCTAssertEqual([1, 2, 3, 4].map { limited.stalls(connectionID: $0) }, [true, true, false, false])
+        XCTAssertFalse(MockFaults(stallConnections: 2).stalls(connectionID: 1), "no stall without stallAfterStreams")
+    }
+
     func testClientGoawayClosesOnceItsStreamsAreDone() throws {
         try self.send(self.client.preface(acknowledgeServerSettings: true))
         try self.send(self.pushHeaders(stream: 1, endStream: false))

@@ -24,6 +24,8 @@ import report  # noqa: E402
 # never answered (dropped or stalled connection) or reset: the device may have got it each time.
 DELIVERED = {"200", "lost", "reset"}
 STREAM_FAULTS = {"reset", "429", "500", "503"}
+# Faults run only when named in --only: the stall with default timeouts lasts NOTIFICATIONS / --stall-rate seconds.
+OPT_IN = {"stall-defaults"}
 
 
 def read_records(paths, tokens=False):
@@ -262,6 +264,31 @@ class Campaign:
         self.finish(run, self.feed(run, sock, total or self.args.notifications))
         self.probe_after(run, sock)
         self.teardown(run, gateway, mock)
+        return run
+
+    def stall_defaults(self):
+        """A stall under steady load with the gateway's default timeouts: each of the first connections stops
+        answering after 1,000 requests (--stall-after 1000 --stall-connections), their replacements do not. The
+        figures are the time until pushes succeed again and how many end DeadlineExceeded."""
+        connections = self.args.connections
+        rate = self.args.stall_rate
+        run = Run("stalled server, default timeouts",
+                  f"the gateway's first {connections} connections each stop answering (not even PING) after 1000 "
+                  f"requests (--stall-after 1000 --stall-connections {connections}); their replacements answer; "
+                  f"steady load of {rate} notifications/s; the gateway's default timeouts")
+        faults = ["--stall-after", "1000", "--stall-connections", str(connections)]
+        _, mock, gateway, _, sock = self.setup(run, mock_faults=faults)
+        n = self.args.notifications
+        # Small batches at a fixed rate: a steady stream rather than bursts of 250.
+        feed = labkit.Feed(sock, self.prefix(), n, batch=20, connections=self.args.intake_connections,
+                           rate=rate).start()
+        run.feeds.append(feed)
+        # Pushes sent during a stall that goes unnoticed wait out their request deadline (30 s by default).
+        self.finish(run, feed, timeout=n / rate + 120)
+        self.probe_after(run, sock)
+        self.teardown(run, gateway, mock)
+        deadline = sum(1 for code in feed.results if code and code.startswith("gateway:DeadlineExceeded"))
+        run.extra["deadline_exceeded"] = deadline
         return run
 
     def mock_restart(self):
@@ -686,6 +713,7 @@ class Campaign:
                 "stalled server", f"every connection stops answering (not even PING) after {per_connection} requests "
                 f"(--stall-after); gateway requestSeconds 2, PING after 1 s idle, timeout 1 s",
                 ["--stall-after", str(per_connection)], timeouts=stall_timeouts)),
+            ("stall-defaults", self.stall_defaults),
             ("restart", self.mock_restart),
             ("tls-untrusted", lambda: self.tls_failure("untrusted")),
             ("tls-name", lambda: self.tls_failure("wrong-name")),
@@ -699,7 +727,7 @@ class Campaign:
         rows = []
         wanted = set(self.args.only.split(",")) if self.args.only else None
         for key, step in self.plan():
-            if wanted and key not in wanted:
+            if wanted and key not in wanted or not wanted and key in OPT_IN:
                 continue
             print(f"== {key}", file=sys.stderr, flush=True)
             began = time.time()
@@ -727,8 +755,10 @@ def main():
     parser.add_argument("--outage", type=float, default=2.0, help="seconds nothing listens in the connect-failure run")
     parser.add_argument("--reconnect-max", type=float,
                         help="the gateway's pool.reconnectMaxBackoffSeconds (default: the gateway's own, 5)")
+    parser.add_argument("--stall-rate", type=int, default=200,
+                        help="notifications per second in the stall-defaults run (default 200)")
     parser.add_argument("--only", help="comma-separated fault keys: baseline goaway close reset 429 500 503 stall "
-                                       "restart tls-untrusted tls-name connect gateway-kill registry-kill schedule-kill")
+                                       "stall-defaults (only when named) restart tls-untrusted tls-name connect gateway-kill registry-kill schedule-kill")
     parser.add_argument("--doc", help="update the table in this markdown file (between its markers)")
     parser.add_argument("--json", help="write the rows to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, record files)")

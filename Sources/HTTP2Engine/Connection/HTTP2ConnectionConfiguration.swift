@@ -8,6 +8,12 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
     public var pingInterval: TimeAmount
     /// How long to wait for a PING's acknowledgement before giving up on the connection.
     public var pingTimeout: TimeAmount
+    /// How long a connection with streams waiting for answers may read nothing from the server before it sends
+    /// a PING to check for a stall.
+    public var stallTimeout: TimeAmount
+    /// How long a PING sent while streams wait (the stall probe) may go unanswered before the connection is
+    /// closed and its streams re-routed; the shorter of this and ``pingTimeout`` applies.
+    public var stallPingTimeout: TimeAmount
     /// How long a TCP connect plus TLS handshake plus the server's SETTINGS may take.
     public var connectTimeout: TimeAmount
     /// How often the connection checks deadlines and keep-alive.
@@ -18,12 +24,16 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
         maxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams,
         pingInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultPingInterval,
         pingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultPingTimeout,
+        stallTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallTimeout,
+        stallPingTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultStallPingTimeout,
         connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
         tickInterval: TimeAmount = HTTP2ConnectionConfiguration.defaultTickInterval
     ) {
         self.maxConcurrentStreams = maxConcurrentStreams
         self.pingInterval = pingInterval
         self.pingTimeout = pingTimeout
+        self.stallTimeout = stallTimeout
+        self.stallPingTimeout = stallPingTimeout
         self.connectTimeout = connectTimeout
         self.tickInterval = tickInterval
     }
@@ -43,6 +53,15 @@ public struct HTTP2ConnectionConfiguration: Sendable, Hashable {
     /// The values of ``pingTimeout`` worth configuring.
     public static let pingTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
     /// The default of ``connectTimeout``.
+    /// Silence (nothing read) while streams wait before a stall probe: long enough that a busy but live server
+    /// is not taken for stalled, short enough that a stall is found well inside the 30 s request deadline.
+    public static let defaultStallTimeout: TimeAmount = .seconds(5)
+    /// The range the daemon's configuration accepts for ``stallTimeout``.
+    public static let stallTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
+    /// How long the stall probe may go unanswered: with the default silence, a stall is acted on after 8 s.
+    public static let defaultStallPingTimeout: TimeAmount = .seconds(3)
+    /// The range the daemon's configuration accepts for ``stallPingTimeout``.
+    public static let stallPingTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))
     public static let defaultConnectTimeout: TimeAmount = .seconds(10)
     /// The values of ``connectTimeout`` worth configuring.
     public static let connectTimeoutRange: ClosedRange<TimeAmount> = .milliseconds(100)...(.seconds(600))

@@ -1,8 +1,15 @@
 import NIOCore
 
 /// One client connection's lifecycle as a value type: handshake, waiting for the server's SETTINGS, active,
-/// draining, closed; plus the keep-alive and connect-timeout decisions. No I/O, no clock of its own (every
+/// draining, closed; plus the keep-alive, stall and connect-timeout decisions. No I/O, no clock of its own (every
 /// time is passed in), so tests drive it directly. ``HTTP2ClientHandler`` owns one and carries out its actions.
+///
+/// Two rules send a PING. A connection that read nothing for ``HTTP2ConnectionConfiguration/pingInterval``
+/// checks that the server is still there (the keep-alive). A connection with streams waiting for answers that
+/// read nothing for ``HTTP2ConnectionConfiguration/stallTimeout`` (counted from the later of the last read and
+/// the moment streams began to wait) probes for a stall: a live server answers a PING at once, however long its
+/// answers to requests take. A PING sent while streams wait must be answered within the shorter of the two PING
+/// timeouts, else the connection closes and its streams are re-routed by the pool.
 struct HTTP2ConnectionStateMachine {
     enum State: Equatable {
         case handshaking
@@ -36,12 +43,19 @@ struct HTTP2ConnectionStateMachine {
     private let openedAt: NIODeadline
     private var lastActivity: NIODeadline
     private var pingSentAt: NIODeadline?
+    /// How long the PING in flight may go unanswered: fixed when it is sent.
+    private var pingTimeout: TimeAmount
+    /// Whether the PING in flight was sent while streams waited for answers.
+    private var pingWhileStreamsWaited = false
+    /// When the open streams began to wait, as seen by the tick; nil while none is open.
+    private var streamsWaitingSince: NIODeadline?
     private(set) var endReason: HTTP2ConnectionEnd?
 
     init(configuration: HTTP2ConnectionConfiguration, now: NIODeadline) {
         self.configuration = configuration
         self.openedAt = now
         self.lastActivity = now
+        self.pingTimeout = configuration.pingTimeout
     }
 
     /// How many more streams may be opened now, given `openStreams`.
@@ -126,7 +140,7 @@ struct HTTP2ConnectionStateMachine {
         pingSentAt = nil
     }
 
-    /// The periodic tick: connect timeout, keep-alive PING and its timeout, and the end of a drain.
+    /// The periodic tick: connect timeout, keep-alive and stall PINGs and their timeout, and the end of a drain.
     mutating func tick(now: NIODeadline, openStreams: Int) -> Action {
         switch state {
         case .handshaking, .waitingForSettings:
@@ -139,15 +153,31 @@ struct HTTP2ConnectionStateMachine {
         case .active, .draining:
             break
         }
+        if openStreams == 0 {
+            streamsWaitingSince = nil
+        } else if streamsWaitingSince == nil {
+            streamsWaitingSince = now
+        }
         if let pingSentAt {
-            if now - pingSentAt > configuration.pingTimeout {
-                return close(.timeout("no PING acknowledgement within \(configuration.pingTimeout)"))
+            if now - pingSentAt > pingTimeout {
+                let what = pingWhileStreamsWaited ? " while streams waited for answers" : ""
+                return close(.timeout("no PING acknowledgement within \(pingTimeout)\(what)"))
             }
-        } else if now - lastActivity > configuration.pingInterval {
+        } else if isStalled(now: now) || now - lastActivity > configuration.pingInterval {
             pingSentAt = now
+            pingWhileStreamsWaited = openStreams > 0
+            pingTimeout = openStreams > 0
+                ? min(configuration.pingTimeout, configuration.stallPingTimeout) : configuration.pingTimeout
             return .sendPing
         }
         return streamsChanged(openStreams: openStreams)
+    }
+
+    /// Whether streams wait and nothing was read for the stall timeout since they began to wait (or since the
+    /// last read, when later).
+    private func isStalled(now: NIODeadline) -> Bool {
+        guard let streamsWaitingSince else { return false }
+        return now - max(lastActivity, streamsWaitingSince) > configuration.stallTimeout
     }
 
     /// Streams closed: a draining connection with none left closes.

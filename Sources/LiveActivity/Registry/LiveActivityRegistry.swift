@@ -123,4 +123,34 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func scheduledEnd(id: String) throws(LiveActivityRegistryError) -> ScheduledEnd?
     /// The scheduled ends in a state, ordered by `fireAt` then ID.
     func scheduledEnds(state: ScheduledEnd.State) throws(LiveActivityRegistryError) -> [ScheduledEnd]
+    /// How many scheduled ends there are, by app (bundle ID) and state; combinations without any are absent.
+    func scheduledEndCounts() throws(LiveActivityRegistryError) -> [ScheduledEndCount]
+
+    // MARK: Ended activities
+
+    /// Records that the activities ended at `at`; one already recorded keeps its first time. Returns how many
+    /// were newly recorded.
+    func markEnded(activityIDs: [String], at: Int64) throws(LiveActivityRegistryError) -> Int
+    /// The activities among `activityIDs` that ended, with the time each ended.
+    func endedActivities(among activityIDs: [String]) throws(LiveActivityRegistryError) -> [String: Int64]
+    /// Removes up to `limit` activities that ended at or before `endedAtOrBefore`, oldest first, with all their
+    /// update tokens; returns what was removed (fewer than `limit` activities: nothing older is left).
+    func pruneEndedActivities(endedAtOrBefore: Int64, limit: Int) throws(LiveActivityRegistryError) -> PrunedActivities
+
+    // MARK: Broadcast channels
+
+    /// Stores a channel created at APNs (the same ID again replaces it).
+    func saveChannel(_ channel: BroadcastChannelRecord) throws(LiveActivityRegistryError)
+    /// Forgets a channel and every binding to it (deleted, or APNs answered `ChannelNotRegistered`); returns
+    /// whether it was stored.
+    func deleteChannel(id: String) throws(LiveActivityRegistryError) -> Bool
+    /// The channel with this ID.
+    func channel(id: String) throws(LiveActivityRegistryError) -> BroadcastChannelRecord?
+    /// The channels of an app in an environment, ordered by ID.
+    func channels(app: String, environment: String) throws(LiveActivityRegistryError) -> [BroadcastChannelRecord]
+    /// Binds an activity or a stream to a channel (replacing an earlier binding of that subject), or unbinds it
+    /// when `channelID` is nil.
+    func bind(_ subject: ChannelSubject, to channelID: String?, at now: Int64) throws(LiveActivityRegistryError)
+    /// The channel an activity or stream is bound to.
+    func boundChannel(of subject: ChannelSubject) throws(LiveActivityRegistryError) -> String?
 }

@@ -11,6 +11,9 @@ import NIOConcurrencyHelpers
 ///
 /// Versions: 1 — tokens and scheduled ends; 2 — scheduled ends gain the `failed` state and a
 /// `failure_reason` (the table is rebuilt: SQLite cannot change a `CHECK` constraint in place).
+/// 3 — broadcast channels and the bindings of activities and streams to them (new tables only);
+/// 4 — `ended_activities` (activities an end push reached, for refusing later updates and pruning)
+/// and an index for counting scheduled ends by state and app.
 /// A build that reads only version 1 refuses a file once a newer build has opened it.
 ///
 /// Thread safety: the one connection is touched only under `lock` (a pthread mutex, which
@@ -19,7 +22,7 @@ import NIOConcurrencyHelpers
 /// keep them off event loops that carry pushes.
 public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked Sendable {
     /// The schema version this build writes and reads.
-    public static let schemaVersion = 2
+    public static let schemaVersion = 4
 
     /// The database file.
     public let path: String
@@ -84,11 +87,48 @@ public final class SQLiteLiveActivityRegistry: LiveActivityRegistry, @unchecked 
             if version < 2 {
                 try connection.execute(Self.migrationV2, operation: "migrating the schema to version 2")
             }
+            if version < 3 {
+                try connection.execute(Self.migrationV3, operation: "migrating the schema to version 3")
+            }
+            if version < 4 {
+                try connection.execute(Self.migrationV4, operation: "migrating the schema to version 4")
+            }
             if version < Self.schemaVersion {
                 try connection.execute("PRAGMA user_version = \(Self.schemaVersion)", operation: "setting user_version")
             }
         }
     }
+
+    /// Version 3: broadcast channels, and which activity or stream uses which channel.
+    private static let migrationV3 = """
+        CREATE TABLE broadcast_channels (
+            id TEXT NOT NULL PRIMARY KEY,
+            app TEXT NOT NULL,
+            environment TEXT NOT NULL,
+            storage_policy INTEGER NOT NULL CHECK (storage_policy IN (0, 1)),
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX broadcast_channels_by_app ON broadcast_channels (app, environment, id);
+        CREATE TABLE channel_bindings (
+            kind TEXT NOT NULL CHECK (kind IN ('activity', 'stream')),
+            subject_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            bound_at INTEGER NOT NULL,
+            PRIMARY KEY (kind, subject_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX channel_bindings_by_channel ON channel_bindings (channel_id);
+        """
+
+    /// Version 4: when activities ended (their first end push that a device accepted), and a covering index
+    /// for ``scheduledEndCounts()``.
+    private static let migrationV4 = """
+        CREATE TABLE ended_activities (
+            activity_id TEXT NOT NULL PRIMARY KEY,
+            ended_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX ended_activities_by_time ON ended_activities (ended_at, activity_id);
+        CREATE INDEX scheduled_ends_by_state_app ON scheduled_ends (state, app);
+        """
 
     /// Version 2: `failed` joins the scheduled ends' states, with `failure_reason`. Rows are copied
     /// unchanged (their reason is NULL).
