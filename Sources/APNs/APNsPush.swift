@@ -66,6 +66,8 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         attempts += 1
         let outcome: APNsAttemptOutcome
         var answeredAt: NIODeadline?
+        /// Why this attempt failed, for a result that ends here without an answer.
+        var failure: String?
         switch result {
         case .success(let response):
             // The response carries its times (the engine reads the clock per write and per read batch).
@@ -92,6 +94,7 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
             case .connectionLost, .streamReset, .protocolError:
                 outcome = .connectionLost
             }
+            failure = error.detail
             client.recordFailure(error)
         }
         lastOutcomeUnknown = outcome == .connectionLost
@@ -133,7 +136,8 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
             }
             let wait = TimeAmount.nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
             guard NIODeadline.now() + wait < deadline else {
-                return finish(.gateway(.deadlineExceeded, "the deadline passes before the next retry", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.deadlineExceeded), at: answeredAt)
+                let detail = "the deadline passes before the next retry" + (failure.map { " (last attempt: \($0))" } ?? "")
+                return finish(.gateway(.deadlineExceeded, detail, attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.deadlineExceeded), at: answeredAt)
             }
             if lastOutcomeUnknown { retriedAfterUnknownOutcome = true }
             client.retry(self, after: wait)

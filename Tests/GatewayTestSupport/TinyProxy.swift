@@ -35,16 +35,11 @@ public final class TinyProxy: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, folder + "/tinyproxy.log", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let arguments: [String] = [Self.executable, "-d", "-c", folder + "/tinyproxy.conf"]
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let rc = posix_spawn(&pid, Self.executable, &actions, nil, argv, environ)
-        guard rc == 0 else { throw TinyProxyError("cannot start tinyproxy: error \(rc)") }
+        pid = try Spawn.start(Self.executable, ["-d", "-c", folder + "/tinyproxy.conf"], actions: &actions)
 
         let deadline = Date().addingTimeInterval(10)
         while !Self.accepts(port: port) {
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
+            if Spawn.reapIfExited(pid) != nil {
                 stopped = true
                 throw TinyProxyError("tinyproxy exited at start: \(log)")
             }
@@ -69,14 +64,15 @@ public final class TinyProxy: @unchecked Sendable {
         }
     }
 
-    /// Stops the proxy and waits for it to exit.
-    public func stop() {
-        guard !stopped else { return }
+    /// Stops the proxy and waits for it to exit: SIGTERM, then SIGKILL if it still runs after 5 s. True when
+    /// SIGTERM ended it (or it had stopped already).
+    @discardableResult
+    public func stop() -> Bool {
+        guard !stopped else { return true }
         stopped = true
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        let (_, timedOut) = Spawn.stop(pid, signal: SIGTERM, timeout: .seconds(5))
         try? FileManager.default.removeItem(atPath: folder)
+        return !timedOut
     }
 
     deinit { stop() }

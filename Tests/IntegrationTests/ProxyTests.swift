@@ -35,10 +35,10 @@ final class ProxyTests: XCTestCase {
     }
 
     func testNotificationsGoThroughTheProxysTunnelWithBasicAuthentication() async throws {
-        let proxy = try TinyProxy(credentials: ("gateway", "s3cret:with-colon"))
+        let proxy = try TinyProxy(credentials: ("gateway", "s3cret.pass-word"))
         self.proxy = proxy
         let client = try client(through: HTTP2Proxy(
-            host: "127.0.0.1", port: proxy.port, credentials: .init(username: "gateway", password: "s3cret:with-colon")))
+            host: "127.0.0.1", port: proxy.port, credentials: .init(username: "gateway", password: "s3cret.pass-word")))
         client.start()
         try await client.waitUntilReady(connections: 2)
         let notifications = (0..<500).map { makeNotification(token: deviceToken($0)) }
@@ -62,7 +62,35 @@ final class ProxyTests: XCTestCase {
         XCTAssertEqual(result.source, .gateway, "\(result)")
         XCTAssertNotEqual(result.status, 200)
         let lastEnd = try XCTUnwrap(client.statistics.pool.lastEnd)
-        XCTAssertTrue("\(lastEnd)".contains("the proxy refused CONNECT: 407"), "\(lastEnd)")
+        // tinyproxy answers wrong credentials with 401 (missing ones with 407): either names the credentials.
+        XCTAssertTrue("\(lastEnd)".contains("the proxy refused CONNECT: 401"), "\(lastEnd)")
+        XCTAssertTrue("\(lastEnd)".hasSuffix("(check the proxy credentials)"), "\(lastEnd)")
+        XCTAssertEqual(mock.stats.streamsReceived, 0)
+        await client.shutdown()
+    }
+
+    /// A proxy that is not listening: the connect is refused, and each notification fails within its own timeout
+    /// with the reason naming the proxy, while the pool keeps trying in the background.
+    func testAProxyThatIsNotListeningFailsEachNotificationInTimeWithAClearError() async throws {
+        let stopped = try TinyProxy()
+        let port = stopped.port
+        XCTAssertTrue(stopped.stop(), "tinyproxy ends on SIGTERM")  // its port is closed from here on
+        let client = try client(through: HTTP2Proxy(host: "127.0.0.1", port: port), connections: 1, timeout: .milliseconds(500))
+        client.start()
+        let started = ContinuousClock.now
+        let results = await client.send(batch: (0..<3).map { makeNotification(token: deviceToken($0)) })
+        let elapsed = ContinuousClock.now - started
+
+        XCTAssertLessThan(elapsed, .seconds(10), "a refused connect fails the notifications at their timeout")
+        XCTAssertEqual(results.count, 3)
+        for result in results {
+            XCTAssertEqual(result.source, .gateway, "\(result)")
+            XCTAssertNil(result.status, "\(result)")
+            XCTAssertTrue(
+                result.detail?.contains("cannot reach the proxy 127.0.0.1:\(port): Connection refused") == true, "\(result)")
+        }
+        let lastEnd = try XCTUnwrap(client.statistics.pool.lastEnd)
+        XCTAssertEqual("\(lastEnd)", "connection failed: cannot reach the proxy 127.0.0.1:\(port): Connection refused")
         XCTAssertEqual(mock.stats.streamsReceived, 0)
         await client.shutdown()
     }

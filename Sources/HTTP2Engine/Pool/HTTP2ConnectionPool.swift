@@ -3,6 +3,10 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A pool of HTTP/2 client connections to one server.
 ///
 /// Exchanges wait in one bounded queue. Connections pull from it whenever they have free streams, so each
@@ -304,9 +308,27 @@ public final class HTTP2ConnectionPool: Sendable {
             .whenFailure { [weak self] error in
                 guard let self else { return }
                 // The channel never became active, so its handler reports nothing: report the failed connect here.
-                let reason: HTTP2ConnectionEnd = (error as? TLSError).map { .tls($0) } ?? .transport("\(error)")
+                let reason: HTTP2ConnectionEnd
+                if let tls = error as? TLSError {
+                    reason = .tls(tls)
+                } else if let proxy = configuration.proxy {
+                    reason = .transport("cannot reach the proxy \(proxy.host):\(proxy.port): \(Self.connectFailure(error))")
+                } else {
+                    reason = .transport("\(error)")
+                }
                 self.handleClosed(connectionID, reason: reason, unsent: [])
             }
+    }
+
+    /// Why a TCP connect failed, in the system's words (`Connection refused`) when it gave an errno.
+    static func connectFailure(_ error: Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return connectFailure(first.error)
+        }
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode))
+        }
+        return "\(error)"
     }
 
     private func sweepQueue() {

@@ -164,7 +164,7 @@ final class HTTP2ProxyConnectHandler: ChannelInboundHandler, RemovableChannelHan
 
 /// Why a tunnel through the proxy could not be opened.
 public enum HTTP2ProxyError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The proxy answered `CONNECT` with a status other than 2xx (407: the credentials are missing or wrong).
+    /// The proxy answered `CONNECT` with a status other than 2xx (407 or 401: the credentials are missing or wrong).
     case refused(status: Int, reason: String)
     /// The proxy's answer is not an HTTP/1.x response.
     case malformedResponse(String)
@@ -176,7 +176,8 @@ public enum HTTP2ProxyError: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .refused(let status, let reason):
-            "the proxy refused CONNECT: \(status) \(reason)" + (status == 407 ? " (check the proxy credentials)" : "")
+            // 407 for missing credentials; some proxies (tinyproxy) answer wrong ones with 401.
+            "the proxy refused CONNECT: \(status) \(reason)" + (status == 407 || status == 401 ? " (check the proxy credentials)" : "")
         case .malformedResponse(let line): "the proxy's answer to CONNECT is not HTTP/1.x: \(line)"
         case .timedOut: "the proxy did not answer CONNECT in time"
         case .closed: "the proxy closed the connection before answering CONNECT"
