@@ -52,7 +52,7 @@ final class ChildProcess: Sendable {
         output = fds[0]
         let seconds = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
         DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [weak self] in
-            guard let self, self.kill(ifRunning: SIGKILL) else { return }
+            guard let self, self.reap() == nil, self.kill(ifRunning: SIGKILL) else { return }
             FileHandle.standardError.write(Data("ChildProcess: \(path) (pid \(child)) still ran after \(lifetime): killed\n".utf8))
         }
     }
