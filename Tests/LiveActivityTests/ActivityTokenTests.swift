@@ -1,7 +1,7 @@
 import LiveActivity
 import XCTest
 
-final class ActivityTokenTests: RegistryTestCase {
+class ActivityTokenTests: RegistryTestCase {
     func testRegisterReadAndDelete() throws {
         let registry = try self.openRegistry()
         let registration = ActivityTokenRegistration.sample(token: 0xABC, stream: "match-7", environment: .development)

@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// Broadcast channels and their bindings in the registry.
-final class ChannelRegistryTests: RegistryTestCase {
+class ChannelRegistryTests: RegistryTestCase {
     private func channel(_ id: String, app: String = "com.example.app", environment: String = "sandbox", policy: Int = 1)
         -> BroadcastChannelRecord
     {
@@ -44,24 +44,5 @@ final class ChannelRegistryTests: RegistryTestCase {
         XCTAssertEqual(try registry.boundChannel(of: .stream("s")), "c2==")
         try registry.bind(.stream("s"), to: nil, at: 3)
         XCTAssertNil(try registry.boundChannel(of: .stream("s")))
-    }
-
-    /// A file of schema version 2 gains the channel tables and keeps its rows.
-    func testAVersion2FileGainsChannels() throws {
-        do {
-            let registry = try self.openRegistry()
-            XCTAssertEqual(try registry.register(.sample(), at: 1), .created)
-            registry.close()
-            let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
-            try connection.execute(
-                "DROP TABLE broadcast_channels; DROP TABLE channel_bindings; DROP TABLE ended_activities; "
-                    + "DROP INDEX scheduled_ends_by_state_app; PRAGMA user_version = 2;",
-                operation: "test: back to version 2")
-            connection.close()
-        }
-        let registry = try self.openRegistry()
-        XCTAssertEqual(try registry.allTokens(forActivity: ActivityTokenRegistration.sample().activityID).count, 1)
-        try registry.saveChannel(channel("c=="))
-        XCTAssertEqual(try registry.channels(app: "com.example.app", environment: "sandbox").count, 1)
     }
 }

@@ -1,7 +1,7 @@
 import LiveActivity
 import XCTest
 
-final class DeadTokenTests: RegistryTestCase {
+class DeadTokenTests: RegistryTestCase {
     func testDeadTokensAreSkippedAndRevivedByALaterRegistration() throws {
         let registry = try self.openRegistry()
         XCTAssertEqual(try registry.register(.sample(device: "d1", token: 1, stream: "s"), at: 100), .created)

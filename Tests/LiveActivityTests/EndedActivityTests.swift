@@ -3,7 +3,7 @@ import XCTest
 
 /// Ended activities: recorded once, looked up, pruned with their tokens; scheduled ends counted by state; a file
 /// of schema version 2 gains the table.
-final class EndedActivityTests: RegistryTestCase {
+class EndedActivityTests: RegistryTestCase {
     func testEndedActivitiesKeepTheirFirstEndTime() throws {
         let registry = try self.openRegistry()
         XCTAssertEqual(try registry.endedActivities(among: ["a", "b"]), [:])
@@ -60,30 +60,5 @@ final class EndedActivityTests: RegistryTestCase {
             ScheduledEndCount(app: "com.example.app", state: .pending, count: 1),
             ScheduledEndCount(app: "com.example.other", state: .pending, count: 1),
         ])
-    }
-
-    /// A file of schema version 2 (as the previous build left it) opens as version 3: rows kept, the new table
-    /// usable.
-    func testAVersion3FileIsMigrated() throws {
-        do {
-            let registry = try self.openRegistry()
-            _ = try registry.register(.sample(activity: "a", token: 1), at: 1)
-            registry.close()
-            let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
-            try connection.execute(
-                """
-                DROP TABLE ended_activities;
-                DROP INDEX scheduled_ends_by_state_app;
-                PRAGMA user_version = 3;
-                """, operation: "test: back to version 3")
-            connection.close()
-        }
-        let registry = try self.openRegistry()
-        XCTAssertEqual(try registry.tokens(forActivity: "a").count, 1)
-        XCTAssertEqual(try registry.markEnded(activityIDs: ["a"], at: 10), 1)
-        XCTAssertEqual(try registry.pruneEndedActivities(endedAtOrBefore: 10, limit: 10), PrunedActivities(activities: 1, tokens: 1))
-        let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
-        defer { connection.close() }
-        XCTAssertEqual(try connection.statement("PRAGMA user_version").firstRow("test") { $0.integer(0) }, 4)
     }
 }

@@ -1,7 +1,7 @@
 import LiveActivity
 import XCTest
 
-final class PushToStartTests: RegistryTestCase {
+class PushToStartTests: RegistryTestCase {
     private let app = "com.example.app"
 
     func testRegisterReplaceAndUnregister() throws {

@@ -3,7 +3,7 @@ import Foundation
 import XCTest
 
 /// The database file itself: settings, schema version, errors from SQLite.
-final class RegistryDatabaseTests: RegistryTestCase {
+final class RegistryDatabaseTests: SQLiteTestCase {
     private func pragma(_ name: String) throws -> String? {
         let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
         defer { connection.close() }
@@ -134,5 +134,49 @@ final class RegistryDatabaseTests: RegistryTestCase {
             try insert.run("inserting", bind: [.integer(2)])
         }
         XCTAssertEqual(try connection.statement("SELECT x FROM t").rows("reading") { $0.integer(0) }, [2])
+    }
+
+    /// A file of schema version 2 gains the channel tables and keeps its rows.
+    func testAVersion2FileGainsChannels() throws {
+        do {
+            let registry = try self.openRegistry()
+            XCTAssertEqual(try registry.register(.sample(), at: 1), .created)
+            registry.close()
+            let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
+            try connection.execute(
+                "DROP TABLE broadcast_channels; DROP TABLE channel_bindings; DROP TABLE ended_activities; "
+                    + "DROP INDEX scheduled_ends_by_state_app; PRAGMA user_version = 2;",
+                operation: "test: back to version 2")
+            connection.close()
+        }
+        let registry = try self.openRegistry()
+        XCTAssertEqual(try registry.allTokens(forActivity: ActivityTokenRegistration.sample().activityID).count, 1)
+        try registry.saveChannel(BroadcastChannelRecord(id: "c==", app: "com.example.app", environment: "sandbox", storagePolicy: 1, createdAt: 10))
+        XCTAssertEqual(try registry.channels(app: "com.example.app", environment: "sandbox").count, 1)
+    }
+
+    /// A file of schema version 2 (as the previous build left it) opens as version 3: rows kept, the new table
+    /// usable.
+    func testAVersion3FileIsMigrated() throws {
+        do {
+            let registry = try self.openRegistry()
+            _ = try registry.register(.sample(activity: "a", token: 1), at: 1)
+            registry.close()
+            let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
+            try connection.execute(
+                """
+                DROP TABLE ended_activities;
+                DROP INDEX scheduled_ends_by_state_app;
+                PRAGMA user_version = 3;
+                """, operation: "test: back to version 3")
+            connection.close()
+        }
+        let registry = try self.openRegistry()
+        XCTAssertEqual(try registry.tokens(forActivity: "a").count, 1)
+        XCTAssertEqual(try registry.markEnded(activityIDs: ["a"], at: 10), 1)
+        XCTAssertEqual(try registry.pruneEndedActivities(endedAtOrBefore: 10, limit: 10), PrunedActivities(activities: 1, tokens: 1))
+        let connection = try SQLiteConnection(path: self.path, busyTimeoutMilliseconds: 1000)
+        defer { connection.close() }
+        XCTAssertEqual(try connection.statement("PRAGMA user_version").firstRow("test") { $0.integer(0) }, 4)
     }
 }

@@ -3,7 +3,7 @@ import LiveActivity
 import NIOCore
 import XCTest
 
-final class ScheduledEndTests: RegistryTestCase {
+class ScheduledEndTests: RegistryTestCase {
     private func request(_ id: String?, fireAt: Int64, activity: String = "activity-1") -> ScheduledEndRequest {
         ScheduledEndRequest(
             id: id, activityID: activity, app: "com.example.app", fireAt: fireAt,

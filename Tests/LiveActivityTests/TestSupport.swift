@@ -55,8 +55,64 @@ final class TemporaryDirectory {
     }
 }
 
-/// A test case with a fresh database path per test, removed afterwards.
+/// One store for one test: each ``open()`` gives another registry object on the same data (a restart, or a
+/// second process); ``remove()`` drops the data.
+protocol RegistryTestStore: AnyObject {
+    func open() throws -> any LiveActivityRegistry
+    func remove()
+}
+
+/// An SQLite file in a temporary directory.
+final class SQLiteTestStore: RegistryTestStore {
+    let directory: TemporaryDirectory
+    var path: String { self.directory.path() }
+
+    init() throws {
+        self.directory = try TemporaryDirectory()
+    }
+
+    func open() throws -> any LiveActivityRegistry {
+        try SQLiteLiveActivityRegistry(path: self.path)
+    }
+
+    func remove() {
+        self.directory.remove()
+    }
+}
+
+/// The registry conformance suite: every subclass's tests run against the store ``makeStore()`` makes, a fresh
+/// one per test. The suite's classes themselves run on SQLite; a subclass per class runs them on another store
+/// (see `PostgresConformance.swift`).
 class RegistryTestCase: XCTestCase {
+    private var store: RegistryTestStore!
+    private var opened: [any LiveActivityRegistry] = []
+
+    /// The store a test runs against; subclasses for other stores override this.
+    func makeStore() throws -> RegistryTestStore {
+        try SQLiteTestStore()
+    }
+
+    override func setUpWithError() throws {
+        self.store = try self.makeStore()
+    }
+
+    override func tearDown() {
+        for registry in self.opened { registry.close() }
+        self.opened = []
+        self.store?.remove()
+        self.store = nil
+    }
+
+    /// A registry on this test's store (another object on the same data each time).
+    func openRegistry() throws -> any LiveActivityRegistry {
+        let registry = try self.store.open()
+        self.opened.append(registry)
+        return registry
+    }
+}
+
+/// A test case on an SQLite file of its own, for what only the SQLite store has (its file, pragmas, migrations).
+class SQLiteTestCase: XCTestCase {
     var directory: TemporaryDirectory!
     var path: String { self.directory.path() }
 

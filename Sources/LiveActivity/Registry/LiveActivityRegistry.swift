@@ -45,6 +45,9 @@
 /// ``release(scheduledEndID:)`` (back to `pending`, so a later claim sends it: at least once)
 /// or ``markDone(scheduledEndID:)``.
 public protocol LiveActivityRegistry: AnyObject, Sendable {
+    /// Closes the store; later calls throw ``LiveActivityRegistryError/closed``. Closing twice is harmless.
+    func close()
+
     // MARK: Update tokens
 
     /// Registers an activity's update token on a device at time `now`.
