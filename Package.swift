@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
         .library(name: "LiveActivity", targets: ["LiveActivity"]),
+        .library(name: "LiveActivityPostgres", targets: ["LiveActivityPostgres"]),
         .library(name: "LiveActivityService", targets: ["LiveActivityService"]),
         .library(name: "Observability", targets: ["Observability"]),
         .executable(name: "apns-gateway", targets: ["apns-gateway"]),
@@ -28,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C libraries from the system (apt: libnghttp2-dev, libssl-dev, pkg-config).
@@ -135,6 +137,19 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The Live Activity registry on PostgreSQL (postgres-nio), for a fleet of gateways sharing one store.
+        .target(
+            name: "LiveActivityPostgres",
+            dependencies: [
+                "LiveActivity", "APNsCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Live Activity ops of the intake: registration, start/update/end fan-out, scheduled ends.
         .target(
             name: "LiveActivityService",
@@ -174,7 +189,7 @@ let package = Package(
             name: "apns-gateway",
             dependencies: [
                 "Intake", "IntakeOps", "JSON", "APNs", "APNsCore", "APNsGatewayClient", "HTTP2Engine", "LiveActivity",
-                "LiveActivityService",
+                "LiveActivityPostgres", "LiveActivityService",
                 "Observability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -218,7 +233,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LiveActivityTests",
-            dependencies: ["LiveActivity", "APNsCore", "JSON", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "LiveActivity", "LiveActivityPostgres", "APNsCore", "JSON", "GatewayTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         // The daemon's configuration: defaults and bounds come from the components, demo-config matches config/local.json.
         .testTarget(

@@ -31,6 +31,7 @@ extension LiveActivityService {
         writer.int("fireAt", end.fireAt)
         writer.string("state", end.state.rawValue)
         if let reason = end.failureReason { writer.string("failureReason", reason) }
+        if end.possiblySent { writer.bool("possiblySent", true) }
     }
 
     /// `activity.cancel_scheduled_end`.
@@ -161,7 +162,12 @@ extension LiveActivityService {
     /// Sends one claimed end and records what became of it (``ScheduledEndOutcome``); returns false when it was
     /// released for a later attempt (no answer from APNs).
     private func fire(_ end: ScheduledEnd) async -> Bool {
-        let metadata: Logger.Metadata = ["scheduleId": "\(end.id)", "activityId": "\(end.activityID)"]
+        var metadata: Logger.Metadata = ["scheduleId": "\(end.id)", "activityId": "\(end.activityID)"]
+        if end.possiblySent {
+            metadata["possiblySent"] = "true"
+            scheduledEndCounter.count(.takenOver, app: app(forBundleID: end.app)?.name ?? end.app)
+            logger.warning("scheduled end taken over after its claimer's lease ran out; it may have been sent already", metadata: metadata)
+        }
         let (outcome, report) = await sendEnd(end, metadata: metadata)
         scheduledEndCounter.count(outcome.statistic, app: app(forBundleID: end.app)?.name ?? end.app)
         let tokens: Logger.Metadata = ["tokens": "\(report?.outcomes.count ?? 0)", "succeeded": "\(report?.succeeded ?? 0)"]

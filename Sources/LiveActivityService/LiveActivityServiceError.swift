@@ -119,7 +119,7 @@ public struct LiveActivityServiceError: Error, Hashable, Sendable, CustomStringC
             return LiveActivityServiceError(.scheduleConflict, error.description, field: "scheduleId")
         case .closed:
             return LiveActivityServiceError(.shuttingDown, "the Live Activity registry is closed")
-        case .unsupportedSchema, .database:
+        case .unsupportedSchema, .database, .postgres:
             return LiveActivityServiceError(.registryError, error.description)
         }
     }

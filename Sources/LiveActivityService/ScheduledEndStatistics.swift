@@ -11,6 +11,10 @@ public struct ScheduledEndStatistics: Sendable, Hashable {
         case failed
         /// No answer from APNs: returned to `pending` for a later attempt (one count per attempt).
         case deferred
+        /// Claimed after another gateway's lease on it ran out (PostgreSQL store): that gateway may have sent it
+        /// before it died, so devices may get this end twice (``LiveActivity/ScheduledEnd/possiblySent``). Counted
+        /// when claimed, besides the end's own outcome.
+        case takenOver = "taken_over"
     }
 
     /// One series: the app's configured name (its bundle ID when no configured app has it) and the outcome.

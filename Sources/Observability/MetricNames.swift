@@ -54,7 +54,7 @@ enum MetricName {
     static let intakeErrors = Family(name: "apns_gateway_intake_errors_total", help: "Error replies written by the intake, by code.")
 
     // MARK: Live Activities (per app, but for the op latency and pruning)
-    static let scheduledEnds = Family(name: "apns_gateway_scheduled_ends_total", help: "Scheduled Live Activity ends settled, by app and outcome: done (some token got 200, or no token to send to), failed (refused for every token, or not sendable), deferred (no answer from APNs: back to pending).")
+    static let scheduledEnds = Family(name: "apns_gateway_scheduled_ends_total", help: "Scheduled Live Activity ends settled, by app and outcome: done (some token got 200, or no token to send to), failed (refused for every token, or not sendable), deferred (no answer from APNs: back to pending); taken_over counts ends claimed after another gateway's lease ran out (possibly sent twice).")
 
     static let scheduledEndsByState = Family(name: "apns_gateway_scheduled_ends_by_state", help: "Scheduled Live Activity ends in the registry by app and state (pending, firing, done, failed, cancelled), counted every 10 s.")
     static let fanOutTokens = Family(name: "apns_gateway_live_activity_fanout_tokens", help: "Tokens one Live Activity push request goes to, by app and event (start, update, end).")

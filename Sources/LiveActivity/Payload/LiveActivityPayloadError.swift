@@ -86,7 +86,7 @@ public enum LiveActivityPayloadError: Error, Hashable, Sendable, CustomStringCon
 
 /// A value for a message: quoted, non-printable characters replaced by `?`, cut after 64
 /// characters.
-func quoted(_ value: String) -> String {
+package func quoted(_ value: String) -> String {
     var text = ""
     for (count, scalar) in value.unicodeScalars.enumerated() {
         if count == 64 {

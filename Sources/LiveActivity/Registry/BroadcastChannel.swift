@@ -28,14 +28,14 @@ public enum ChannelSubject: Sendable, Hashable {
     case activity(String)
     case stream(String)
 
-    var kind: String {
+    package var kind: String {
         switch self {
         case .activity: "activity"
         case .stream: "stream"
         }
     }
 
-    var identifier: String {
+    package var identifier: String {
         switch self {
         case .activity(let id), .stream(let id): id
         }

@@ -23,6 +23,9 @@ public enum LiveActivityRegistryError: Error, Hashable, Sendable, CustomStringCo
     case closed
     /// SQLite failed: what was being done, its result code and its message.
     case database(operation: String, code: Int32, message: String)
+    /// PostgreSQL failed or could not be reached: what was being done, the server's SQLSTATE when it answered
+    /// (`28P01` a wrong password, `3D000` no such database, ...), and what went wrong. Never holds a password.
+    case postgres(operation: String, sqlState: String?, message: String)
 
     /// What is wrong, specific and human-readable.
     public var description: String {
@@ -47,6 +50,11 @@ public enum LiveActivityRegistryError: Error, Hashable, Sendable, CustomStringCo
             return "the registry database is closed"
         case .database(let operation, let code, let message):
             return "SQLite error \(code) while \(operation): \(message)"
+        case .postgres(let operation, let sqlState, let message):
+            if let sqlState {
+                return "PostgreSQL error \(sqlState) while \(operation): \(message)"
+            }
+            return "PostgreSQL unavailable while \(operation): \(message)"
         }
     }
 }

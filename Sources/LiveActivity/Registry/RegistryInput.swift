@@ -40,12 +40,12 @@ public enum RegistryInput {
     }
 
     /// The first 8 characters of a token, quoted, then `…`: enough to recognise it in a message.
-    static func redacted(_ token: String) -> String {
+    package static func redacted(_ token: String) -> String {
         token.utf8.count > 8 ? "\"\(token.prefix(8))…\"" : "\"\(token)\""
     }
 
     /// 32 random hex digits, for generated schedule IDs.
-    static func randomID() -> String {
+    package static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
         let digits = Array("0123456789abcdef".utf8)
         var bytes: [UInt8] = []

@@ -221,8 +221,8 @@ extension SQLiteLiveActivityRegistry {
 
 /// The outcome of registering over an existing registration of the same key, shared by both
 /// token kinds (see ``LiveActivityRegistry`` for the rule).
-enum RegistrationDecision {
-    static func decide(
+package enum RegistrationDecision {
+    package static func decide(
         existingToken: String,
         newToken: String,
         sameDetails: Bool,

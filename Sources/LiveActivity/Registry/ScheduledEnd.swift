@@ -78,6 +78,10 @@ public struct ScheduledEnd: Hashable, Sendable {
     public var claimedAt: Int64?
     /// Why it is `failed` (APNs's answers, or why no push could be made); `nil` in other states.
     public var failureReason: String?
+    /// Whether the end may have been sent already: a store with leases (PostgreSQL) sets it when it hands an
+    /// end whose claimer's lease ran out (that gateway died or stalled, perhaps after sending) to another
+    /// claimer. Such an end is sent at least once rather than exactly once. Always `false` on SQLite.
+    public var possiblySent: Bool
 
     /// Creates a value.
     public init(
@@ -90,7 +94,8 @@ public struct ScheduledEnd: Hashable, Sendable {
         state: State,
         createdAt: Int64,
         claimedAt: Int64?,
-        failureReason: String? = nil
+        failureReason: String? = nil,
+        possiblySent: Bool = false
     ) {
         self.id = id
         self.activityID = activityID
@@ -102,6 +107,7 @@ public struct ScheduledEnd: Hashable, Sendable {
         self.createdAt = createdAt
         self.claimedAt = claimedAt
         self.failureReason = failureReason
+        self.possiblySent = possiblySent
     }
 
     /// The end push to send: `event` `end` with the final content and dismissal date. Encode it
@@ -117,7 +123,7 @@ public struct ScheduledEnd: Hashable, Sendable {
     public static let maxFailureReasonLength = 512
 
     /// `reason` cut to at most ``maxFailureReasonLength`` bytes, on a character boundary, with `…`.
-    static func storedReason(_ reason: String) -> String {
+    package static func storedReason(_ reason: String) -> String {
         guard reason.utf8.count > maxFailureReasonLength else { return reason }
         var cut = ""
         for character in reason {
@@ -128,7 +134,7 @@ public struct ScheduledEnd: Hashable, Sendable {
     }
 
     /// Whether the request describes this same schedule (a retry of the request that created it).
-    func matches(_ request: ScheduledEndRequest) -> Bool {
+    package func matches(_ request: ScheduledEndRequest) -> Bool {
         self.activityID == request.activityID && self.app == request.app && self.fireAt == request.fireAt
             && self.contentState == request.contentState && self.dismissalDate == request.dismissalDate
     }
