@@ -59,12 +59,12 @@ struct GatewayService: Service {
             logger.info("app configured", metadata: metadata)
         }
         let clients = appClients.map(\.client)
-        var registry: SQLiteLiveActivityRegistry?
+        var registry: (any LiveActivityRegistry)?
         var service: LiveActivityService?
         let operations: [String: any IntakeOperation]
         if let liveActivities = settings.liveActivities {
             do {
-                let opened = try ServeCommand.openRegistry(at: liveActivities.registryPath)
+                let opened = try await ServeCommand.openRegistry(liveActivities.store, group: group, logger: logger)
                 registry = opened
                 let created = LiveActivityService(
                     registry: opened, apps: apps, defaultApp: settings.defaultApp,
@@ -72,7 +72,7 @@ struct GatewayService: Service {
                     logger: Logger(label: "apns.live-activity"))
                 service = created
                 operations = created.operations
-                logger.info("Live Activities enabled", metadata: ["registry": "\(liveActivities.registryPath)"])
+                logger.info("Live Activities enabled", metadata: ["registry": "\(liveActivities.store)"])
             } catch {
                 for client in clients { await client.shutdown(grace: .zero) }
                 try? await group.shutdownGracefully()

@@ -11,6 +11,7 @@ import NIOCore
 /// ```json
 /// "liveActivities": {
 ///   "registryPath": "/var/lib/apns-gateway/live-activities.sqlite",
+///   (or "store": {"sqlite": {"path": ...}} or {"postgres": {...}}: ``RegistryStoreSettings``)
 ///   "maxUsersPerStart": 1000,
 ///   "maxTokensPerStart": 10000,
 ///   "schedulerIntervalSeconds": 1,
@@ -23,7 +24,12 @@ import NIOCore
 /// }
 /// ```
 struct LiveActivitySettings {
-    var registryPath: String
+    var store: RegistryStoreSettings
+    /// The SQLite file, when the store is one.
+    var registryPath: String? {
+        if case .sqlite(let path) = store { return path }
+        return nil
+    }
     var maxUsersPerStart = LiveActivityServiceConfiguration.defaultMaxUsersPerStart
     var maxTokensPerStart = LiveActivityServiceConfiguration.defaultMaxTokensPerStart
     var schedulerInterval = LiveActivityServiceConfiguration.defaultSchedulerInterval
@@ -32,12 +38,7 @@ struct LiveActivitySettings {
     var priorityBudgetPerHour = LiveActivityServiceConfiguration.defaultPriorityBudgetPerHour
 
     static func parse(_ object: inout ConfigObject, resolve: (String) -> String) throws -> LiveActivitySettings {
-        guard let path = try object.string("registryPath") else {
-            throw ConfigError(
-                key: object.key("registryPath"),
-                problem: "is required: the SQLite file for Live Activity tokens and scheduled ends (kept across restarts)")
-        }
-        var settings = LiveActivitySettings(registryPath: resolve(path))
+        var settings = LiveActivitySettings(store: try RegistryStoreSettings.parse(&object, resolve: resolve))
         settings.maxUsersPerStart =
             try object.int("maxUsersPerStart", in: LiveActivityServiceConfiguration.maxUsersPerStartRange) ?? settings.maxUsersPerStart
         settings.maxTokensPerStart =

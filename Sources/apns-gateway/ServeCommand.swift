@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Intake
 import LiveActivity
+import LiveActivityPostgres
 import LiveActivityService
 import Logging
 import NIOConcurrencyHelpers
@@ -50,6 +51,36 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
+    /// Opens the Live Activity registry in its store: the SQLite file, or the PostgreSQL database (migrated, its
+    /// pool started; a refused login or an unreachable server fails here, naming the SQLSTATE or the cause).
+    static func openRegistry(
+        _ store: RegistryStoreSettings,
+        group: any EventLoopGroup,
+        logger: Logger
+    ) async throws -> any LiveActivityRegistry {
+        switch store {
+        case .sqlite(let path):
+            return try openRegistry(at: path)
+        case .postgres(let settings):
+            let configuration = settings.registryConfiguration()
+            // Connecting blocks its thread until the server answers: on the thread pool, not on a task's thread.
+            let opened = NIOThreadPool.singleton.runIfActive(eventLoop: group.any()) { () throws -> PostgresLiveActivityRegistry in
+                try PostgresLiveActivityRegistry(
+                    configuration: configuration, eventLoopGroup: group, logger: Logger(label: "apns.registry.postgres"))
+            }
+            do {
+                let registry = try await opened.get()
+                logger.info("Live Activity registry on PostgreSQL", metadata: [
+                    "store": "\(configuration)", "claimer": "\(registry.claimerID)",
+                    "leaseSeconds": "\(configuration.leaseSeconds)", "poolSize": "\(configuration.poolSize)",
+                ])
+                return registry
+            } catch {
+                throw GatewayFailure("liveActivities.store.postgres: cannot open \(configuration): \(error)")
+            }
+        }
+    }
+
     /// Opens (creating if needed) the Live Activity registry; its folder is created with mode 0750 if missing.
     static func openRegistry(at path: String) throws -> SQLiteLiveActivityRegistry {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path

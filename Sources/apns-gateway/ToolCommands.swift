@@ -53,7 +53,7 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         do {
             let settings = try GatewayConfig.load(path: config)
-            let liveActivities = settings.liveActivities.map { "Live Activities on (registry \($0.registryPath))" }
+            let liveActivities = settings.liveActivities.map { "Live Activities on (registry \($0.store))" }
                 ?? "Live Activities off"
             print(
                 "configuration OK: \(settings.apps.count) app(s), environment \(settings.environment.name), "
