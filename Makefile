@@ -30,7 +30,9 @@ release:
 	$(SWIFT) build -c release
 
 # The tests copy the provider key to private temporary files themselves; keys is here for `run`.
-test: packages keys
+# The tests need a few more packages (tinyproxy, the PostgreSQL server: see scripts/install-packages.sh --tests).
+test: keys
+	scripts/install-packages.sh --tests
 	$(SWIFT) test
 
 # git checkouts make files 0644: the gateway refuses a .p8 key that group or others can read.

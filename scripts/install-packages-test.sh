@@ -50,4 +50,13 @@ check "dry run: nothing run" ""
 grep -q "would run: sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libnghttp2-dev socat" "$work/out" \
   && echo "ok: dry run says what it would run" || { echo "FAILED: dry run output"; cat "$work/out"; failures=$((failures + 1)); }
 
+# --tests adds the test-only packages; without it they are not asked for.
+scripts/install-packages.sh --list > "$work/installed"
+run env FAKE_UID=0 bash -c 'exec "$0" --tests'
+check "--tests: the test-only packages too" "apt-get update -qq
+apt-get install -y -qq --no-install-recommends tinyproxy postgresql"
+scripts/install-packages.sh --list --tests | grep -qx postgresql && ! scripts/install-packages.sh --list | grep -qx postgresql \
+  && echo "ok: --list --tests names postgresql, --list does not" \
+  || { echo "FAILED: postgresql belongs to --tests only"; failures=$((failures + 1)); }
+
 [ "$failures" -eq 0 ] && echo "install-packages: all checks passed" || { echo "install-packages: $failures failed"; exit 1; }

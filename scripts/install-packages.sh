@@ -3,24 +3,32 @@
 # Used by `make run`, `make test` and .ci/run: the one list of the project's system packages.
 #
 #   scripts/install-packages.sh            install what is missing (apt-get; sudo only when not root)
-#   scripts/install-packages.sh --list     print the package list
-#   scripts/install-packages.sh --dry-run  print what would be run, change nothing
+#   scripts/install-packages.sh --tests    the same, with the packages only the tests need (make test, .ci/run)
+#   scripts/install-packages.sh --list     print the package list (--list --tests: with the test-only ones)
+#   scripts/install-packages.sh --dry-run  print what would be run, change nothing (combines with --tests)
 #
 # Nothing happens when every package is installed (no apt-get, no sudo, no network). Swift itself is not a
 # Debian package here: install a Swift 6 toolchain (swift.org) first.
 set -euo pipefail
 
 # Build: libnghttp2-dev libssl-dev libsqlite3-dev pkg-config. Tests: nghttp2-client (nghttp, h2load),
-# nghttp2-server (nghttpd), curl, openssl, tinyproxy (the egress proxy's tests). Demo examples: socat.
-PACKAGES=(libnghttp2-dev libssl-dev libsqlite3-dev pkg-config nghttp2-client nghttp2-server curl socat openssl tinyproxy)
+# nghttp2-server (nghttpd), curl, openssl. Demo examples: socat.
+PACKAGES=(libnghttp2-dev libssl-dev libsqlite3-dev pkg-config nghttp2-client nghttp2-server curl socat openssl)
+# Only for the tests (--tests), so that `make run` stays light: tinyproxy (the egress proxy's tests) and the
+# PostgreSQL 15 server (postgresql: the PostgreSQL registry's tests start a throw-away cluster of their own).
+TEST_PACKAGES=(tinyproxy postgresql)
 
 mode=install
-case "${1:-}" in
-  --list) printf '%s\n' "${PACKAGES[@]}"; exit 0 ;;
-  --dry-run) mode=dry-run ;;
-  "") ;;
-  *) echo "usage: $0 [--list|--dry-run]" >&2; exit 2 ;;
-esac
+list=no
+for argument in "$@"; do
+  case "$argument" in
+    --list) list=yes ;;
+    --dry-run) mode=dry-run ;;
+    --tests) PACKAGES+=("${TEST_PACKAGES[@]}") ;;
+    *) echo "usage: $0 [--tests] [--list|--dry-run]" >&2; exit 2 ;;
+  esac
+done
+if [ "$list" = yes ]; then printf '%s\n' "${PACKAGES[@]}"; exit 0; fi
 
 # INSTALLED_CHECK lets tests replace dpkg's answer (a command that gets the package name).
 installed() {
