@@ -123,6 +123,9 @@ public final class PostgresLiveActivityRegistry: LiveActivityRegistry, @unchecke
         self.runTask.cancel()
     }
 
+    /// One call per pooled connection.
+    public var concurrentCalls: Int { max(1, self.configuration.poolSize) }
+
     public func close() {
         let wasClosed = self.closed.withLockedValue { closed in
             defer { closed = true }

@@ -84,8 +84,9 @@ public final class LiveActivityService: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.clock = clock
-        // One thread: the registry serialises its calls anyway.
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        // As many threads as the registry serves calls at once: one for SQLite (it serialises its calls anyway),
+        // the connection pool's size for PostgreSQL.
+        let threadPool = NIOThreadPool(numberOfThreads: max(1, min(registry.concurrentCalls, 64)))
         threadPool.start()
         self.threadPool = threadPool
         self.scheduler = EndScheduler(interval: configuration.schedulerInterval, eventLoop: group.next(), logger: logger)

@@ -47,6 +47,9 @@
 public protocol LiveActivityRegistry: AnyObject, Sendable {
     /// Closes the store; later calls throw ``LiveActivityRegistryError/closed``. Closing twice is harmless.
     func close()
+    /// How many calls the store can serve at once (its connections): the service runs that many calls in
+    /// parallel. 1 for SQLite, which serialises every call on its one connection.
+    var concurrentCalls: Int { get }
 
     // MARK: Update tokens
 
@@ -156,4 +159,8 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     func bind(_ subject: ChannelSubject, to channelID: String?, at now: Int64) throws(LiveActivityRegistryError)
     /// The channel an activity or stream is bound to.
     func boundChannel(of subject: ChannelSubject) throws(LiveActivityRegistryError) -> String?
+}
+
+extension LiveActivityRegistry {
+    public var concurrentCalls: Int { 1 }
 }
