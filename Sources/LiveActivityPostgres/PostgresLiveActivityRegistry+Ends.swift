@@ -6,6 +6,9 @@ extension PostgresLiveActivityRegistry {
     static let endColumns =
         "id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at, claimed_at, failure_reason, possibly_sent"
 
+    static let returnedColumns =
+        "e.id, e.activity_id, e.app, e.fire_at, e.content_state, e.dismissal_date, e.state, e.created_at, e.claimed_at, e.failure_reason, e.possibly_sent"
+
     // MARK: Scheduled ends
 
     public func schedule(_ request: ScheduledEndRequest, at now: Int64) throws(LiveActivityRegistryError) -> ScheduledEnd {
@@ -26,7 +29,7 @@ extension PostgresLiveActivityRegistry {
             throw .badEndPayload(error)
         }
         return try self.run("scheduling an end") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             let inserted = try await connection.query(
                 "INSERT INTO scheduled_ends (id, activity_id, app, fire_at, content_state, dismissal_date, state, created_at) VALUES (\(end.id), \(end.activityID), \(end.app), \(end.fireAt), \(end.contentState), \(end.dismissalDate), 'pending', \(now)) ON CONFLICT (id) DO NOTHING RETURNING 1",
                 logger: logger
@@ -75,7 +78,7 @@ extension PostgresLiveActivityRegistry {
     ) throws(LiveActivityRegistryError) -> Bool {
         try RegistryInput.checkIdentifier(id, field: "id")
         return try self.run(operation) { connection in
-            try await connection.query(query(id), logger: Logger(label: "apns.registry.postgres")).count() > 0
+            try await connection.query(query(id), logger: Self.queryLogger).count() > 0
         }
     }
 
@@ -83,7 +86,7 @@ extension PostgresLiveActivityRegistry {
         try self.run("reading due scheduled ends") { connection in
             try await connection.query(
                 "SELECT \(unescaped: Self.endColumns) FROM scheduled_ends WHERE state = 'pending' AND fire_at <= \(now) ORDER BY fire_at, id",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.scheduledEnd)
         }
     }
@@ -96,15 +99,30 @@ extension PostgresLiveActivityRegistry {
         let leaseUntil = now + self.configuration.leaseSeconds
         let limit = Int64(limit)
         let claimed = try self.run("claiming due scheduled ends") { connection in
-            try await connection.query(
+            // Expired leases first (their ends are the most overdue), then due pending ends: two statements, each
+            // on its partial index, rather than one OR that scans the table.
+            var ends = try await connection.query(
                 """
-                WITH due AS (SELECT id FROM scheduled_ends WHERE (state = 'pending' AND fire_at <= \(now)) OR (state = 'firing' AND lease_until < \(now)) ORDER BY fire_at, id LIMIT \(limit) FOR UPDATE SKIP LOCKED) \
-                UPDATE scheduled_ends AS e SET state = 'firing', claimed_at = \(now), claimed_by = \(claimer), lease_until = \(leaseUntil), possibly_sent = e.possibly_sent OR e.state = 'firing' \
+                WITH due AS (SELECT id FROM scheduled_ends WHERE state = 'firing' AND lease_until < \(now) ORDER BY lease_until, id LIMIT \(limit) FOR UPDATE SKIP LOCKED) \
+                UPDATE scheduled_ends AS e SET claimed_at = \(now), claimed_by = \(claimer), lease_until = \(leaseUntil), possibly_sent = true \
                 FROM due WHERE e.id = due.id \
-                RETURNING e.id, e.activity_id, e.app, e.fire_at, e.content_state, e.dismissal_date, e.state, e.created_at, e.claimed_at, e.failure_reason, e.possibly_sent
+                RETURNING \(unescaped: Self.returnedColumns)
                 """,
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.scheduledEnd)
+            let room = limit - Int64(ends.count)
+            if room > 0 {
+                ends += try await connection.query(
+                    """
+                    WITH due AS (SELECT id FROM scheduled_ends WHERE state = 'pending' AND fire_at <= \(now) ORDER BY fire_at, id LIMIT \(room) FOR UPDATE SKIP LOCKED) \
+                    UPDATE scheduled_ends AS e SET state = 'firing', claimed_at = \(now), claimed_by = \(claimer), lease_until = \(leaseUntil) \
+                    FROM due WHERE e.id = due.id \
+                    RETURNING \(unescaped: Self.returnedColumns)
+                    """,
+                    logger: Self.queryLogger
+                ).collect(Self.scheduledEnd)
+            }
+            return ends
         }
         return claimed.sorted {
             $0.fireAt != $1.fireAt ? $0.fireAt < $1.fireAt : $0.id.utf8.lexicographicallyPrecedes($1.id.utf8)
@@ -116,7 +134,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("reading a scheduled end") { connection in
             try await connection.query(
                 "SELECT \(unescaped: Self.endColumns) FROM scheduled_ends WHERE id = \(id)",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.scheduledEnd).first
         }
     }
@@ -125,7 +143,7 @@ extension PostgresLiveActivityRegistry {
         try self.run("reading scheduled ends") { connection in
             try await connection.query(
                 "SELECT \(unescaped: Self.endColumns) FROM scheduled_ends WHERE state = \(state.rawValue) ORDER BY fire_at, id",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.scheduledEnd)
         }
     }
@@ -134,7 +152,7 @@ extension PostgresLiveActivityRegistry {
         try self.run("counting scheduled ends") { connection in
             try await connection.query(
                 "SELECT app, state, count(*) FROM scheduled_ends GROUP BY state, app ORDER BY app, state",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect { row in
                 ScheduledEndCount(app: try row.at(0), state: try Self.state(try row.at(1)), count: Int(try row.at(2, as: Int64.self)))
             }
@@ -147,7 +165,7 @@ extension PostgresLiveActivityRegistry {
         try self.run("counting claims") { connection in
             try await connection.query(
                 "SELECT coalesce(claimed_by, ''), state, possibly_sent, count(*) FROM scheduled_ends WHERE claimed_by IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect { row in
                 ClaimCount(
                     claimer: try row.at(0), state: try Self.state(try row.at(1)), possiblySent: try row.at(2),
@@ -184,7 +202,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("recording ended activities") { connection in
             try await connection.query(
                 "INSERT INTO ended_activities (activity_id, ended_at) SELECT id, \(at) FROM unnest(\(ids)::text[]) AS id ON CONFLICT DO NOTHING RETURNING 1",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).count()
         }
     }
@@ -198,7 +216,7 @@ extension PostgresLiveActivityRegistry {
         let rows = try self.run("reading ended activities") { connection in
             try await connection.query(
                 "SELECT activity_id, ended_at FROM ended_activities WHERE activity_id = ANY(\(ids)::text[])",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect { row in (try row.at(0, as: String.self), try row.at(1, as: Int64.self)) }
         }
         return Dictionary(rows, uniquingKeysWith: { first, _ in first })
@@ -210,7 +228,7 @@ extension PostgresLiveActivityRegistry {
         guard limit > 0 else { return PrunedActivities(activities: 0, tokens: 0) }
         let limit = Int64(limit)
         return try self.transaction("pruning ended activities") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             let old = try await connection.query(
                 "DELETE FROM ended_activities WHERE activity_id IN (SELECT activity_id FROM ended_activities WHERE ended_at <= \(endedAtOrBefore) ORDER BY ended_at, activity_id LIMIT \(limit) FOR UPDATE SKIP LOCKED) RETURNING activity_id",
                 logger: logger
@@ -237,7 +255,7 @@ extension PostgresLiveActivityRegistry {
         try self.run("storing a channel") { connection in
             try await connection.query(
                 "INSERT INTO broadcast_channels (id, app, environment, storage_policy, created_at) VALUES (\(channel.id), \(channel.app), \(channel.environment), \(policy), \(channel.createdAt)) ON CONFLICT (id) DO UPDATE SET app = excluded.app, environment = excluded.environment, storage_policy = excluded.storage_policy, created_at = excluded.created_at",
-                logger: Logger(label: "apns.registry.postgres"))
+                logger: Self.queryLogger)
             return ()
         }
     }
@@ -245,7 +263,7 @@ extension PostgresLiveActivityRegistry {
     public func deleteChannel(id: String) throws(LiveActivityRegistryError) -> Bool {
         try RegistryInput.checkIdentifier(id, field: "channelId")
         return try self.transaction("deleting a channel") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             try await connection.query("DELETE FROM channel_bindings WHERE channel_id = \(id)", logger: logger)
             return try await connection.query(
                 "DELETE FROM broadcast_channels WHERE id = \(id) RETURNING 1", logger: logger
@@ -258,7 +276,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("reading a channel") { connection in
             try await connection.query(
                 "SELECT id, app, environment, storage_policy, created_at FROM broadcast_channels WHERE id = \(id)",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.channelRecord).first
         }
     }
@@ -268,7 +286,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("reading channels") { connection in
             try await connection.query(
                 "SELECT id, app, environment, storage_policy, created_at FROM broadcast_channels WHERE app = \(app) AND environment = \(environment) ORDER BY id",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect(Self.channelRecord)
         }
     }
@@ -279,7 +297,7 @@ extension PostgresLiveActivityRegistry {
         let kind = subject.kind
         let identifier = subject.identifier
         try self.run("binding a channel") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             if let channelID {
                 try await connection.query(
                     "INSERT INTO channel_bindings (kind, subject_id, channel_id, bound_at) VALUES (\(kind), \(identifier), \(channelID), \(now)) ON CONFLICT (kind, subject_id) DO UPDATE SET channel_id = excluded.channel_id, bound_at = excluded.bound_at",
@@ -298,7 +316,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("reading a channel binding") { connection in
             try await connection.query(
                 "SELECT channel_id FROM channel_bindings WHERE kind = \(kind) AND subject_id = \(identifier)",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect { row in try row.at(0, as: String.self) }.first
         }
     }

@@ -24,7 +24,7 @@ extension PostgresLiveActivityRegistry {
         registration.token = try RegistryInput.normalizedToken(registration.token)
         try RegistryInput.checkTime(now, field: "registration time")
         let new = registration
-        let logger = Logger(label: "apns.registry.postgres")
+        let logger = Self.queryLogger
         return try self.transaction("registering an update token") { connection in
             try await Self.lock(["activity\u{1}\(new.activityID)\u{1}\(new.deviceID)", "token\u{1}\(new.token)"], connection)
             if let holder = try await connection.query(
@@ -72,7 +72,7 @@ extension PostgresLiveActivityRegistry {
     static func lock(_ names: [String], _ connection: PostgresConnection) async throws {
         try await connection.query(
             "SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(n, 0) AS k FROM unnest(\(names)::text[]) AS n ORDER BY k) AS keys",
-            logger: Logger(label: "apns.registry.postgres"))
+            logger: Self.queryLogger)
     }
 
     public func unregister(activityID: String, deviceID: String?) throws(LiveActivityRegistryError) -> Int {
@@ -81,7 +81,7 @@ extension PostgresLiveActivityRegistry {
             try RegistryInput.checkIdentifier(deviceID, field: "deviceID")
         }
         return try self.run("unregistering an activity") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             if let deviceID {
                 return try await connection.query(
                     "DELETE FROM activity_tokens WHERE activity_id = \(activityID) AND device_id = \(deviceID) RETURNING 1",
@@ -97,7 +97,7 @@ extension PostgresLiveActivityRegistry {
     public func unregister(token: String) throws(LiveActivityRegistryError) -> Int {
         let token = try RegistryInput.normalizedToken(token)
         return try self.transaction("unregistering a token") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             let updates = try await connection.query(
                 "DELETE FROM activity_tokens WHERE token = \(token) RETURNING 1", logger: logger
             ).count()
@@ -123,7 +123,7 @@ extension PostgresLiveActivityRegistry {
         let alive = includingDead ? "" : " AND dead_at IS NULL"
         return try self.run("reading an activity's tokens") { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE activity_id = \(activityID)\(unescaped: alive) ORDER BY device_id", logger: Logger(label: "apns.registry.postgres")
+                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE activity_id = \(activityID)\(unescaped: alive) ORDER BY device_id", logger: Self.queryLogger
             ).collect(Self.activityRecord)
         }
     }
@@ -143,7 +143,7 @@ extension PostgresLiveActivityRegistry {
         let alive = includingDead ? "" : " AND dead_at IS NULL"
         return try self.run("reading a stream's tokens") { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE stream_id = \(streamID)\(unescaped: alive) ORDER BY activity_id, device_id", logger: Logger(label: "apns.registry.postgres")
+                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE stream_id = \(streamID)\(unescaped: alive) ORDER BY activity_id, device_id", logger: Self.queryLogger
             ).collect(Self.activityRecord)
         }
     }
@@ -155,7 +155,7 @@ extension PostgresLiveActivityRegistry {
         try RegistryInput.checkIdentifier(deviceID, field: "deviceID")
         return try self.run("reading an update token") { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE activity_id = \(activityID) AND device_id = \(deviceID)", logger: Logger(label: "apns.registry.postgres")
+                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE activity_id = \(activityID) AND device_id = \(deviceID)", logger: Self.queryLogger
             ).collect(Self.activityRecord).first
         }
     }
@@ -173,7 +173,7 @@ extension PostgresLiveActivityRegistry {
         try RegistryInput.checkTime(now, field: "registration time")
         let new = registration
         return try self.transaction("registering a push-to-start token") { connection in
-            let logger = Logger(label: "apns.registry.postgres")
+            let logger = Self.queryLogger
             try await Self.lock(
                 ["start\u{1}\(new.userID)\u{1}\(new.deviceID)\u{1}\(new.app)", "token\u{1}\(new.token)"], connection)
             if let holder = try await connection.query(
@@ -224,7 +224,7 @@ extension PostgresLiveActivityRegistry {
         try RegistryInput.checkIdentifier(app, field: "app")
         return try self.run("unregistering a push-to-start token") { connection in
             try await connection.query(
-                "DELETE FROM push_to_start_tokens WHERE user_id = \(userID) AND device_id = \(deviceID) AND app = \(app) RETURNING 1", logger: Logger(label: "apns.registry.postgres")
+                "DELETE FROM push_to_start_tokens WHERE user_id = \(userID) AND device_id = \(deviceID) AND app = \(app) RETURNING 1", logger: Self.queryLogger
             ).count() > 0
         }
     }
@@ -256,7 +256,7 @@ extension PostgresLiveActivityRegistry {
         let selected = users
         return try self.run("reading push-to-start tokens") { connection in
             try await connection.query(
-                "SELECT t.user_id, t.device_id, t.app, t.token, t.environment, t.created_at, t.updated_at, t.dead_at, t.dead_reason FROM unnest(\(selected)::text[]) WITH ORDINALITY AS u(user_id, position) JOIN push_to_start_tokens AS t ON t.user_id = u.user_id COLLATE \"C\" WHERE t.app = \(app)\(unescaped: alive) ORDER BY u.position, t.device_id", logger: Logger(label: "apns.registry.postgres")
+                "SELECT t.user_id, t.device_id, t.app, t.token, t.environment, t.created_at, t.updated_at, t.dead_at, t.dead_reason FROM unnest(\(selected)::text[]) WITH ORDINALITY AS u(user_id, position) JOIN push_to_start_tokens AS t ON t.user_id = u.user_id COLLATE \"C\" WHERE t.app = \(app)\(unescaped: alive) ORDER BY u.position, t.device_id", logger: Self.queryLogger
             ).collect(Self.startRecord)
         }
     }
@@ -269,7 +269,7 @@ extension PostgresLiveActivityRegistry {
         try RegistryInput.checkIdentifier(app, field: "app")
         return try self.run("reading a push-to-start token") { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.startColumns) FROM push_to_start_tokens WHERE user_id = \(userID) AND device_id = \(deviceID) AND app = \(app)", logger: Logger(label: "apns.registry.postgres")
+                "SELECT \(unescaped: Self.startColumns) FROM push_to_start_tokens WHERE user_id = \(userID) AND device_id = \(deviceID) AND app = \(app)", logger: Self.queryLogger
             ).collect(Self.startRecord).first
         }
     }
@@ -286,7 +286,7 @@ extension PostgresLiveActivityRegistry {
                 // SET expressions see the row as it was: keep the latest death and its reason.
                 marked += try await connection.query(
                     "UPDATE \(unescaped: table) SET dead_at = greatest(coalesce(dead_at, \(at)), \(at)), dead_reason = CASE WHEN dead_at IS NULL OR dead_at <= \(at) THEN \(reason) ELSE dead_reason END WHERE token = \(token) AND updated_at <= \(at) RETURNING 1",
-                    logger: Logger(label: "apns.registry.postgres")
+                    logger: Self.queryLogger
                 ).count()
             }
             return marked
@@ -303,7 +303,7 @@ extension PostgresLiveActivityRegistry {
         return try self.run("reading dead tokens") { connection in
             let dead = try await connection.query(
                 "SELECT token FROM activity_tokens WHERE token = ANY(\(list)::text[]) AND dead_at IS NOT NULL UNION SELECT token FROM push_to_start_tokens WHERE token = ANY(\(list)::text[]) AND dead_at IS NOT NULL",
-                logger: Logger(label: "apns.registry.postgres")
+                logger: Self.queryLogger
             ).collect { row in try row.at(0, as: String.self) }
             return Set(dead)
         }

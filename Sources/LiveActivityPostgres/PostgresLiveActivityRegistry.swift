@@ -39,6 +39,9 @@ public final class PostgresLiveActivityRegistry: LiveActivityRegistry, @unchecke
     /// The advisory lock key held while migrating (`'apns-gateway'` as bytes).
     public static let migrationLockKey: Int64 = 0x6170_6e73_2d67_7721
 
+    /// The logger given to postgres-nio for queries (made once: making a logger is not free).
+    static let queryLogger = Logger(label: "apns.registry.postgres")
+
     public let configuration: PostgresRegistryConfiguration
     /// Who this registry claims scheduled ends as: host, process ID and a random suffix.
     public let claimerID: String
@@ -125,6 +128,9 @@ public final class PostgresLiveActivityRegistry: LiveActivityRegistry, @unchecke
 
     /// One call per pooled connection.
     public var concurrentCalls: Int { max(1, self.configuration.poolSize) }
+
+    /// Claims expire after ``PostgresRegistryConfiguration/leaseSeconds`` and are taken over.
+    public var claimsAreLeases: Bool { true }
 
     public func close() {
         let wasClosed = self.closed.withLockedValue { closed in

@@ -209,6 +209,9 @@ public final class LiveActivityService: Sendable {
     }
 
     private func reportUnconfirmedEnds() async {
+        // With leases (PostgreSQL) an end left firing is another gateway's in-flight claim, or is taken over once
+        // its lease runs out: nothing for an operator to do.
+        guard !registry.claimsAreLeases else { return }
         guard let firing = try? await withRegistry({ try $0.scheduledEnds(state: .firing) }), !firing.isEmpty else {
             return
         }

@@ -44,12 +44,21 @@
 /// visible through ``scheduledEnds(state:)``, and an operator or a recovery routine decides with
 /// ``release(scheduledEndID:)`` (back to `pending`, so a later claim sends it: at least once)
 /// or ``markDone(scheduledEndID:)``.
+///
+/// A store whose claims are leases (``claimsAreLeases``: PostgreSQL) differs in one way: an end still `firing` when
+/// its claimer's lease has run out is returned by a later claim again, with ``ScheduledEnd/possiblySent`` set
+/// (its first claimer may have sent it before dying), so no end is lost when a gateway dies and the only repeats
+/// are flagged.
 public protocol LiveActivityRegistry: AnyObject, Sendable {
     /// Closes the store; later calls throw ``LiveActivityRegistryError/closed``. Closing twice is harmless.
     func close()
     /// How many calls the store can serve at once (its connections): the service runs that many calls in
     /// parallel. 1 for SQLite, which serialises every call on its one connection.
     var concurrentCalls: Int { get }
+    /// Whether a claim of a scheduled end is a lease that another claimer takes over once it runs out (marking the
+    /// end ``ScheduledEnd/possiblySent``): true for PostgreSQL; false for SQLite, where an end left `firing` waits
+    /// for ``release(scheduledEndID:)``.
+    var claimsAreLeases: Bool { get }
 
     // MARK: Update tokens
 
@@ -163,4 +172,5 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
 
 extension LiveActivityRegistry {
     public var concurrentCalls: Int { 1 }
+    public var claimsAreLeases: Bool { false }
 }
