@@ -68,9 +68,7 @@ final class APNsBroadcastExchange: HTTP2Exchange, @unchecked Sendable {
     let deadline: NIODeadline
     private let client: APNsClient
     private let completion: @Sendable (APNsBroadcastResult) -> Void
-    private var attempts = 0
-    private var retriedAfterUnknownOutcome = false
-    private var authorizationSent: String?
+    private var attempts = APNsAttempts()
 
     init(broadcast: APNsBroadcast, deadline: NIODeadline, client: APNsClient, completion: @escaping @Sendable (APNsBroadcastResult) -> Void) {
         self.broadcast = broadcast
@@ -86,9 +84,7 @@ final class APNsBroadcastExchange: HTTP2Exchange, @unchecked Sendable {
         writer.add(":scheme", "https" as StaticString)
         writer.add(":authority", client.authority)
         writer.add(":path", prefix: "/4/broadcasts/apps/", broadcast.bundleID)
-        if let tokens = client.tokens {
-            let authorization = tokens.authorization()
-            authorizationSent = authorization
+        if let authorization = attempts.authorization(from: client) {
             writer.add("authorization", authorization)
         }
         writer.add("apns-push-type", "liveactivity" as StaticString)
@@ -102,71 +98,28 @@ final class APNsBroadcastExchange: HTTP2Exchange, @unchecked Sendable {
     }
 
     func complete(_ result: Result<HTTP2Response, HTTP2Error>) {
-        attempts += 1
-        let outcome: APNsAttemptOutcome
-        var requestID: String?
-        switch result {
-        case .success(let response):
-            requestID = response.header("apns-request-id")
-            outcome = .response(APNsResponse.parse(status: response.status, apnsID: nil, apnsUniqueID: nil, body: response.body))
-        case .failure(let error):
-            switch error.kind {
-            case .shutdown:
-                return finish(.gateway(.shutdown, "the gateway shut down before APNs answered", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
-            case .queueFull:
-                return finish(.gateway(.overloaded, error.detail, attempts: attempts - 1))
-            case .connectFailed:
-                return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1))
-            case .deadlineExceeded:
-                outcome = .deadlineExceeded
-            case .notSent:
-                outcome = .notSent
-            case .connectionLost, .streamReset, .protocolError:
-                outcome = .connectionLost
+        switch attempts.next(after: result, client: client, expiration: broadcast.expiration, deadline: deadline) {
+        case .answered(let response, let http):
+            finish(answer(response, http))
+        case .gaveUp(let code, let detail, let answer):
+            guard let (response, http) = answer else {
+                return finish(.gateway(code, detail, attempts: attempts.count, uncertain: attempts.retriedAfterUnknownOutcome))
             }
-            client.recordFailure(error)
-        }
-        let decision: APNsRetryDecision
-        if case .response(let response) = outcome, response.status == 200 {
-            decision = .finish
-        } else {
-            decision = client.configuration.retry.decide(
-                outcome, attempt: attempts, nowEpochSeconds: client.epochSeconds(), expiration: broadcast.expiration,
-                random: Double.random(in: 0..<1))
-        }
-        switch decision {
-        case .finish:
-            guard case .response(let response) = outcome else {
-                return finish(.gateway(.retriesExhausted, "no answer from APNs", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
-            }
-            finish(answer(response, requestID: requestID))
-        case .giveUp(let reason):
-            let code: GatewayReason = outcome == .deadlineExceeded ? .deadlineExceeded : .retriesExhausted
-            if case .response(let response) = outcome {
-                var result = answer(response, requestID: requestID)
-                result.detail = reason
-                return finish(result)
-            }
-            finish(.gateway(code, reason, attempts: attempts, uncertain: retriedAfterUnknownOutcome))
-        case .retry(let delay):
-            if case .response(let response) = outcome, response.disposition == .refreshTokenAndRetry {
-                guard let tokens = client.tokens, let sent = authorizationSent, tokens.tokenRejected(sent) else {
-                    return finish(answer(response, requestID: requestID))
-                }
-            }
-            let wait = TimeAmount.nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-            guard NIODeadline.now() + wait < deadline else {
-                return finish(.gateway(.deadlineExceeded, "the deadline passes before the next retry", attempts: attempts, uncertain: retriedAfterUnknownOutcome))
-            }
-            if outcome == .connectionLost { retriedAfterUnknownOutcome = true }
+            var result = self.answer(response, http)
+            result.detail = detail
+            finish(result)
+        case .failed(let code, let detail, let count, let uncertain):
+            finish(.gateway(code, detail, attempts: count, uncertain: uncertain))
+        case .retry(let wait):
             client.retryBroadcast(self, after: wait)
         }
     }
 
-    private func answer(_ response: APNsResponse, requestID: String?) -> APNsBroadcastResult {
+    private func answer(_ response: APNsResponse, _ http: HTTP2Response) -> APNsBroadcastResult {
         APNsBroadcastResult(
-            source: .apns, status: response.status, reason: response.reason?.rawValue, requestID: requestID,
-            attempts: attempts, retriedAfterUnknownOutcome: retriedAfterUnknownOutcome)
+            source: .apns, status: response.status, reason: response.reason?.rawValue,
+            requestID: http.header("apns-request-id"),
+            attempts: attempts.count, retriedAfterUnknownOutcome: attempts.retriedAfterUnknownOutcome)
     }
 
     private func finish(_ result: APNsBroadcastResult) {

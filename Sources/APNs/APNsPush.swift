@@ -16,11 +16,7 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     var enqueuedAt: NIODeadline
     private let client: APNsClient
     private let completion: @Sendable (APNsResult) -> Void
-    private var attempts = 0
-    private var retriedAfterUnknownOutcome = false
-    private var lastOutcomeUnknown = false
-    /// The `authorization` value of the latest attempt, to know which token APNs rejected.
-    private var authorizationSent: String?
+    private var attempts = APNsAttempts()
 
     init(
         notification: APNsNotification, acceptedAt: NIODeadline, deadline: NIODeadline, client: APNsClient,
@@ -41,9 +37,7 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         writer.add(":scheme", "https" as StaticString)
         writer.add(":authority", client.authority)
         writer.add(":path", prefix: "/3/device/", notification.deviceToken)
-        if let tokens = client.tokens {
-            let authorization = tokens.authorization()
-            authorizationSent = authorization
+        if let authorization = attempts.authorization(from: client) {
             writer.add("authorization", authorization)
         }
         writer.add("apns-push-type", notification.pushType.rawValue)
@@ -63,83 +57,23 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     }
 
     func complete(_ result: Result<HTTP2Response, HTTP2Error>) {
-        attempts += 1
-        let outcome: APNsAttemptOutcome
-        var answeredAt: NIODeadline?
-        /// Why this attempt failed, for a result that ends here without an answer.
-        var failure: String?
-        switch result {
-        case .success(let response):
+        if case .success(let response) = result {
             // The response carries its times (the engine reads the clock per write and per read batch).
             client.recordTimings(enqueuedAt: enqueuedAt, sentAt: response.sentAt, receivedAt: response.receivedAt)
-            answeredAt = response.receivedAt
-            outcome = .response(APNsResponse.parse(
-                status: response.status,
-                apnsID: response.header("apns-id"),
-                apnsUniqueID: response.header("apns-unique-id"),
-                body: response.body
-            ))
-        case .failure(let error):
-            switch error.kind {
-            case .shutdown:
-                return finish(.gateway(.shutdown, "the gateway shut down before APNs answered", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.shutdown))
-            case .queueFull:
-                return finish(.gateway(.overloaded, error.detail, attempts: attempts - 1), .gateway(.overloaded))
-            case .connectFailed:
-                return finish(.gateway(.connectFailed, error.detail, attempts: attempts - 1), .gateway(.connectFailed))
-            case .deadlineExceeded:
-                outcome = .deadlineExceeded
-            case .notSent:
-                outcome = .notSent
-            case .connectionLost, .streamReset, .protocolError:
-                outcome = .connectionLost
-            }
-            failure = error.detail
-            client.recordFailure(error)
         }
-        lastOutcomeUnknown = outcome == .connectionLost
-        // The common case needs no policy, clock or random number (a system call on Linux).
-        let decision: APNsRetryDecision
-        if case .response(let response) = outcome, response.status == 200 {
-            decision = .finish
-        } else {
-            decision = client.configuration.retry.decide(
-                outcome,
-                attempt: attempts,
-                nowEpochSeconds: client.epochSeconds(),
-                expiration: notification.expiration,
-                random: Double.random(in: 0..<1)
-            )
-        }
-        switch decision {
-        case .finish:
-            if case .response(let response) = outcome {
-                finish(APNsResult(
-                    source: .apns, status: response.status, reason: response.reason?.rawValue,
-                    apnsID: response.apnsID, apnsUniqueID: response.apnsUniqueID, timestamp: response.timestamp,
-                    attempts: attempts, retriedAfterUnknownOutcome: retriedAfterUnknownOutcome
-                ), .apns(status: response.status, reason: response.reason), at: answeredAt)
-            } else {
-                finish(.gateway(.retriesExhausted, "no answer from APNs", attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.retriesExhausted))
-            }
-        case .giveUp(let reason):
-            let code: GatewayReason = outcome == .deadlineExceeded ? .deadlineExceeded : .retriesExhausted
-            finish(.gateway(code, reason, attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(code), at: answeredAt)
-        case .retry(let delay):
-            if case .response(let response) = outcome, response.disposition == .refreshTokenAndRetry {
-                guard let tokens = client.tokens, let sent = authorizationSent, tokens.tokenRejected(sent) else {
-                    return finish(APNsResult(
-                        source: .apns, status: response.status, reason: response.reason?.rawValue,
-                        apnsID: response.apnsID, attempts: attempts, retriedAfterUnknownOutcome: retriedAfterUnknownOutcome
-                    ), .apns(status: response.status, reason: response.reason), at: answeredAt)
-                }
-            }
-            let wait = TimeAmount.nanoseconds(Int64(delay.components.seconds) * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-            guard NIODeadline.now() + wait < deadline else {
-                let detail = "the deadline passes before the next retry" + (failure.map { " (last attempt: \($0))" } ?? "")
-                return finish(.gateway(.deadlineExceeded, detail, attempts: attempts, uncertain: retriedAfterUnknownOutcome), .gateway(.deadlineExceeded), at: answeredAt)
-            }
-            if lastOutcomeUnknown { retriedAfterUnknownOutcome = true }
+        switch attempts.next(after: result, client: client, expiration: notification.expiration, deadline: deadline) {
+        case .answered(let response, let http):
+            finish(APNsResult(
+                source: .apns, status: response.status, reason: response.reason?.rawValue,
+                apnsID: response.apnsID, apnsUniqueID: response.apnsUniqueID, timestamp: response.timestamp,
+                attempts: attempts.count, retriedAfterUnknownOutcome: attempts.retriedAfterUnknownOutcome
+            ), .apns(status: response.status, reason: response.reason), at: http.receivedAt)
+        case .gaveUp(let code, let detail, let answer):
+            finish(.gateway(code, detail, attempts: attempts.count, uncertain: attempts.retriedAfterUnknownOutcome),
+                   .gateway(code), at: answer?.1.receivedAt)
+        case .failed(let code, let detail, let count, let uncertain):
+            finish(.gateway(code, detail, attempts: count, uncertain: uncertain), .gateway(code))
+        case .retry(let wait):
             client.retry(self, after: wait)
         }
     }
