@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "APNs", targets: ["APNs"]),
         .library(name: "MockAPNs", targets: ["MockAPNs"]),
         .executable(name: "apns-mock", targets: ["apns-mock"]),
+        .executable(name: "latency-proxy", targets: ["latency-proxy"]),
         .library(name: "Intake", targets: ["Intake"]),
         .library(name: "APNsGatewayClient", targets: ["APNsGatewayClient"]),
         .library(name: "LiveActivity", targets: ["LiveActivity"]),
@@ -104,6 +105,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // A TCP proxy that delays every byte by half a round trip each way (Benchmarks/latency.sh).
+        .executableTarget(
+            name: "latency-proxy",
+            dependencies: [
+                "MockAPNs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
 
@@ -229,6 +240,7 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

@@ -8,6 +8,10 @@
 # apns-gateway daemon, fed through its Unix socket by SENDERS sender processes, default 4) with the same
 # request shape, and writes Benchmarks/results/latest.json, latest.md and latest.svg (a chart of pushes/s by
 # configuration).
+#
+# Environment: BIN (a folder with a built apns-gateway: skip its build), STREAMS (nghttpd -m, default 100), SENDERS (default 4), MODES (default "engine client gateway";
+# h2load always runs), MAX_OUTSTANDING_BYTES (the gateway's pool.maxOutstandingBytes; default: its own), and
+# the gateway's own variables (APNS_GATEWAY_MALLOC_TUNING=off ...) pass through to it.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -18,10 +22,16 @@ mkdir -p "$results"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-swift build -c release --product apns-bench >&2
-bench=$(swift build -c release --show-bin-path)/apns-bench
-swift build -c release --package-path "$root" --product apns-gateway >&2
-gateway_bin=$(swift build -c release --package-path "$root" --show-bin-path)/apns-gateway
+if [[ " ${MODES:-engine} " == *" engine "* || " ${MODES:-client} " == *" client "* ]]; then
+  swift build -c release --product apns-bench >&2
+  bench=$(swift build -c release --show-bin-path)/apns-bench
+fi
+if [ -n "${BIN:-}" ]; then
+  gateway_bin=$BIN/apns-gateway  # a folder holding an apns-gateway already built
+else
+  swift build -c release --package-path "$root" --product apns-gateway >&2
+  gateway_bin=$(swift build -c release --package-path "$root" --show-bin-path)/apns-gateway
+fi
 cp "$root/certs/AuthKey_TESTKEY123.p8" "$work/key.p8"
 chmod 600 "$work/key.p8"
 
@@ -67,7 +77,7 @@ run_gateway() {  # connections payload: the daemon, its socket fed by sender pro
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": $1},
+  "pool": {"connections": $1${MAX_OUTSTANDING_BYTES:+, \"maxOutstandingBytes\": $MAX_OUTSTANDING_BYTES}},
   "intake": {"socketPath": "gw.sock"},
   "logLevel": "warning"
 }
@@ -101,12 +111,15 @@ for payload in 210 4096; do
   payload_file "$payload"
   for connections in 1 4; do
     run_h2load "$connections" "$payload" | tee -a "$work/all.jsonl" >&2
-    for mode in engine client; do
+    for mode in ${MODES:-engine client gateway}; do
+      [ "$mode" = gateway ] && continue
       "$bench" --mode "$mode" --port "$port" --ca "$root/certs/test-ca.pem" --key "$root/certs/AuthKey_TESTKEY123.p8" \
         --connections "$connections" --requests "$requests" --payload "$payload" --window 4000 \
         | tee -a "$work/all.jsonl" >&2
     done
-    run_gateway "$connections" "$payload" | tee -a "$work/all.jsonl" >&2
+    if [[ " ${MODES:-gateway} " == *" gateway "* ]]; then
+      run_gateway "$connections" "$payload" | tee -a "$work/all.jsonl" >&2
+    fi
   done
 done
 

@@ -3,7 +3,8 @@
 #
 #   scripts/intake-bench.sh [NOTIFICATIONS]     (default 200000)
 #
-# Environment: BIN (a folder with a built apns-gateway: skip the release build), CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING (default: the gateway's), SCRATCH (build
+# Environment: BIN (a folder with a built apns-gateway: skip the release build), CONNECTIONS (APNs connections, default 1), MAX_OUTSTANDING and
+# MAX_OUTSTANDING_BYTES (default: the gateway's), PAYLOAD (bytes per notification, default 210), SCRATCH (build
 # folder), PERF_DATA (a file: record the gateway's stacks with perf during the measured run), METRICS=1 (serve
 # /metrics on a free loopback port and scrape it every SCRAPE_SECONDS, default 1, during the measured run;
 # METRICS_OUT=FILE keeps the last scrape), NETWORK=1 (also serve the network intake, TCP + TLS with a bearer token,
@@ -51,7 +52,7 @@ cat > "$work/config.json" <<JSON
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": ${CONNECTIONS:-1}${MAX_OUTSTANDING:+, \"maxOutstanding\": $MAX_OUTSTANDING}},
+  "pool": {"connections": ${CONNECTIONS:-1}${MAX_OUTSTANDING:+, \"maxOutstanding\": $MAX_OUTSTANDING}${MAX_OUTSTANDING_BYTES:+, \"maxOutstandingBytes\": $MAX_OUTSTANDING_BYTES}},
   "intake": {"socketPath": "gw.sock"$network_config},
   "logLevel": "warning"$metrics_config
 }
@@ -60,12 +61,14 @@ ${WRAP:-} "$bin/apns-gateway" serve --config "$work/config.json" > "$work/gw.out
 gateway=$!
 for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 
-payload=$(python3 -c 'h="{\"aps\":{\"alert\":{\"title\":\"Score update\",\"body\":\""; t="\"},\"sound\":\"default\"}}"; print(h+"x"*(210-len(h)-len(t))+t)')
+payload_size=${PAYLOAD:-210}
+payload=$(python3 -c 'import sys; h="{\"aps\":{\"alert\":{\"title\":\"Score update\",\"body\":\""; t="\"},\"sound\":\"default\"}}"; print(h+"x"*(int(sys.argv[1])-len(h)-len(t))+t)' "$payload_size")
 printf '%s' "$payload" > "$work/payload.json"
 h2=$(h2load -n "$total" -c "${CONNECTIONS:-1}" -m 1000 -t 1 -d "$work/payload.json" -H 'apns-push-type: alert' \
   -H 'apns-topic: com.example.app' "https://127.0.0.1:$port/3/device/$token" 2>&1 | sed -nE 's/^finished in .*, ([0-9.]+) req\/s.*/\1/p')
 echo "{\"mode\":\"h2load\",\"connections\":${CONNECTIONS:-1},\"requests\":$total,\"pushes_per_second\":$h2}"
-scripts/intake_load.py "$work/gw.sock" "$token" --total "$((total / 10))" --connections 4 --batch 500 > /dev/null  # warm-up
+rss_ready=$(awk '/^VmRSS/ { print $2 }' "/proc/$gateway/status")
+scripts/intake_load.py "$work/gw.sock" "$token" --total "$((total / 10))" --connections 4 --batch 500 --payload "$payload_size" > /dev/null  # warm-up
 if [ -n "${PERF_DATA:-}" ]; then
   # Samples the gateway's stacks during the measured run: inspect with `perf report -i "$PERF_DATA"`.
   perf record -F 1999 -g -o "$PERF_DATA" -p "$gateway" 2>/dev/null &
@@ -84,7 +87,7 @@ if [ -n "${METRICS:-}" ]; then
   scraper=$!
 fi
 cpu_before=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
-scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500
+scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500 --payload "$payload_size"
 cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
 # The gateway's own CPU time (user + system) over the measured run: less sensitive to other load than pushes/s.
 python3 -c "import json,sys; s=($cpu_after-$cpu_before)/$(getconf CLK_TCK); print(json.dumps({'gateway_cpu_seconds': round(s,2), 'gateway_cpu_seconds_per_100k': round(s*100000/$total,3)}))"
@@ -122,12 +125,15 @@ fi
 if [ -n "${PERF_DATA:-}" ]; then kill -INT "$profiler"; wait "$profiler" || true; fi
 # The gateway's memory: peak (VmHWM) over the whole run, what it holds now (VmRSS), and the samples of the
 # measured run's second half (its lowest, highest and the change from its start to its end), in MiB.
-python3 - "$work/rss.samples" "/proc/$gateway/status" <<'PY'
+# start: when the measured run begins (after the warm-up); end: the last sample of the measured run.
+python3 - "$work/rss.samples" "/proc/$gateway/status" "$rss_ready" <<'PY'
 import json, sys
 samples = [int(line) / 1024 for line in open(sys.argv[1]) if line.strip()]
 status = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open(sys.argv[2]) if line.startswith(("Vm", "Rss"))}
 half = samples[len(samples) // 2:] or [0]
-print(json.dumps({"gateway_peak_rss_mib": round(status["VmHWM"], 1), "rss_after_mib": round(status["VmRSS"], 1),
+print(json.dumps({"rss_ready_mib": round(int(sys.argv[3]) / 1024, 1), "rss_start_mib": round(samples[0], 1) if samples else 0,
+                  "rss_end_mib": round(samples[-1], 1) if samples else 0,
+                  "gateway_peak_rss_mib": round(status["VmHWM"], 1), "rss_after_mib": round(status["VmRSS"], 1),
                   "heap_and_stacks_mib": round(status["RssAnon"], 1), "code_and_files_mib": round(status["RssFile"], 1),
                   "second_half_min_mib": round(min(half), 1), "second_half_max_mib": round(max(half), 1),
                   "second_half_change_mib": round(half[-1] - half[0], 1), "samples": len(samples)}))

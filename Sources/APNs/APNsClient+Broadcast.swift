@@ -18,7 +18,8 @@ extension APNsClient {
         } else {
             do {
                 try broadcast.validate()
-                await limiter.acquire()
+                let bytes = broadcast.payload.readableBytes + APNsClientConfiguration.estimatedBytesPerNotification
+                await limiter.acquire(bytes: bytes)
                 result = await withCheckedContinuation { continuation in
                     let now = NIODeadline.now()
                     let exchange = APNsBroadcastExchange(
@@ -26,7 +27,7 @@ extension APNsClient {
                     ) { continuation.resume(returning: $0) }
                     pool.execute(exchange)
                 }
-                limiter.release()
+                limiter.release(bytes: bytes)
             } catch {
                 result = error
             }

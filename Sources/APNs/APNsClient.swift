@@ -51,7 +51,7 @@ public final class APNsClient: Sendable {
         let poolConfiguration = configuration.poolConfiguration
         self.authority = poolConfiguration.authority
         self.pool = try HTTP2ConnectionPool(configuration: poolConfiguration, group: group, logger: logger, onEvent: onConnectionEvent)
-        self.limiter = OutstandingLimiter(limit: configuration.maxOutstanding)
+        self.limiter = OutstandingLimiter(limit: configuration.maxOutstanding, byteLimit: configuration.maxOutstandingBytes)
     }
 
     /// Opens the connections.
@@ -70,7 +70,7 @@ public final class APNsClient: Sendable {
     /// ``whenCapacityAvailable(_:)``. Otherwise `completion` receives the result exactly once, on an
     /// arbitrary thread.
     public func trySend(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) -> Bool {
-        guard limiter.tryAcquire() else { return false }
+        guard limiter.tryAcquire(bytes: Self.outstandingBytes(notification)) else { return false }
         dispatch(notification, completion: completion)
         return true
     }
@@ -84,7 +84,7 @@ public final class APNsClient: Sendable {
 
     /// Sends one notification, waiting for room if the client is at its bound, and returns its result.
     public func send(_ notification: APNsNotification) async -> APNsResult {
-        await limiter.acquire()
+        await limiter.acquire(bytes: Self.outstandingBytes(notification))
         return await withCheckedContinuation { continuation in
             dispatch(notification) { continuation.resume(returning: $0) }
         }
@@ -94,8 +94,9 @@ public final class APNsClient: Sendable {
     /// Returns once every notification is accepted; results may still be arriving.
     public func send(_ notifications: [APNsNotification], onResult: @escaping @Sendable (Int, APNsResult) -> Void) async {
         for (index, notification) in notifications.enumerated() {
-            if !limiter.tryAcquire() {
-                await limiter.acquire()
+            let bytes = Self.outstandingBytes(notification)
+            if !limiter.tryAcquire(bytes: bytes) {
+                await limiter.acquire(bytes: bytes)
             }
             dispatch(notification) { onResult(index, $0) }
         }
@@ -112,7 +113,7 @@ public final class APNsClient: Sendable {
         counters.accepted.add(1, ordering: .relaxed)
         if closing.load(ordering: .relaxed) {
             let result = APNsResult.gateway(.shutdown, "the gateway is shutting down")
-            finished(result, slot: .gateway(.shutdown), after: .zero)
+            finished(result, slot: .gateway(.shutdown), after: .zero, bytes: Self.outstandingBytes(notification))
             completion(result)
             return
         }
@@ -120,7 +121,7 @@ public final class APNsClient: Sendable {
             try notification.validate()
         } catch {
             let result = APNsResult.local(error)
-            finished(result, slot: .local(error), after: .zero)
+            finished(result, slot: .local(error), after: .zero, bytes: Self.outstandingBytes(notification))
             logFailure(result, token: notification.deviceToken)
             completion(result)
             return
@@ -156,12 +157,20 @@ public final class APNsClient: Sendable {
         }
     }
 
-    /// Counts a final result and its time since acceptance, and frees its place.
+    /// Counts a final result and its time since acceptance, and frees its place (`bytes`: what
+    /// ``outstandingBytes(_:)`` took for it).
     @inline(__always)
-    func finished(_ result: APNsResult, slot: APNsOutcomeCounters.Slot, after elapsed: TimeAmount) {
+    func finished(_ result: APNsResult, slot: APNsOutcomeCounters.Slot, after elapsed: TimeAmount, bytes: Int) {
         counters.record(result, slot: slot)
         counters.endToEnd.record(elapsed)
-        limiter.release()
+        limiter.release(bytes: bytes)
+    }
+
+    /// What a notification counts against ``APNsClientConfiguration/maxOutstandingBytes``: its payload plus
+    /// the estimated overhead of one outstanding notification.
+    @inline(__always)
+    static func outstandingBytes(_ notification: APNsNotification) -> Int {
+        notification.payload.readableBytes + APNsClientConfiguration.estimatedBytesPerNotification
     }
 
     /// Records an answered attempt's time in the queue and at APNs.
@@ -194,7 +203,9 @@ public final class APNsClient: Sendable {
 
     /// A snapshot of the client's counters and its pool's state.
     public var statistics: APNsClientStatistics {
-        counters.snapshot(pool: pool.statistics, outstanding: limiter.outstanding, tokenRefreshes: tokens?.refreshCount ?? 0)
+        counters.snapshot(
+            pool: pool.statistics, outstanding: limiter.outstanding, outstandingBytes: limiter.outstandingBytes,
+            tokenRefreshes: tokens?.refreshCount ?? 0)
     }
 
     /// Stops accepting (new notifications are answered with ``GatewayReason/shutdown``), gives everything

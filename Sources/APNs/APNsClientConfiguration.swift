@@ -52,6 +52,10 @@ public struct APNsClientConfiguration: Sendable {
     /// The bound on notifications accepted and not yet answered (queued plus in flight). When it is reached,
     /// ``APNsClient/trySend(_:completion:)`` says no and the async ``APNsClient/send(_:)`` waits.
     public var maxOutstanding: Int
+    /// The bound on the bytes those notifications hold: each counts its payload plus
+    /// ``estimatedBytesPerNotification``. At it, as at ``maxOutstanding``, the client says no or waits; a
+    /// notification larger than the whole bound is still taken when nothing else is outstanding.
+    public var maxOutstandingBytes: Int
     /// How long a notification may take from acceptance to its final result, retries included.
     public var requestTimeout: TimeAmount
     public var retry: APNsRetryPolicy
@@ -82,6 +86,7 @@ public struct APNsClientConfiguration: Sendable {
         connectionCount: Int = HTTP2PoolConfiguration.defaultConnectionCount,
         maxConcurrentStreams: Int = HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams,
         maxOutstanding: Int = APNsClientConfiguration.defaultMaxOutstanding,
+        maxOutstandingBytes: Int = APNsClientConfiguration.defaultMaxOutstandingBytes,
         requestTimeout: TimeAmount = APNsClientConfiguration.defaultRequestTimeout,
         retry: APNsRetryPolicy = APNsRetryPolicy(),
         connectTimeout: TimeAmount = HTTP2ConnectionConfiguration.defaultConnectTimeout,
@@ -98,6 +103,7 @@ public struct APNsClientConfiguration: Sendable {
         self.connectionCount = connectionCount
         self.maxConcurrentStreams = maxConcurrentStreams
         self.maxOutstanding = maxOutstanding
+        self.maxOutstandingBytes = maxOutstandingBytes
         self.requestTimeout = requestTimeout
         self.retry = retry
         self.connectTimeout = connectTimeout
@@ -122,6 +128,18 @@ public struct APNsClientConfiguration: Sendable {
     }
     /// The values of ``maxOutstanding`` worth configuring.
     public static let maxOutstandingRange = 1...10_000_000
+    /// The default of ``maxOutstandingBytes``: 4 MiB, about 910 notifications of 4 KiB or 5,800 of 210 B.
+    /// It keeps the gateway's resident memory under 64 MiB with 4 KiB payloads (where the count bound alone,
+    /// 16,000 notifications at 4 connections, let it reach 145–185 MiB; 6 MiB still peaked at 66 MiB);
+    /// docs/benchmarks.md has the measurements.
+    public static let defaultMaxOutstandingBytes = 4 * 1024 * 1024
+    /// The values of ``maxOutstandingBytes`` worth configuring: from 64 KiB (an eighth of it still takes the
+    /// largest APNs payload, 5 KiB, with its overhead) to 64 GiB.
+    public static let maxOutstandingBytesRange = 65_536...68_719_476_736
+    /// What a notification is taken to hold beside its payload while outstanding, for ``maxOutstandingBytes``:
+    /// the device token, the push's state and closure, its slot in the intake's batch and reply, allocator
+    /// rounding. An estimate, not a measurement of each push.
+    public static let estimatedBytesPerNotification = 512
     /// The default of ``requestTimeout``.
     public static let defaultRequestTimeout: TimeAmount = .seconds(30)
     /// The values of ``requestTimeout`` worth configuring.

@@ -27,6 +27,9 @@ public struct APNsClientStatistics: Sendable, Hashable {
     public var attemptFailures: Int
     /// Accepted and not yet answered (queued plus in flight).
     public var outstanding: Int
+    /// The bytes they count against ``APNsClientConfiguration/maxOutstandingBytes`` (payloads plus the
+    /// per-notification estimate).
+    public var outstandingBytes: Int
     public var tokenRefreshes: Int
     /// From a request's write to its response, per attempt APNs answered.
     public var apnsLatency: HistogramSnapshot
@@ -61,7 +64,7 @@ final class APNsClientCounters: Sendable {
         outcomes.record(result, slot: slot)
     }
 
-    func snapshot(pool: HTTP2PoolStatistics, outstanding: Int, tokenRefreshes: Int) -> APNsClientStatistics {
+    func snapshot(pool: HTTP2PoolStatistics, outstanding: Int, outstandingBytes: Int, tokenRefreshes: Int) -> APNsClientStatistics {
         APNsClientStatistics(
             accepted: accepted.load(ordering: .relaxed),
             answeredByAPNs: answeredByAPNs.load(ordering: .relaxed),
@@ -72,6 +75,7 @@ final class APNsClientCounters: Sendable {
             retries: retries.load(ordering: .relaxed),
             attemptFailures: attemptFailures.load(ordering: .relaxed),
             outstanding: outstanding,
+            outstandingBytes: outstandingBytes,
             tokenRefreshes: tokenRefreshes,
             apnsLatency: apnsLatency.snapshot(),
             queueWait: queueWait.snapshot(),

@@ -81,7 +81,7 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     /// Hands over the final result. `at` is when it became known, if the caller has that time already (an
     /// APNs answer); otherwise the clock is read.
     private func finish(_ result: APNsResult, _ slot: APNsOutcomeCounters.Slot, at: NIODeadline? = nil) {
-        client.finished(result, slot: slot, after: (at ?? .now()) - acceptedAt)
+        client.finished(result, slot: slot, after: (at ?? .now()) - acceptedAt, bytes: APNsClient.outstandingBytes(notification))
         if result.status != 200 { client.logFailure(result, token: notification.deviceToken) }
         completion(result)
     }

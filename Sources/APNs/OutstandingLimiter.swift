@@ -1,59 +1,93 @@
 import NIOConcurrencyHelpers
 
-/// Counts notifications accepted and not yet answered, against one bound. Callers that find it full either
-/// hear "no" (``tryAcquire()``) or wait (``acquire()``); each release wakes the oldest waiter.
+/// Counts notifications accepted and not yet answered, and the bytes they hold, against two bounds: a count
+/// and a byte total. Callers that find it full either hear "no" (``tryAcquire(bytes:)``) or wait
+/// (``acquire(bytes:)``); each release wakes the oldest waiters that now fit.
+///
+/// An item's bytes are its caller's estimate (payload plus a per-item overhead); ``release(bytes:)`` must give
+/// back what was taken. An item larger than the whole byte bound is still admitted when nothing else holds
+/// bytes, so that no size can wait forever.
 final class OutstandingLimiter: Sendable {
+    private struct Waiter {
+        var bytes: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
     private struct State {
         var outstanding = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var bytes = 0
+        var waiters: [Waiter] = []
         var waiterHead = 0
         var callbacks: [@Sendable () -> Void] = []
         var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+        var hasWaiters: Bool { waiterHead < waiters.count }
+
+        /// Whether an item of `size` bytes fits now (ignoring waiters).
+        func fits(_ size: Int, limit: Int, byteLimit: Int) -> Bool {
+            outstanding < limit && (bytes == 0 || bytes + size <= byteLimit)
+        }
     }
 
     let limit: Int
+    let byteLimit: Int
     /// ``whenAvailable(_:)`` callbacks wait until the count falls to this, not just below the limit: a caller
     /// then has room for a run of notifications instead of one per wake-up (each a thread hop).
     let resumeBelow: Int
+    /// The same for bytes: callbacks wait until the bytes held fall to this.
+    let resumeBelowBytes: Int
     private let state = NIOLockedValueBox(State())
 
-    init(limit: Int) {
-        precondition(limit > 0)
+    init(limit: Int, byteLimit: Int = .max) {
+        precondition(limit > 0 && byteLimit > 0)
         self.limit = limit
+        self.byteLimit = byteLimit
         self.resumeBelow = limit - max(1, min(limit / 8, 1024))
+        self.resumeBelowBytes = byteLimit - max(1, byteLimit / 8)
     }
 
     var outstanding: Int { state.withLockedValue { $0.outstanding } }
 
-    /// Takes a slot if one is free.
-    func tryAcquire() -> Bool {
+    /// The bytes held by the items outstanding.
+    var outstandingBytes: Int { state.withLockedValue { $0.bytes } }
+
+    /// Callers of ``acquire(bytes:)`` still waiting.
+    var waiterCount: Int { state.withLockedValue { $0.waiters.count - $0.waiterHead } }
+
+    /// Takes a slot for an item of `bytes` bytes if the bounds allow it and nobody waits.
+    func tryAcquire(bytes size: Int = 0) -> Bool {
         state.withLockedValue { state in
-            guard state.outstanding < limit, state.waiterHead == state.waiters.count else { return false }
+            guard !state.hasWaiters, state.fits(size, limit: limit, byteLimit: byteLimit) else { return false }
             state.outstanding += 1
+            state.bytes += size
             return true
         }
     }
 
-    /// Takes a slot, waiting for one if needed (first come, first served).
-    func acquire() async {
+    /// Takes a slot for an item of `bytes` bytes, waiting for room if needed (first come, first served).
+    func acquire(bytes size: Int = 0) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let granted = state.withLockedValue { state -> Bool in
-                if state.outstanding < limit, state.waiterHead == state.waiters.count {
+                if !state.hasWaiters, state.fits(size, limit: limit, byteLimit: byteLimit) {
                     state.outstanding += 1
+                    state.bytes += size
                     return true
                 }
-                state.waiters.append(continuation)
+                state.waiters.append(Waiter(bytes: size, continuation: continuation))
                 return false
             }
             if granted { continuation.resume() }
         }
     }
 
-    /// Calls `callback` once: at once if a slot is free, otherwise when the count has fallen to
-    /// ``resumeBelow`` (an eighth of the limit, at most 1,024, below it).
+    /// Calls `callback` once: at once if a slot is free and the bytes are at most ``resumeBelowBytes``,
+    /// otherwise when the count has fallen to ``resumeBelow`` (an eighth of the limit, at most 1,024, below it)
+    /// and the bytes to ``resumeBelowBytes`` (an eighth below the byte bound), or nothing is outstanding. An
+    /// item refused for its bytes is therefore not retried until an eighth of the byte bound is free: items
+    /// smaller than that (every APNs payload, with the byte bound's minimum) fit then, with no busy retry.
     func whenAvailable(_ callback: @escaping @Sendable () -> Void) {
         let now = state.withLockedValue { state -> Bool in
-            if state.outstanding < limit { return true }
+            if state.outstanding < limit && state.bytes <= resumeBelowBytes { return true }
             state.callbacks.append(callback)
             return false
         }
@@ -81,21 +115,30 @@ final class OutstandingLimiter: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Gives a slot back: to the oldest waiter if there is one.
-    func release() {
-        let (waiter, callbacks, idle) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, [@Sendable () -> Void], [CheckedContinuation<Void, Never>]) in
-            if state.waiterHead < state.waiters.count {
+    /// Gives back the slot of an item of `bytes` bytes (what its acquire took), then admits the oldest waiters
+    /// that fit.
+    func release(bytes size: Int = 0) {
+        var woken: Waiter?
+        var more: [Waiter] = []
+        let (callbacks, idle) = state.withLockedValue { state -> ([@Sendable () -> Void], [CheckedContinuation<Void, Never>]) in
+            state.outstanding -= 1
+            state.bytes -= size
+            // Waiters in order, as long as the next one fits (an oversized one waits for the bytes to drain).
+            while state.hasWaiters, state.fits(state.waiters[state.waiterHead].bytes, limit: limit, byteLimit: byteLimit) {
                 let waiter = state.waiters[state.waiterHead]
                 state.waiterHead += 1
-                if state.waiterHead == state.waiters.count {
-                    state.waiters.removeAll(keepingCapacity: true)
-                    state.waiterHead = 0
-                }
-                return (waiter, [], [])  // the slot passes straight to the waiter
+                state.outstanding += 1
+                state.bytes += waiter.bytes
+                if woken == nil { woken = waiter } else { more.append(waiter) }
             }
-            state.outstanding -= 1
+            if state.waiterHead == state.waiters.count && state.waiterHead > 0 {
+                state.waiters.removeAll(keepingCapacity: true)
+                state.waiterHead = 0
+            }
             var callbacks: [@Sendable () -> Void] = []
-            if state.outstanding <= resumeBelow && !state.callbacks.isEmpty {
+            if !state.callbacks.isEmpty, !state.hasWaiters,
+                state.outstanding == 0 || (state.outstanding <= resumeBelow && state.bytes <= resumeBelowBytes)
+            {
                 swap(&callbacks, &state.callbacks)
             }
             var idle: [CheckedContinuation<Void, Never>] = []
@@ -103,9 +146,10 @@ final class OutstandingLimiter: Sendable {
                 idle = state.idleWaiters
                 state.idleWaiters.removeAll()
             }
-            return (nil, callbacks, idle)
+            return (callbacks, idle)
         }
-        waiter?.resume()
+        woken?.continuation.resume()
+        for waiter in more { waiter.continuation.resume() }
         for callback in callbacks { callback() }
         for continuation in idle { continuation.resume() }
     }

@@ -30,6 +30,7 @@ extension JSONWriter {
         int("retries", stats.retries)
         int("attemptFailures", stats.attemptFailures)
         int("outstanding", stats.outstanding)
+        int("outstandingBytes", stats.outstandingBytes)
         int("inFlight", stats.pool.inFlight)
         int("queued", stats.pool.queued)
         int("tokenRefreshes", stats.tokenRefreshes)

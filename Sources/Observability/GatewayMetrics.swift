@@ -89,7 +89,10 @@ public final class GatewayMetrics: Sendable {
 
     /// The metrics now, in the Prometheus text format (version 0.0.4).
     public func render() -> [UInt8] {
-        let appStats = apps.map { (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding) }
+        let appStats = apps.map {
+            (name: $0.name, stats: $0.client.statistics, limit: $0.client.configuration.maxOutstanding,
+             byteLimit: $0.client.configuration.maxOutstandingBytes)
+        }
         let intakeStats = intake?.statistics
         let liveActivityStats = liveActivities?()
         var endCounts = scheduledEnds?() ?? []
@@ -103,7 +106,7 @@ public final class GatewayMetrics: Sendable {
         var out = exported.withLockedValue { exported -> [UInt8] in
             var sink = Sink(registry: registry, exported: exported)
             if let intakeStats { sink.intake(intakeStats) }
-            for app in appStats { sink.app(app.name, app.stats, maxOutstanding: app.limit) }
+            for app in appStats { sink.app(app.name, app.stats, maxOutstanding: app.limit, maxOutstandingBytes: app.byteLimit) }
             for end in endCounts {
                 sink.counter(MetricName.scheduledEnds, [("app", end.app), ("outcome", end.outcome)], end.count)
             }
@@ -206,7 +209,7 @@ public final class GatewayMetrics: Sendable {
             counter(MetricName.pruned, [("kind", "tokens")], stats.prunedActivities.tokens)
         }
 
-        mutating func app(_ name: String, _ stats: APNsClientStatistics, maxOutstanding: Int) {
+        mutating func app(_ name: String, _ stats: APNsClientStatistics, maxOutstanding: Int, maxOutstandingBytes: Int) {
             let app = [("app", name)]
             counter(MetricName.accepted, app, stats.accepted)
             counter(MetricName.sent, app, stats.answeredByAPNs)
@@ -228,6 +231,8 @@ public final class GatewayMetrics: Sendable {
             counter(MetricName.tokenRefreshes, app, stats.tokenRefreshes)
             gauge(MetricName.outstanding, app, Double(stats.outstanding))
             gauge(MetricName.maxOutstanding, app, Double(maxOutstanding))
+            gauge(MetricName.outstandingBytes, app, Double(stats.outstandingBytes))
+            gauge(MetricName.maxOutstandingBytes, app, Double(maxOutstandingBytes))
 
             let pool = stats.pool
             counter(MetricName.connectionsOpened, app, pool.connectionsOpened)

@@ -24,6 +24,8 @@ enum MetricName {
     static let tokenRefreshes = Family(name: "apns_gateway_token_refreshes_total", help: "Provider tokens (JWT) signed.")
     static let outstanding = Family(name: "apns_gateway_outstanding", help: "Notifications accepted and not yet answered (queued, in flight or waiting to retry).")
     static let maxOutstanding = Family(name: "apns_gateway_max_outstanding", help: "The configured bound on outstanding notifications (pool.maxOutstanding).")
+    static let outstandingBytes = Family(name: "apns_gateway_outstanding_bytes", help: "The bytes outstanding notifications count against pool.maxOutstandingBytes (payloads plus an estimated overhead each).")
+    static let maxOutstandingBytes = Family(name: "apns_gateway_max_outstanding_bytes", help: "The configured bound on the bytes of outstanding notifications (pool.maxOutstandingBytes).")
 
     // MARK: Connections (per app)
     static let connectionsOpened = Family(name: "apns_gateway_connections_opened_total", help: "Connects started to APNs.")
@@ -78,6 +80,8 @@ enum MetricName {
         tokenRefreshes,
         outstanding,
         maxOutstanding,
+        outstandingBytes,
+        maxOutstandingBytes,
         connectionsOpened,
         connectionsClosed,
         connectionsFailed,

@@ -49,6 +49,8 @@ struct GatewayConfig {
         configuredMaxOutstanding
             ?? APNsClientConfiguration.maxOutstanding(connectionCount: connections, maxConcurrentStreams: maxConcurrentStreams)
     }
+    /// The bound on the bytes of those notifications, per app (payloads plus an estimated overhead each).
+    var maxOutstandingBytes = APNsClientConfiguration.defaultMaxOutstandingBytes
     var requestTimeout = APNsClientConfiguration.defaultRequestTimeout
     var connectTimeout = HTTP2ConnectionConfiguration.defaultConnectTimeout
     var pingInterval = HTTP2ConnectionConfiguration.defaultPingInterval
@@ -142,6 +144,8 @@ struct GatewayConfig {
                 try pool.int("maxConcurrentStreams", in: HTTP2ConnectionConfiguration.maxConcurrentStreamsRange)
                 ?? config.maxConcurrentStreams
             config.configuredMaxOutstanding = try pool.int("maxOutstanding", in: APNsClientConfiguration.maxOutstandingRange)
+            config.maxOutstandingBytes =
+                try pool.int("maxOutstandingBytes", in: APNsClientConfiguration.maxOutstandingBytesRange) ?? config.maxOutstandingBytes
             config.reconnectInitialBackoff =
                 try duration(&pool, "reconnectInitialBackoffSeconds", in: HTTP2PoolConfiguration.reconnectInitialBackoffRange)
                 ?? config.reconnectInitialBackoff
@@ -218,6 +222,7 @@ struct GatewayConfig {
             connectionCount: connections,
             maxConcurrentStreams: maxConcurrentStreams,
             maxOutstanding: maxOutstanding,
+            maxOutstandingBytes: maxOutstandingBytes,
             requestTimeout: requestTimeout,
             retry: APNsRetryPolicy(maxAttempts: maxAttempts),
             connectTimeout: connectTimeout,

@@ -56,7 +56,7 @@ struct ReloadPlan {
             needsRestart.append("environment")
         }
         if new.connections != running.connections || new.maxConcurrentStreams != running.maxConcurrentStreams
-            || new.maxOutstanding != running.maxOutstanding
+            || new.maxOutstanding != running.maxOutstanding || new.maxOutstandingBytes != running.maxOutstandingBytes
             || new.reconnectInitialBackoff != running.reconnectInitialBackoff
             || new.reconnectMaxBackoff != running.reconnectMaxBackoff
         {

@@ -25,7 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
             notification within timeouts.shutdownGraceSeconds, remove the socket, exit 0. SIGHUP: reload the \
             configuration file's apps' keys and certificates and the log level; pushes in flight finish. Environment: \
             APNS_GATEWAY_APP_<NAME>_KEY_PATH or APNS_GATEWAY_APP_<NAME>_KEY (an app's .p8 key), \
-            APNS_GATEWAY_SOCKET_PATH (the intake socket).
+            APNS_GATEWAY_SOCKET_PATH (the intake socket), APNS_GATEWAY_MALLOC_TUNING=off (keep glibc's malloc \
+            defaults instead of a fixed 128 KiB mmap threshold), APNS_GATEWAY_MALLOC_MMAP_THRESHOLD and \
+            APNS_GATEWAY_MALLOC_TRIM_THRESHOLD (bytes).
             """
     )
 
@@ -33,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
+        // First, before the buffers it is about come into use.
+        let malloc = try MallocTuning.fromEnvironment(ProcessInfo.processInfo.environment)
+        let mallocApplied = malloc.apply()
         let settings: GatewayConfig
         do {
             settings = try GatewayConfig.load(path: config)
@@ -41,6 +46,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         StructuredLogHandler.bootstrap(format: settings.logFormat, level: settings.logLevel)
         let logger = Logger(label: "apns.gateway")
+        if mallocApplied {
+            logger.debug("malloc tuning", metadata: ["settings": "\(malloc.description)"])
+        } else {
+            logger.warning("malloc tuning refused by the C library", metadata: ["settings": "\(malloc.description)"])
+        }
         // SIGTERM and SIGINT mean a graceful stop from here on, even while the gateway is still starting; SIGHUP
         // reloads the configuration (trapped at once, so that one sent during start-up does not end the process).
         let hangups = await UnixSignalsSequence(trapping: .sighup)

@@ -96,7 +96,7 @@ struct DemoConfigCommand: ParsableCommand {
               "bundleId": "com.example.app"
             }
           ],
-          "pool": {"connections": \(HTTP2PoolConfiguration.defaultConnectionCount), "maxConcurrentStreams": \(HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams)},
+          "pool": {"connections": \(HTTP2PoolConfiguration.defaultConnectionCount), "maxConcurrentStreams": \(HTTP2ConnectionConfiguration.defaultMaxConcurrentStreams), "maxOutstandingBytes": \(client.defaultMaxOutstandingBytes)},
           "timeouts": {"requestSeconds": \(seconds(client.defaultRequestTimeout)), "connectSeconds": \(seconds(HTTP2ConnectionConfiguration.defaultConnectTimeout)), "shutdownGraceSeconds": \(seconds(intake.defaultShutdownGrace))},
           "retry": {"maxAttempts": \(APNsRetryPolicy.defaultMaxAttempts)},
           "intake": {

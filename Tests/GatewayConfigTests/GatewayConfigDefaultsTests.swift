@@ -52,6 +52,16 @@ final class GatewayConfigDefaultsTests: XCTestCase {
         XCTAssertEqual(
             client.maxOutstanding,
             APNsClientConfiguration.maxOutstanding(connectionCount: pool.connectionCount, maxConcurrentStreams: connection.maxConcurrentStreams))
+        XCTAssertEqual(client.maxOutstandingBytes, reference.maxOutstandingBytes)
+        XCTAssertEqual(client.maxOutstandingBytes, 4 * 1024 * 1024)
+    }
+
+    /// `pool.maxOutstandingBytes` reaches the client; a value that is not an integer is refused.
+    func testMaxOutstandingBytesReachesTheClient() throws {
+        let config = try parse(minimal(#", "pool": {"maxOutstandingBytes": 1048576}"#))
+        XCTAssertEqual(config.maxOutstandingBytes, 1_048_576)
+        XCTAssertEqual(try config.clientConfiguration(for: config.apps[0]).maxOutstandingBytes, 1_048_576)
+        XCTAssertThrowsError(try parse(minimal(#", "pool": {"maxOutstandingBytes": "6 MiB"}"#)))
     }
 
     func testAMinimalFileGetsTheIntakeAndLiveActivityDefaults() throws {
@@ -88,6 +98,7 @@ final class GatewayConfigDefaultsTests: XCTestCase {
             ("pool", "connections", "", HTTP2PoolConfiguration.connectionCountRange),
             ("pool", "maxConcurrentStreams", "", HTTP2ConnectionConfiguration.maxConcurrentStreamsRange),
             ("pool", "maxOutstanding", "", APNsClientConfiguration.maxOutstandingRange),
+            ("pool", "maxOutstandingBytes", "", APNsClientConfiguration.maxOutstandingBytesRange),
             ("retry", "maxAttempts", "", APNsRetryPolicy.maxAttemptsRange),
             ("intake", "maxLineBytes", "", IntakeConfiguration.maxLineBytesRange),
             ("intake", "maxBatchSize", "", IntakeConfiguration.maxBatchSizeRange),
