@@ -71,7 +71,18 @@ public final class APNsClient: Sendable {
     /// arbitrary thread.
     public func trySend(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) -> Bool {
         guard limiter.tryAcquire(bytes: Self.outstandingBytes(notification)) else { return false }
-        dispatch(notification, completion: completion)
+        dispatch(notification) { result, _ in completion(result) }
+        return true
+    }
+
+    /// ``trySend(_:completion:)`` whose completion also gets the notification's ``APNsResultTimes`` (when its
+    /// first attempt was written, when its result became known), for a caller that measures the time it adds
+    /// itself around the client (the intake's added-latency figures).
+    public func trySend(
+        _ notification: APNsNotification, timedCompletion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void
+    ) -> Bool {
+        guard limiter.tryAcquire(bytes: Self.outstandingBytes(notification)) else { return false }
+        dispatch(notification, completion: timedCompletion)
         return true
     }
 
@@ -86,7 +97,7 @@ public final class APNsClient: Sendable {
     public func send(_ notification: APNsNotification) async -> APNsResult {
         await limiter.acquire(bytes: Self.outstandingBytes(notification))
         return await withCheckedContinuation { continuation in
-            dispatch(notification) { continuation.resume(returning: $0) }
+            dispatch(notification) { result, _ in continuation.resume(returning: result) }
         }
     }
 
@@ -98,7 +109,7 @@ public final class APNsClient: Sendable {
             if !limiter.tryAcquire(bytes: bytes) {
                 await limiter.acquire(bytes: bytes)
             }
-            dispatch(notification) { onResult(index, $0) }
+            dispatch(notification) { result, _ in onResult(index, result) }
         }
     }
 
@@ -109,12 +120,12 @@ public final class APNsClient: Sendable {
         return await collector.wait()
     }
 
-    private func dispatch(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) {
+    private func dispatch(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void) {
         counters.accepted.add(1, ordering: .relaxed)
         if closing.load(ordering: .relaxed) {
             let result = APNsResult.gateway(.shutdown, "the gateway is shutting down")
             finished(result, slot: .gateway(.shutdown), after: .zero, bytes: Self.outstandingBytes(notification))
-            completion(result)
+            completion(result, .unknown)
             return
         }
         do {
@@ -123,7 +134,7 @@ public final class APNsClient: Sendable {
             let result = APNsResult.local(error)
             finished(result, slot: .local(error), after: .zero, bytes: Self.outstandingBytes(notification))
             logFailure(result, token: notification.deviceToken)
-            completion(result)
+            completion(result, .unknown)
             return
         }
         let now = NIODeadline.now()

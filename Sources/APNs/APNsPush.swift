@@ -15,12 +15,14 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     /// When the current attempt entered the pool's queue.
     var enqueuedAt: NIODeadline
     private let client: APNsClient
-    private let completion: @Sendable (APNsResult) -> Void
+    /// When the first attempt was written, if APNs answered it (uptime 0 otherwise).
+    private var firstSentAt = NIODeadline.uptimeNanoseconds(0)
+    private let completion: @Sendable (APNsResult, APNsResultTimes) -> Void
     private var attempts = APNsAttempts()
 
     init(
         notification: APNsNotification, acceptedAt: NIODeadline, deadline: NIODeadline, client: APNsClient,
-        completion: @escaping @Sendable (APNsResult) -> Void
+        completion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void
     ) {
         self.notification = notification
         self.acceptedAt = acceptedAt
@@ -60,6 +62,7 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         if case .success(let response) = result {
             // The response carries its times (the engine reads the clock per write and per read batch).
             client.recordTimings(enqueuedAt: enqueuedAt, sentAt: response.sentAt, receivedAt: response.receivedAt)
+            if attempts.count == 0 { firstSentAt = response.sentAt }
         }
         switch attempts.next(after: result, client: client, expiration: notification.expiration, deadline: deadline) {
         case .answered(let response, let http):
@@ -81,8 +84,9 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     /// Hands over the final result. `at` is when it became known, if the caller has that time already (an
     /// APNs answer); otherwise the clock is read.
     private func finish(_ result: APNsResult, _ slot: APNsOutcomeCounters.Slot, at: NIODeadline? = nil) {
-        client.finished(result, slot: slot, after: (at ?? .now()) - acceptedAt, bytes: APNsClient.outstandingBytes(notification))
+        let known = at ?? .now()
+        client.finished(result, slot: slot, after: known - acceptedAt, bytes: APNsClient.outstandingBytes(notification))
         if result.status != 200 { client.logFailure(result, token: notification.deviceToken) }
-        completion(result)
+        completion(result, APNsResultTimes(firstSentAt: firstSentAt, knownAt: known))
     }
 }

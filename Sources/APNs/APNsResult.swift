@@ -1,4 +1,5 @@
 import APNsCore
+import NIOCore
 
 /// The final result of one notification: APNs's answer, a local rejection, or the gateway's own failure.
 public struct APNsResult: Sendable, Hashable {
@@ -84,4 +85,26 @@ public enum GatewayReason: String, Sendable, Hashable, CaseIterable {
     case connectFailed = "ConnectFailed"
     /// The gateway is at its bound of outstanding notifications.
     case overloaded = "Overloaded"
+}
+
+/// When a notification passed the client's two edges: its first attempt written to APNs, and its final result
+/// known (APNs's answer read, or the gateway's failure decided). Readings the client takes anyway (the engine
+/// stamps writes per write chunk and answers per read batch), handed to a caller that measures the time it adds
+/// itself before and after the client. An uptime of 0 means not known.
+public struct APNsResultTimes: Sendable, Hashable {
+    /// When the first attempt was written (the engine's `sentAt`), if APNs answered that attempt; uptime 0 for a
+    /// notification never written, or whose first attempt ended without an answer (its later writes include the
+    /// retry policy's waits, not the caller's time).
+    public var firstSentAt: NIODeadline
+    /// When the final result became known (the engine's `receivedAt` for an APNs answer); uptime 0 for a
+    /// notification rejected before it reached the pool.
+    public var knownAt: NIODeadline
+
+    public init(firstSentAt: NIODeadline, knownAt: NIODeadline) {
+        self.firstSentAt = firstSentAt
+        self.knownAt = knownAt
+    }
+
+    /// Neither time known.
+    public static let unknown = APNsResultTimes(firstSentAt: .uptimeNanoseconds(0), knownAt: .uptimeNanoseconds(0))
 }

@@ -52,6 +52,10 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Extension ops running on this connection, by number, with their timeout timers.
     private var operations: [Int: Scheduled<Void>] = [:]
     private var nextOperation = 0
+    /// When the last read arrived: one clock read per read, not per line. A line is worked on only when the
+    /// read that completed it is the latest (reading waits while a complete line is buffered), so this dates
+    /// the lines of that read for the added-latency figures.
+    private var lastReadAt = NIODeadline.uptimeNanoseconds(0)
 
     init(context shared: IntakeContext, principal: IntakePrincipal? = nil) {
         self.shared = shared
@@ -74,6 +78,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        lastReadAt = .now()
         shared.bytesReceived.add(bytes.readableBytes, ordering: .relaxed)
         run(machine.bytesRead(bytes))
     }
@@ -215,7 +220,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let eventLoop = context.eventLoop
-        let batch = PendingBatch(id: id, count: items.count) { batch in
+        let batch = PendingBatch(id: id, count: items.count, readAt: lastReadAt) { batch in
             eventLoop.execute { loopBound.value.finish(batch) }
         }
         machine.batchStarted()
@@ -270,7 +275,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 shared.countRejection(rejection.reason)
                 batch.set(index, rejection.result)
             case .success(let (notification, client)):
-                let accepted = client.trySend(notification) { result in batch.set(index, result) }
+                let accepted = client.trySend(notification, timedCompletion: { result, times in batch.set(index, result, times: times) })
                 if !accepted {
                     current = submission
                     machine.submissionBlocked()
@@ -308,6 +313,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         var buffer = context.channel.allocator.buffer(capacity: 64 + batch.count * 48)
         ReplyWriter.results(id: batch.id, batch.results(), into: &buffer)
         write(buffer)
+        batch.recordAddedLatency(writtenAt: .now(), into: shared.addedLatency)
         run(machine.batchFinished())
     }
 

@@ -22,6 +22,8 @@ final class IntakeContext: Sendable {
     let operationRequests = Synchronization.Atomic<Int>(0)
     /// `send` and extension-op requests accepted and not yet answered, over all connections.
     let pendingRequests = Synchronization.Atomic<Int>(0)
+    /// The time the gateway adds to each notification sent through the intake.
+    let addedLatency = IntakeAddedLatency()
     /// Error replies, by the position of their code in `IntakeErrorCode.allCases`.
     private let errorCounts = AtomicCounterArray(count: IntakeErrorCode.allCases.count)
     /// Error replies of extension ops with codes of their own (e.g. `UnknownActivity`), by code.
@@ -108,7 +110,8 @@ final class IntakeContext: Sendable {
             operations: operationRequests.load(ordering: .relaxed),
             pendingRequests: pendingRequests.load(ordering: .relaxed),
             errors: errors,
-            rejections: rejections
+            rejections: rejections,
+            addedLatency: addedLatency.statistics
         )
     }
 

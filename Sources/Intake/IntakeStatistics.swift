@@ -23,6 +23,24 @@ public struct IntakeStatistics: Sendable, Hashable {
     /// Notifications the intake refused itself before handing them to an app, by reason (`BadRequest`,
     /// `UnknownApp`, `InvalidPushType`, `BadPriority`, `RateLimited`); reasons never used are left out.
     public var rejections: [String: Int]
+    /// The time the gateway adds to each notification (see ``IntakeAddedLatencyStatistics``).
+    public var addedLatency: IntakeAddedLatencyStatistics
+}
+
+/// The time the gateway adds to each notification on its own, per notification sent through the intake, as
+/// histograms (the `stats` reply's `intake.addedLatency`, the `apns_gateway_added_*_seconds` metrics).
+public struct IntakeAddedLatencyStatistics: Sendable, Hashable {
+    /// From reading the bytes that completed the request line to the notification's first write to APNs (the
+    /// engine's write time), per notification whose first attempt APNs answered.
+    public var inbound: HistogramSnapshot
+    /// From reading the answer that completed the notification's batch to writing the batch's reply, per
+    /// notification with a result from the client.
+    public var outbound: HistogramSnapshot
+    /// Inbound plus outbound, per notification with both.
+    public var total: HistogramSnapshot
+    /// From the notification's result to the last result of its batch: the reply's wait for its slowest item
+    /// (batching, not overhead), per notification with a result from the client.
+    public var batchWait: HistogramSnapshot
 }
 
 /// Why the intake refused a notification itself; the order is the counters' order.

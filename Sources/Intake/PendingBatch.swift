@@ -6,30 +6,46 @@ import NIOCore
 ///
 /// When the last result is in, `onComplete` runs once (it hops to the connection's event loop, which
 /// writes the reply). The lock is held only to store one result.
+///
+/// Beside each result the batch keeps the client's ``APNsResultTimes``, and it knows when the read that
+/// completed its request line happened (`readAt`): once the reply is written, ``recordAddedLatency(writtenAt:into:)``
+/// turns them into the intake's added-latency figures.
 final class PendingBatch: Sendable {
+    private struct Entry {
+        var result: APNsResult?
+        /// Uptime nanoseconds, 0 when not known (see ``APNsResultTimes``).
+        var firstSentAt: Int64 = 0
+        var knownAt: Int64 = 0
+    }
+
     private struct State {
-        var results: [APNsResult?]
+        var entries: [Entry]
         var remaining: Int
     }
 
     /// The request's raw `id` bytes, echoed verbatim in the reply.
     let id: ByteBuffer
     let count: Int
+    /// When the read that completed the request line happened (uptime 0: not known).
+    let readAt: NIODeadline
     private let state: NIOLockedValueBox<State>
     private let onComplete: @Sendable (PendingBatch) -> Void
 
-    init(id: ByteBuffer, count: Int, onComplete: @escaping @Sendable (PendingBatch) -> Void) {
+    init(id: ByteBuffer, count: Int, readAt: NIODeadline = .uptimeNanoseconds(0), onComplete: @escaping @Sendable (PendingBatch) -> Void) {
         self.id = id
         self.count = count
-        self.state = NIOLockedValueBox(State(results: Array(repeating: nil, count: count), remaining: count))
+        self.readAt = readAt
+        self.state = NIOLockedValueBox(State(entries: Array(repeating: Entry(), count: count), remaining: count))
         self.onComplete = onComplete
     }
 
     /// Stores the result of item `index`; the first result for an index wins.
-    func set(_ index: Int, _ result: APNsResult) {
+    func set(_ index: Int, _ result: APNsResult, times: APNsResultTimes = .unknown) {
         let done = state.withLockedValue { state -> Bool in
-            guard state.results[index] == nil else { return false }
-            state.results[index] = result
+            guard state.entries[index].result == nil else { return false }
+            state.entries[index] = Entry(
+                result: result, firstSentAt: Int64(times.firstSentAt.uptimeNanoseconds),
+                knownAt: Int64(times.knownAt.uptimeNanoseconds))
             state.remaining -= 1
             return state.remaining == 0
         }
@@ -39,7 +55,54 @@ final class PendingBatch: Sendable {
     /// The results in input order; call after completion.
     func results() -> [APNsResult] {
         state.withLockedValue { state in
-            state.results.map { $0 ?? APNsResult(source: .gateway, reason: "Internal", detail: "no result") }
+            state.entries.map { $0.result ?? APNsResult(source: .gateway, reason: "Internal", detail: "no result") }
         }
+    }
+
+    /// Records the time the intake added to each item whose times the client reported, once the reply was
+    /// written at `writtenAt`; call after completion. Inbound: from `readAt` to the item's first write.
+    /// Outbound: from the last result becoming known (the answer that completed the batch) to the reply
+    /// written, the same for every item of the batch. Batch wait: from the item's own result to that last one.
+    func recordAddedLatency(writtenAt: NIODeadline, into figures: IntakeAddedLatency) {
+        let written = Int64(writtenAt.uptimeNanoseconds)
+        let read = Int64(readAt.uptimeNanoseconds)
+        state.withLockedValue { state in
+            var last: Int64 = 0
+            var timed = 0
+            for entry in state.entries where entry.knownAt > 0 {
+                last = max(last, entry.knownAt)
+                timed += 1
+            }
+            guard timed > 0 else { return }
+            let outbound = written - last
+            figures.outbound.record(nanoseconds: outbound, times: timed)
+            for entry in state.entries where entry.knownAt > 0 {
+                figures.batchWait.record(nanoseconds: last - entry.knownAt)
+                if read > 0 && entry.firstSentAt > 0 {
+                    let inbound = entry.firstSentAt - read
+                    figures.inbound.record(nanoseconds: inbound)
+                    figures.total.record(nanoseconds: max(inbound, 0) + max(outbound, 0))
+                }
+            }
+        }
+    }
+}
+
+/// The time the gateway adds to each notification on its own, outside APNs and outside batching: histograms
+/// kept by the intake over all its connections (see docs/operations.md, "Added latency").
+final class IntakeAddedLatency: Sendable {
+    /// From the read that completed the request line to the notification's first write to APNs.
+    let inbound = LatencyHistogram(bounds: LatencyHistogram.fineBounds)
+    /// From the answer that completed the notification's batch to the batch's reply written.
+    let outbound = LatencyHistogram(bounds: LatencyHistogram.fineBounds)
+    /// Inbound plus outbound, per notification with both.
+    let total = LatencyHistogram(bounds: LatencyHistogram.fineBounds)
+    /// From the notification's own result to the last result of its batch: how long its reply waits for its
+    /// siblings (batching, not overhead).
+    let batchWait = LatencyHistogram(bounds: LatencyHistogram.fineBounds)
+
+    var statistics: IntakeAddedLatencyStatistics {
+        IntakeAddedLatencyStatistics(
+            inbound: inbound.snapshot(), outbound: outbound.snapshot(), total: total.snapshot(), batchWait: batchWait.snapshot())
     }
 }

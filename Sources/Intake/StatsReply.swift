@@ -17,6 +17,12 @@ extension JSONWriter {
         int("pendingRequests", stats.pendingRequests)
         counts("errors", stats.errors)
         counts("rejections", stats.rejections)
+        beginObject("addedLatency")
+        histogram("inbound", stats.addedLatency.inbound)
+        histogram("outbound", stats.addedLatency.outbound)
+        histogram("total", stats.addedLatency.total)
+        histogram("batchWait", stats.addedLatency.batchWait)
+        endObject()
         endObject()
     }
 

@@ -135,6 +135,15 @@ public final class GatewayMetrics: Sendable {
                 PrometheusText.histogram(family.name, labels: [("app", app.name)], app.stats[keyPath: pick], into: &histograms)
             }
         }
+        if let added = intakeStats?.addedLatency {
+            for (family, snapshot) in [
+                (MetricName.addedInbound, added.inbound), (MetricName.addedOutbound, added.outbound),
+                (MetricName.added, added.total), (MetricName.batchWait, added.batchWait),
+            ] {
+                PrometheusText.histogramHeader(family, into: &histograms)
+                PrometheusText.histogram(family.name, labels: [], snapshot, into: &histograms)
+            }
+        }
         if let liveActivityStats {
             Self.liveActivityHistograms(liveActivityStats, into: &histograms)
         }

@@ -44,6 +44,12 @@ enum MetricName {
     static let queueWait = Family(name: "apns_gateway_queue_wait_seconds", help: "From entering the pool's queue to being written, per answered attempt.")
     static let endToEnd = Family(name: "apns_gateway_end_to_end_seconds", help: "From acceptance to the final result, per notification (local rejections count as zero).")
 
+    // MARK: Added latency (the intake's, over all apps)
+    static let addedInbound = Family(name: "apns_gateway_added_inbound_seconds", help: "Time the gateway adds before APNs, per notification: from reading the bytes that completed its request line to its first write to APNs (notifications whose first attempt APNs answered).")
+    static let addedOutbound = Family(name: "apns_gateway_added_outbound_seconds", help: "Time the gateway adds after APNs, per notification: from reading the answer that completed its batch to writing the batch's reply.")
+    static let added = Family(name: "apns_gateway_added_seconds", help: "Inbound plus outbound time the gateway adds, per notification with both.")
+    static let batchWait = Family(name: "apns_gateway_batch_wait_seconds", help: "From a notification's result to the last result of its send request: how long its reply waits for its siblings (batching, not overhead).")
+
     // MARK: Intake
     static let intakeConnections = Family(name: "apns_gateway_intake_connections", help: "Intake connections open.")
     static let intakeConnectionsAccepted = Family(name: "apns_gateway_intake_connections_accepted_total", help: "Intake connections accepted.")
@@ -95,6 +101,10 @@ enum MetricName {
         apnsLatency,
         queueWait,
         endToEnd,
+        addedInbound,
+        addedOutbound,
+        added,
+        batchWait,
         intakeConnections,
         intakeConnectionsAccepted,
         intakeConnectionsRejected,
@@ -116,11 +126,14 @@ enum MetricName {
         broadcastChannels,
     ]
     /// The histogram families (exposed as `_bucket`, `_sum` and `_count` series).
-    static let histograms: [Family] = [apnsLatency, queueWait, endToEnd, fanOutTokens, operationLatency]
+    static let histograms: [Family] = [
+        apnsLatency, queueWait, endToEnd, addedInbound, addedOutbound, added, batchWait, fanOutTokens, operationLatency,
+    ]
     /// The families without an `app` label: the intake's, and the Live Activity ops' latency and pruning.
     static let withoutApp: Set<String> = Set(
         [
             intakeConnections, intakeConnectionsAccepted, intakeConnectionsRejected, intakeRequests, intakeBytes,
             intakeNotifications, intakeOperations, intakePending, intakeErrors, operationLatency, pruned,
+            addedInbound, addedOutbound, added, batchWait,
         ].map(\.name))
 }
