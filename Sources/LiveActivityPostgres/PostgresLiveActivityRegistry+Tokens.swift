@@ -14,15 +14,7 @@ extension PostgresLiveActivityRegistry {
     public func register(_ registration: ActivityTokenRegistration, at now: Int64) throws(LiveActivityRegistryError)
         -> RegistrationOutcome
     {
-        var registration = registration
-        try RegistryInput.checkIdentifier(registration.activityID, field: "activityID")
-        try RegistryInput.checkIdentifier(registration.deviceID, field: "deviceID")
-        try RegistryInput.checkIdentifier(registration.app, field: "app")
-        if let streamID = registration.streamID {
-            try RegistryInput.checkIdentifier(streamID, field: "streamID")
-        }
-        registration.token = try RegistryInput.normalizedToken(registration.token)
-        try RegistryInput.checkTime(now, field: "registration time")
+        let registration = try registration.checked(at: now)
         let new = registration
         let logger = Self.queryLogger
         return try self.transaction("registering an update token") { connection in

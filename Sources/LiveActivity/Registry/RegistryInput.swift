@@ -60,3 +60,19 @@ public enum RegistryInput {
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension ActivityTokenRegistration {
+    /// The registration with its identifiers checked and its token normalised, as every store takes it.
+    public func checked(at now: Int64) throws(LiveActivityRegistryError) -> ActivityTokenRegistration {
+        var registration = self
+        try RegistryInput.checkIdentifier(activityID, field: "activityID")
+        try RegistryInput.checkIdentifier(deviceID, field: "deviceID")
+        try RegistryInput.checkIdentifier(app, field: "app")
+        if let streamID {
+            try RegistryInput.checkIdentifier(streamID, field: "streamID")
+        }
+        registration.token = try RegistryInput.normalizedToken(token)
+        try RegistryInput.checkTime(now, field: "registration time")
+        return registration
+    }
+}
