@@ -12,22 +12,7 @@ extension PostgresLiveActivityRegistry {
     // MARK: Scheduled ends
 
     public func schedule(_ request: ScheduledEndRequest, at now: Int64) throws(LiveActivityRegistryError) -> ScheduledEnd {
-        if let id = request.id {
-            try RegistryInput.checkIdentifier(id, field: "id")
-        }
-        try RegistryInput.checkIdentifier(request.activityID, field: "activityID")
-        try RegistryInput.checkIdentifier(request.app, field: "app")
-        try RegistryInput.checkTime(request.fireAt, field: "fireAt")
-        try RegistryInput.checkTime(now, field: "scheduling time")
-        let end = ScheduledEnd(
-            id: request.id ?? RegistryInput.randomID(), activityID: request.activityID, app: request.app,
-            fireAt: request.fireAt, contentState: request.contentState, dismissalDate: request.dismissalDate,
-            state: .pending, createdAt: now, claimedAt: nil)
-        do {
-            _ = try end.payload.encode(now: request.fireAt)
-        } catch {
-            throw .badEndPayload(error)
-        }
+        let end = try request.checked(at: now)
         return try self.run("scheduling an end") { connection in
             let logger = Self.queryLogger
             let inserted = try await connection.query(

@@ -76,3 +76,27 @@ extension ActivityTokenRegistration {
         return registration
     }
 }
+
+extension ScheduledEndRequest {
+    /// The pending end this request stores, with its fields checked; refused now if its end push could not be
+    /// encoded later.
+    public func checked(at now: Int64) throws(LiveActivityRegistryError) -> ScheduledEnd {
+        if let id {
+            try RegistryInput.checkIdentifier(id, field: "id")
+        }
+        try RegistryInput.checkIdentifier(activityID, field: "activityID")
+        try RegistryInput.checkIdentifier(app, field: "app")
+        try RegistryInput.checkTime(fireAt, field: "fireAt")
+        try RegistryInput.checkTime(now, field: "scheduling time")
+        let end = ScheduledEnd(
+            id: id ?? RegistryInput.randomID(), activityID: activityID, app: app,
+            fireAt: fireAt, contentState: contentState, dismissalDate: dismissalDate,
+            state: .pending, createdAt: now, claimedAt: nil)
+        do {
+            _ = try end.payload.encode(now: fireAt)
+        } catch {
+            throw .badEndPayload(error)
+        }
+        return end
+    }
+}

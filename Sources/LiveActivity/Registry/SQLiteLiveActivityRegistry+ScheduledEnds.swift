@@ -5,23 +5,7 @@ extension SQLiteLiveActivityRegistry {
     public func schedule(_ request: ScheduledEndRequest, at now: Int64) throws(LiveActivityRegistryError)
         -> ScheduledEnd
     {
-        if let id = request.id {
-            try RegistryInput.checkIdentifier(id, field: "id")
-        }
-        try RegistryInput.checkIdentifier(request.activityID, field: "activityID")
-        try RegistryInput.checkIdentifier(request.app, field: "app")
-        try RegistryInput.checkTime(request.fireAt, field: "fireAt")
-        try RegistryInput.checkTime(now, field: "scheduling time")
-        let end = ScheduledEnd(
-            id: request.id ?? RegistryInput.randomID(), activityID: request.activityID, app: request.app,
-            fireAt: request.fireAt, contentState: request.contentState, dismissalDate: request.dismissalDate,
-            state: .pending, createdAt: now, claimedAt: nil)
-        // Refuse now what could not be sent later: the end push must encode.
-        do {
-            _ = try end.payload.encode(now: request.fireAt)
-        } catch {
-            throw .badEndPayload(error)
-        }
+        let end = try request.checked(at: now)
 
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             try connection.transaction("scheduling an end") { () throws(LiveActivityRegistryError) in
