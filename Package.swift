@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The modules on the path of every notification. In release builds they skip the run-time exclusivity checks
+/// (`swift_beginAccess` on every access to a class's stored property): the checks stay on in debug builds, where
+/// the test suite runs, and the hot path keeps its state behind locks or on one event loop.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "apns-gateway",
     platforms: [.macOS(.v14)],
@@ -60,10 +65,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // JSON without I/O: the one validating scanner (byte ranges, typed member access) and the one writer.
-        .target(name: "JSON", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "JSON", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         // APNs models, validation, provider tokens and retry policy: no I/O.
         .target(
             name: "APNsCore",
@@ -72,7 +78,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // The APNs client: APNsCore over the engine's connection pool.
         .target(
@@ -81,7 +88,8 @@ let package = Package(
                 "APNsCore", "HTTP2Engine", "JSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // A TLS + HTTP/2 APNs look-alike on an independent stack (swift-nio-http2, swift-nio-ssl).
         .target(
@@ -137,7 +145,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // Live Activities: payload builder (no I/O) and the durable token and scheduled-end registry.
         .target(

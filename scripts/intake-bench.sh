@@ -87,7 +87,7 @@ if [ -n "${METRICS:-}" ]; then
   scraper=$!
 fi
 cpu_before=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
-scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500 --payload "$payload_size"
+${LOADWRAP:-} scripts/intake_load.py "$work/gw.sock" "$token" --total "$total" --connections 4 --batch 500 --payload "$payload_size"
 cpu_after=$(awk '{ print $14 + $15 }' "/proc/$gateway/stat")
 # The gateway's own CPU time (user + system) over the measured run: less sensitive to other load than pushes/s.
 python3 -c "import json,sys; s=($cpu_after-$cpu_before)/$(getconf CLK_TCK); print(json.dumps({'gateway_cpu_seconds': round(s,2), 'gateway_cpu_seconds_per_100k': round(s*100000/$total,3)}))"
