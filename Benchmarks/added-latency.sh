@@ -49,7 +49,7 @@ cat > "$work/config.json" <<JSON
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": 1},
+  "pool": {"connections": ${CONNECTIONS:-1}},
   "intake": {"socketPath": "gw.sock"},
   "logLevel": "warning",
   "metrics": {"listen": "127.0.0.1:$metrics_port"}

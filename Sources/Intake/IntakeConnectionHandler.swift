@@ -311,7 +311,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard let context else { return }
         shared.pendingRequests.subtract(1, ordering: .relaxed)
         var buffer = context.channel.allocator.buffer(capacity: 64 + batch.count * 48)
-        ReplyWriter.results(id: batch.id, batch.results(), into: &buffer)
+        ReplyWriter.results(id: batch.id, into: &buffer, batch.forEachResult)
         write(buffer)
         batch.recordAddedLatency(writtenAt: .now(), into: shared.addedLatency)
         run(machine.batchFinished())

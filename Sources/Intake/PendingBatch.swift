@@ -54,8 +54,22 @@ final class PendingBatch: Sendable {
 
     /// The results in input order; call after completion.
     func results() -> [APNsResult] {
+        var results: [APNsResult] = []
+        results.reserveCapacity(count)
+        forEachResult { results.append($0) }
+        return results
+    }
+
+    /// Passes each result to `body` in input order, where it lies (no array of copies); call after completion.
+    func forEachResult(_ body: (APNsResult) -> Void) {
         state.withLockedValue { state in
-            state.entries.map { $0.result ?? APNsResult(source: .gateway, reason: "Internal", detail: "no result") }
+            for index in state.entries.indices {
+                if let result = state.entries[index].result {
+                    body(result)
+                } else {
+                    body(APNsResult(source: .gateway, reason: "Internal", detail: "no result"))
+                }
+            }
         }
     }
 

@@ -58,12 +58,22 @@ enum ReplyWriter {
 
     /// `{"id":<id>,"results":[...]}` in input order.
     static func results(id: ByteBuffer, _ results: [APNsResult], into buffer: inout ByteBuffer) {
+        Self.results(id: id, into: &buffer) { write in
+            for result in results { write(result) }
+        }
+    }
+
+    /// The reply of a `send` batch, its results given one by one by `forEachResult` (a ``PendingBatch`` hands them
+    /// over where they lie, without gathering them in an array first).
+    static func results(
+        id: ByteBuffer, into buffer: inout ByteBuffer, _ forEachResult: ((APNsResult) -> Void) -> Void
+    ) {
         var writer = JSONWriter(members: buffer)
         buffer = ByteBuffer()  // the writer holds the only reference: no copy on its first write
         writer.beginObject()
         writer.raw("id", id)
         writer.beginArray("results")
-        for result in results {
+        forEachResult { result in
             writer.beginObject()
             writer.result(result)
             writer.endObject()
@@ -93,15 +103,11 @@ extension JSONWriter {
         if let requestID = result.requestID { string("requestId", requestID) }
         if let timestamp = result.timestamp { int("timestamp", timestamp) }
         switch result.source {
-        case .apns: raw("source", Self.apns)
-        case .local: raw("source", Self.local)
-        case .gateway: raw("source", Self.gateway)
+        case .apns: member(rendered: "\"source\":\"apns\"")
+        case .local: member(rendered: "\"source\":\"local\"")
+        case .gateway: member(rendered: "\"source\":\"gateway\"")
         }
         if let detail = result.detail { string("detail", detail) }
         if result.retriedAfterUnknownOutcome { bool("maybeDuplicate", true) }
     }
-
-    private static let apns = ByteBuffer(string: "\"apns\"")
-    private static let local = ByteBuffer(string: "\"local\"")
-    private static let gateway = ByteBuffer(string: "\"gateway\"")
 }

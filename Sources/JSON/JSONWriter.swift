@@ -76,6 +76,13 @@ public struct JSONWriter: Sendable {
         endArray()
     }
 
+    /// A whole member already rendered, `"name":value`, written as given (with its comma): for members whose
+    /// value is one of a few constants.
+    public mutating func member(rendered: StaticString) {
+        comma()
+        buffer.writeStaticString(rendered)
+    }
+
     /// A member whose value is already JSON, copied as given.
     public mutating func raw(_ name: StaticString, _ value: ByteBuffer) {
         writeKey(name)
@@ -147,8 +154,23 @@ public struct JSONWriter: Sendable {
     public static func writeInteger(_ value: Int64, into buffer: inout ByteBuffer) {
         if value >= 0 && value < 10 {
             buffer.writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
-        } else {
-            buffer.writeString(String(value))
+            return
+        }
+        // Digits from the right into a 20-byte scratch on the stack (Int64.min has 19 digits and a sign): one
+        // write, no String.
+        var magnitude = value.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "-")
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[start...])))
         }
     }
 

@@ -158,6 +158,21 @@ final class JSONWriterTests: XCTestCase {
             #""s":"a\"b\\c\n\u0001\bé","n":-5,"b":false,"l":["x",{"k":1},[true]],"r":{"z":null},"d":0"#)
     }
 
+    func testIntegersInDecimal() {
+        for value: Int64 in [0, 9, 10, -1, -10, 200, 410, 1_700_000_000_000, .max, .min] {
+            var buffer = ByteBuffer()
+            JSONWriter.writeInteger(value, into: &buffer)
+            XCTAssertEqual(String(buffer: buffer), String(value))
+        }
+    }
+
+    func testRenderedMembersTakeTheirComma() {
+        var writer = JSONWriter()
+        writer.member(rendered: #""a":1"#)
+        writer.member(rendered: #""b":"x""#)
+        XCTAssertEqual(String(buffer: writer.buffer), #""a":1,"b":"x""#)
+    }
+
     func testWhatTheWriterWritesTheReaderReadsBack() throws {
         let texts = ["plain", "quote\" back\\slash", "\u{00}\u{1f}\u{7f}", "emoji 😀 and é", ""]
         for text in texts {
