@@ -18,7 +18,7 @@
 #   window:  connections × server connection window ÷ RTT ÷ payload bytes   (the server's flow-control window
 #            lets a connection have at most that many request-body bytes in flight per round trip)
 #   target = the lower of the two.
-# Results: Benchmarks/results/latency.json and latency.md.
+# Results: Benchmarks/results/latency.json and latency.md (RESULTS_NAME: another name than "latency").
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -156,7 +156,7 @@ for s in summary:
     s["ratio_to_target"] = round(s["pushes_per_second"] / s["target"], 3)
     if (s["rtt_ms"], s["payload"]) in h2:
         s["ratio_to_h2load"] = round(s["pushes_per_second"] / h2[(s["rtt_ms"], s["payload"])], 3)
-json.dump({"machine": machine, "summary": summary, "runs": rows}, open(f"{sys.argv[2]}/latency.json", "w"), indent=1)
+json.dump({"machine": machine, "summary": summary, "runs": rows}, open(f"{sys.argv[2]}/{os.environ.get('RESULTS_NAME', 'latency')}.json", "w"), indent=1)
 lines = ["| RTT ms | payload B | mode | pushes/s (median) | runs | streams limit | window limit | target | × target | × h2load |",
          "|---|---|---|---|---|---|---|---|---|---|"]
 for s in summary:
@@ -166,6 +166,6 @@ first = summary[0]
 head = (f'Machine: {machine["cpus"]} CPUs, {machine["platform"]}, {machine["date"]}, load average before {machine["load_before"]}, '
         f'after {machine["load_after"]}. {first["connections"]} connections, server limit {first["streams"]} streams per connection, '
         f'server connection window {first["window"]} B; median of {len(groups[next(iter(groups))])} runs.\n\n')
-open(f"{sys.argv[2]}/latency.md", "w").write(head + "\n".join(lines) + "\n")
+open(f"{sys.argv[2]}/{os.environ.get('RESULTS_NAME', 'latency')}.md", "w").write(head + "\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

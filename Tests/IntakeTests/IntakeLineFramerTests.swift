@@ -59,4 +59,22 @@ final class IntakeLineFramerTests: XCTestCase {
         XCTAssertTrue(framer.isEmpty)
         XCTAssertNil(framer.takeRest())
     }
+
+    func testLongLinesArrivingInPiecesStayWholeAndApart() {
+        // Lines of 200 KB in reads of 64 KiB, each read ending inside a line: the start of the next line is
+        // moved out of the long line's storage, and a line handed out is not changed by later appends.
+        let lines = (0..<3).map { String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: 200_000) }
+        let input = Array((lines.joined(separator: "\n") + "\n").utf8)
+        var framer = IntakeLineFramer(maxLineBytes: 1 << 20)
+        var taken: [ByteBuffer] = []
+        var offset = 0
+        while offset < input.count {
+            let end = min(offset + 65_536, input.count)
+            framer.append(ByteBuffer(bytes: input[offset..<end]))
+            offset = end
+            while case .line(let line) = framer.next() { taken.append(line) }
+        }
+        XCTAssertEqual(taken.map { String(buffer: $0) }, lines)
+        XCTAssertTrue(framer.isEmpty)
+    }
 }

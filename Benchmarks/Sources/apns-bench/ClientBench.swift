@@ -61,6 +61,8 @@ struct ClientBench {
                 authentication: .token(tokens),
                 connectionCount: options.connections,
                 maxOutstanding: options.window * 2,
+                // The bench's window bounds its outstanding work; the byte bound must not refuse within it.
+                maxOutstandingBytes: options.window * 2 * (payload.readableBytes + 512),
                 requestTimeout: .seconds(60)
             ),
             group: group
