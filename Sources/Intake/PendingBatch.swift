@@ -52,14 +52,6 @@ final class PendingBatch: Sendable {
         if done { onComplete(self) }
     }
 
-    /// The results in input order; call after completion.
-    func results() -> [APNsResult] {
-        var results: [APNsResult] = []
-        results.reserveCapacity(count)
-        forEachResult { results.append($0) }
-        return results
-    }
-
     /// Passes each result to `body` in input order, where it lies (no array of copies); call after completion.
     func forEachResult(_ body: (APNsResult) -> Void) {
         state.withLockedValue { state in
