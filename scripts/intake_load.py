@@ -28,6 +28,15 @@ def sender(path, body, requests, queue):
 
     writer = threading.Thread(target=write)
     writer.start()
+    replies, ok, latencies = read_replies(sock, requests, sent_at)
+    writer.join()
+    sock.close()
+    queue.put((replies, ok, latencies))
+
+
+def read_replies(sock, requests, sent_at):
+    """Reads replies until `requests` came (or the gateway closed): how many, how many results were 200, and each
+    request's time from its write (`sent_at[id]`) to its reply read."""
     replies, ok, latencies, rest = 0, 0, [], b""
     while replies < requests:
         chunk = sock.recv(1 << 20)
@@ -42,9 +51,7 @@ def sender(path, body, requests, queue):
             index = int(line[6:line.index(b",", 6)])
             latencies.append(now - sent_at[index])
             replies += 1
-    writer.join()
-    sock.close()
-    queue.put((replies, ok, latencies))
+    return replies, ok, latencies
 
 
 def tls_sender(address, ca, token, body, requests, queue):

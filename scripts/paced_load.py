@@ -11,6 +11,8 @@ and the request latency percentiles (write -> reply read, per request of B).
 """
 import argparse, json, multiprocessing, socket, threading, time
 
+from intake_load import percentile, read_replies  # the same reply reading and percentiles as the unpaced load
+
 
 def sender(path, body, requests, interval, start_at, queue):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -31,28 +33,10 @@ def sender(path, body, requests, interval, start_at, queue):
 
     writer = threading.Thread(target=write)
     writer.start()
-    replies, ok, latencies, rest = 0, 0, [], b""
-    while replies < requests:
-        chunk = sock.recv(1 << 20)
-        if not chunk:
-            break
-        now = time.monotonic()
-        ok += chunk.count(b'"status":200')
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            index = int(line[6:line.index(b",", 6)])
-            latencies.append(now - sent_at[index])
-            replies += 1
+    replies, ok, latencies = read_replies(sock, requests, sent_at)
     writer.join()
     sock.close()
     queue.put((replies, ok, latencies, lateness))
-
-
-def percentile(sorted_values, p):
-    if not sorted_values:
-        return 0.0
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * p))]
 
 
 def main():
