@@ -237,12 +237,7 @@ extension PostgresLiveActivityRegistry {
         throws(LiveActivityRegistryError) -> [PushToStartRecord]
     {
         try RegistryInput.checkIdentifier(app, field: "app")
-        var seen = Set<String>()
-        var users: [String] = []
-        for userID in userIDs where seen.insert(userID).inserted {
-            try RegistryInput.checkIdentifier(userID, field: "userID")
-            users.append(userID)
-        }
+        let users = try RegistryInput.distinctIdentifiers(userIDs, field: "userID")
         if users.isEmpty { return [] }
         let alive = includingDead ? "" : " AND t.dead_at IS NULL"
         let selected = users

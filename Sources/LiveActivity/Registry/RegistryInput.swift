@@ -8,6 +8,17 @@ public enum RegistryInput {
 
     /// Checks an identifier: non-empty, at most ``maxIdentifierLength`` bytes, no control
     /// characters.
+    /// The identifiers in `values`, each checked (``checkIdentifier(_:field:)``), without repeats, in first-seen order.
+    public static func distinctIdentifiers(_ values: [String], field: String) throws(LiveActivityRegistryError) -> [String] {
+        var seen = Set<String>()
+        var distinct: [String] = []
+        for value in values where seen.insert(value).inserted {
+            try checkIdentifier(value, field: field)
+            distinct.append(value)
+        }
+        return distinct
+    }
+
     public static func checkIdentifier(_ value: String, field: String) throws(LiveActivityRegistryError) {
         let count = value.utf8.count
         guard count > 0 else {

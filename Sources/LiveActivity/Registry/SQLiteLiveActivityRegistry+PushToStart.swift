@@ -107,12 +107,7 @@ extension SQLiteLiveActivityRegistry {
         throws(LiveActivityRegistryError) -> [PushToStartRecord]
     {
         try RegistryInput.checkIdentifier(app, field: "app")
-        var seen = Set<String>()
-        var users: [String] = []
-        for userID in userIDs where seen.insert(userID).inserted {
-            try RegistryInput.checkIdentifier(userID, field: "userID")
-            users.append(userID)
-        }
+        let users = try RegistryInput.distinctIdentifiers(userIDs, field: "userID")
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             let statement = try connection.statement(
                 "SELECT \(Self.startColumns) FROM push_to_start_tokens "
