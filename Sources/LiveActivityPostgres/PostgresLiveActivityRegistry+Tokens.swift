@@ -101,41 +101,29 @@ extension PostgresLiveActivityRegistry {
     }
 
     public func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forActivity: activityID, includingDead: false)
+        try self.tokens(.activity, activityID, includingDead: false)
     }
 
     public func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forActivity: activityID, includingDead: true)
-    }
-
-    private func tokens(forActivity activityID: String, includingDead: Bool) throws(LiveActivityRegistryError)
-        -> [ActivityTokenRecord]
-    {
-        try RegistryInput.checkIdentifier(activityID, field: "activityID")
-        let alive = includingDead ? "" : " AND dead_at IS NULL"
-        return try self.run("reading an activity's tokens") { connection in
-            try await connection.query(
-                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE activity_id = \(activityID)\(unescaped: alive) ORDER BY device_id", logger: Self.queryLogger
-            ).collect(Self.activityRecord)
-        }
+        try self.tokens(.activity, activityID, includingDead: true)
     }
 
     public func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forStream: streamID, includingDead: false)
+        try self.tokens(.stream, streamID, includingDead: false)
     }
 
     public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forStream: streamID, includingDead: true)
+        try self.tokens(.stream, streamID, includingDead: true)
     }
 
-    private func tokens(forStream streamID: String, includingDead: Bool) throws(LiveActivityRegistryError)
-        -> [ActivityTokenRecord]
+    private func tokens(_ listing: ActivityTokenListing, _ id: String, includingDead: Bool)
+        throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     {
-        try RegistryInput.checkIdentifier(streamID, field: "streamID")
+        try RegistryInput.checkIdentifier(id, field: listing.field)
         let alive = includingDead ? "" : " AND dead_at IS NULL"
-        return try self.run("reading a stream's tokens") { connection in
+        return try self.run(listing.action) { connection in
             try await connection.query(
-                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE stream_id = \(streamID)\(unescaped: alive) ORDER BY activity_id, device_id", logger: Self.queryLogger
+                "SELECT \(unescaped: Self.activityColumns) FROM activity_tokens WHERE \(unescaped: listing.column) = \(id)\(unescaped: alive) ORDER BY \(unescaped: listing.order)", logger: Self.queryLogger
             ).collect(Self.activityRecord)
         }
     }

@@ -111,3 +111,43 @@ extension ScheduledEndRequest {
         return end
     }
 }
+
+/// The two ways a store lists update tokens: those of one activity, or of one broadcast stream. Both stores
+/// build their query from it (the column to match, the order of the rows) and check the identifier the same way.
+public enum ActivityTokenListing: Sendable {
+    case activity
+    case stream
+
+    /// The `activity_tokens` column matched.
+    public var column: String {
+        switch self {
+        case .activity: "activity_id"
+        case .stream: "stream_id"
+        }
+    }
+
+    /// The `ORDER BY` list of the rows.
+    public var order: String {
+        switch self {
+        case .activity: "device_id"
+        case .stream: "activity_id, device_id"
+        }
+    }
+
+    /// The input field named in errors.
+    public var field: String {
+        switch self {
+        case .activity: "activityID"
+        case .stream: "streamID"
+        }
+    }
+
+    /// What the query does, for error messages.
+    public var action: String {
+        switch self {
+        case .activity: "reading an activity's tokens"
+        case .stream: "reading a stream's tokens"
+        }
+    }
+}
+

@@ -102,42 +102,30 @@ extension SQLiteLiveActivityRegistry {
     }
 
     public func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forActivity: activityID, includingDead: false)
+        try self.tokens(.activity, activityID, includingDead: false)
     }
 
     public func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forActivity: activityID, includingDead: true)
-    }
-
-    private func tokens(forActivity activityID: String, includingDead: Bool) throws(LiveActivityRegistryError)
-        -> [ActivityTokenRecord]
-    {
-        try RegistryInput.checkIdentifier(activityID, field: "activityID")
-        return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
-            try connection.statement(
-                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE activity_id = ?1"
-                    + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY device_id"
-            ).rows("reading an activity's tokens", bind: [.text(activityID)], map: Self.activityRecord)
-        }
+        try self.tokens(.activity, activityID, includingDead: true)
     }
 
     public func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forStream: streamID, includingDead: false)
+        try self.tokens(.stream, streamID, includingDead: false)
     }
 
     public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(forStream: streamID, includingDead: true)
+        try self.tokens(.stream, streamID, includingDead: true)
     }
 
-    private func tokens(forStream streamID: String, includingDead: Bool) throws(LiveActivityRegistryError)
-        -> [ActivityTokenRecord]
+    private func tokens(_ listing: ActivityTokenListing, _ id: String, includingDead: Bool)
+        throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     {
-        try RegistryInput.checkIdentifier(streamID, field: "streamID")
+        try RegistryInput.checkIdentifier(id, field: listing.field)
         return try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             try connection.statement(
-                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE stream_id = ?1"
-                    + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY activity_id, device_id"
-            ).rows("reading a stream's tokens", bind: [.text(streamID)], map: Self.activityRecord)
+                "SELECT \(Self.activityColumns) FROM activity_tokens WHERE \(listing.column) = ?1"
+                    + (includingDead ? "" : " AND dead_at IS NULL") + " ORDER BY \(listing.order)"
+            ).rows(listing.action, bind: [.text(id)], map: Self.activityRecord)
         }
     }
 
