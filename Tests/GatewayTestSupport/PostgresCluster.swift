@@ -44,7 +44,7 @@ public final class PostgresCluster: @unchecked Sendable {
         password = "test-" + UUID().uuidString
         superPassword = "super-" + UUID().uuidString
         passwordFile = folder + "/gateway.password"
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
 
         let asRoot = geteuid() == 0
         var owner: (uid_t, gid_t)?
@@ -183,21 +183,6 @@ public final class PostgresCluster: @unchecked Sendable {
         }
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw PostgresClusterError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw PostgresClusterError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

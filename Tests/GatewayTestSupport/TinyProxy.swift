@@ -22,7 +22,7 @@ public final class TinyProxy: @unchecked Sendable {
         }
         folder = NSTemporaryDirectory() + "tinyproxy-" + String(UUID().uuidString.prefix(8))
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        port = try Self.freePort()
+        port = try freeLoopbackPort()
         var lines = [
             "Port \(port)", "Listen 127.0.0.1", "Timeout 60", "MaxClients 100", "Allow 127.0.0.1", "LogLevel Connect",
             "PidFile \"\(folder)/tinyproxy.pid\"",
@@ -76,21 +76,6 @@ public final class TinyProxy: @unchecked Sendable {
     }
 
     deinit { stop() }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TinyProxyError("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TinyProxyError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     private static func accepts(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

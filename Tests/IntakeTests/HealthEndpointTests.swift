@@ -1,5 +1,6 @@
 import APNs
 import APNsCore
+import GatewayTestSupport
 import Logging
 import MockAPNs
 import NIOCore
