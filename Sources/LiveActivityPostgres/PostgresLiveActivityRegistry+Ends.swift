@@ -229,13 +229,7 @@ extension PostgresLiveActivityRegistry {
     // MARK: Broadcast channels
 
     public func saveChannel(_ channel: BroadcastChannelRecord) throws(LiveActivityRegistryError) {
-        try RegistryInput.checkIdentifier(channel.id, field: "channelId")
-        try RegistryInput.checkIdentifier(channel.app, field: "app")
-        try RegistryInput.checkIdentifier(channel.environment, field: "environment")
-        guard channel.storagePolicy == 0 || channel.storagePolicy == 1 else {
-            throw .badIdentifier(field: "storagePolicy", problem: "must be 0 or 1, not \(channel.storagePolicy)")
-        }
-        try RegistryInput.checkTime(channel.createdAt, field: "createdAt")
+        try channel.check()
         let policy = Int64(channel.storagePolicy)
         try self.run("storing a channel") { connection in
             try await connection.query(

@@ -88,6 +88,19 @@ extension ActivityTokenRegistration {
     }
 }
 
+extension BroadcastChannelRecord {
+    /// Checks the record's fields as every store takes them.
+    public func check() throws(LiveActivityRegistryError) {
+        try RegistryInput.checkIdentifier(id, field: "channelId")
+        try RegistryInput.checkIdentifier(app, field: "app")
+        try RegistryInput.checkIdentifier(environment, field: "environment")
+        guard storagePolicy == 0 || storagePolicy == 1 else {
+            throw .badIdentifier(field: "storagePolicy", problem: "must be 0 or 1, not \(storagePolicy)")
+        }
+        try RegistryInput.checkTime(createdAt, field: "createdAt")
+    }
+}
+
 extension ScheduledEndRequest {
     /// The pending end this request stores, with its fields checked; refused now if its end push could not be
     /// encoded later.

@@ -2,13 +2,7 @@ extension SQLiteLiveActivityRegistry {
     private static let channelColumns = "id, app, environment, storage_policy, created_at"
 
     public func saveChannel(_ channel: BroadcastChannelRecord) throws(LiveActivityRegistryError) {
-        try RegistryInput.checkIdentifier(channel.id, field: "channelId")
-        try RegistryInput.checkIdentifier(channel.app, field: "app")
-        try RegistryInput.checkIdentifier(channel.environment, field: "environment")
-        guard channel.storagePolicy == 0 || channel.storagePolicy == 1 else {
-            throw .badIdentifier(field: "storagePolicy", problem: "must be 0 or 1, not \(channel.storagePolicy)")
-        }
-        try RegistryInput.checkTime(channel.createdAt, field: "createdAt")
+        try channel.check()
         try self.withConnection { (connection) throws(LiveActivityRegistryError) in
             try connection.statement(
                 "INSERT OR REPLACE INTO broadcast_channels (\(Self.channelColumns)) VALUES (?1, ?2, ?3, ?4, ?5)"
