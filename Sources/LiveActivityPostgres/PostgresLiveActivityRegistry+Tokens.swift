@@ -44,15 +44,9 @@ extension PostgresLiveActivityRegistry {
             let outcome = RegistrationDecision.decide(
                 existingToken: existing.token, newToken: new.token, sameDetails: existing.registration == new,
                 deadAt: existing.deadAt, now: now)
-            let updatedAt: Int64
-            switch outcome {
-            case .stillDead:
-                return outcome
-            case .unchanged:
-                updatedAt = max(existing.updatedAt, now)
-            case .created, .updated, .revived, .replaced:
-                updatedAt = now
-            }
+            guard let updatedAt = RegistrationDecision.updatedAt(
+                after: outcome, existingUpdatedAt: existing.updatedAt, now: now)
+            else { return outcome }
             try await connection.query(
                 "UPDATE activity_tokens SET token = \(new.token), stream_id = \(new.streamID), environment = \(new.environment.rawValue), updated_at = \(updatedAt), dead_at = NULL, dead_reason = NULL WHERE activity_id = \(new.activityID) AND device_id = \(new.deviceID)",
                 logger: logger)
@@ -181,15 +175,9 @@ extension PostgresLiveActivityRegistry {
             let outcome = RegistrationDecision.decide(
                 existingToken: existing.token, newToken: new.token, sameDetails: existing.registration == new,
                 deadAt: existing.deadAt, now: now)
-            let updatedAt: Int64
-            switch outcome {
-            case .stillDead:
-                return outcome
-            case .unchanged:
-                updatedAt = max(existing.updatedAt, now)
-            case .created, .updated, .revived, .replaced:
-                updatedAt = now
-            }
+            guard let updatedAt = RegistrationDecision.updatedAt(
+                after: outcome, existingUpdatedAt: existing.updatedAt, now: now)
+            else { return outcome }
             try await connection.query(
                 "UPDATE push_to_start_tokens SET token = \(new.token), environment = \(new.environment.rawValue), updated_at = \(updatedAt), dead_at = NULL, dead_reason = NULL WHERE user_id = \(new.userID) AND device_id = \(new.deviceID) AND app = \(new.app)", logger: logger)
             return outcome

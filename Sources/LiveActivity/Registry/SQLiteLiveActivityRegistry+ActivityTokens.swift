@@ -217,4 +217,14 @@ package enum RegistrationDecision {
         }
         return sameDetails ? .unchanged : .updated
     }
+
+    /// The row's `updated_at` after `outcome`, or nil when the row stays as it is (a dead token registered again
+    /// too soon): an unchanged registration keeps a later time it already has.
+    package static func updatedAt(after outcome: RegistrationOutcome, existingUpdatedAt: Int64, now: Int64) -> Int64? {
+        switch outcome {
+        case .stillDead: nil
+        case .unchanged: max(existingUpdatedAt, now)
+        case .created, .updated, .revived, .replaced: now
+        }
+    }
 }

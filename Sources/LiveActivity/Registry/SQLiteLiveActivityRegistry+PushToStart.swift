@@ -58,15 +58,9 @@ extension SQLiteLiveActivityRegistry {
         let outcome = RegistrationDecision.decide(
             existingToken: existing.token, newToken: new.token, sameDetails: existing.registration == new,
             deadAt: existing.deadAt, now: now)
-        let updatedAt: Int64
-        switch outcome {
-        case .stillDead:
-            return outcome
-        case .unchanged:
-            updatedAt = max(existing.updatedAt, now)
-        case .created, .updated, .revived, .replaced:
-            updatedAt = now
-        }
+        guard let updatedAt = RegistrationDecision.updatedAt(
+            after: outcome, existingUpdatedAt: existing.updatedAt, now: now)
+        else { return outcome }
         try connection.statement(
             "UPDATE push_to_start_tokens SET token = ?4, environment = ?5, updated_at = ?6, dead_at = NULL, "
                 + "dead_reason = NULL WHERE user_id = ?1 AND device_id = ?2 AND app = ?3"
