@@ -238,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTP2EngineTests",
-            dependencies: ["HTTP2Engine", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["HTTP2Engine", "GatewayTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "MockAPNsTests",

@@ -1,27 +1,11 @@
 import Foundation
+import GatewayTestSupport
 import XCTest
 
 /// Paths inside the repository.
 enum Repository {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
-}
-
-/// Finds a free TCP port on loopback by binding port 0.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EMFILE) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A child process started with posix_spawn, so a test can stop and reap it without Foundation's run loop.
@@ -97,7 +81,7 @@ final class ExternalServer {
     let port: Int
 
     static func nghttpd(extraArguments: [String] = []) throws -> ExternalServer {
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let process = try ChildProcess("/usr/sbin/nghttpd", ["-a", "127.0.0.1", "--echo-upload"] + extraArguments + [
             "\(port)", Repository.path("certs/localhost.key"), Repository.path("certs/localhost.pem"),
         ])

@@ -1,3 +1,4 @@
+import GatewayTestSupport
 import HTTP2Engine
 import NIOCore
 import NIOPosix
@@ -89,7 +90,7 @@ final class NGHTTPDInteropTests: XCTestCase {
     }
 
     func testServerWithoutHTTP2IsAClearALPNError() async throws {
-        let port = try freePort()
+        let port = try freeLoopbackPort()
         let server = try ChildProcess("/usr/bin/openssl", [
             "s_server", "-quiet", "-accept", "127.0.0.1:\(port)", "-alpn", "http/1.1",
             "-cert", Repository.path("certs/localhost.pem"), "-key", Repository.path("certs/localhost.key"),
