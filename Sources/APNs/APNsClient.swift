@@ -69,20 +69,19 @@ public final class APNsClient: Sendable {
     /// is at its bound of outstanding notifications: the caller should stop reading input and try again after
     /// ``whenCapacityAvailable(_:)``. Otherwise `completion` receives the result exactly once, on an
     /// arbitrary thread.
-    public func trySend(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) -> Bool {
+    public func trySend(_ notification: consuming APNsNotification, completion: @escaping @Sendable (APNsResult) -> Void) -> Bool {
         guard limiter.tryAcquire(bytes: Self.outstandingBytes(notification)) else { return false }
-        dispatch(notification) { result, _ in completion(result) }
+        dispatch(notification, completion: .closure { result, _ in completion(result) })
         return true
     }
 
-    /// ``trySend(_:completion:)`` whose completion also gets the notification's ``APNsResultTimes`` (when its
-    /// first attempt was written, when its result became known), for a caller that measures the time it adds
-    /// itself around the client (the intake's added-latency figures).
-    public func trySend(
-        _ notification: APNsNotification, timedCompletion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void
-    ) -> Bool {
+    /// ``trySend(_:completion:)`` for a caller that sends many notifications to one ``APNsResultReceiver``:
+    /// the result comes to `receiver` with `index` and the notification's ``APNsResultTimes`` (when its first
+    /// attempt was written, when its result became known), so that the caller can measure the time it adds
+    /// itself around the client (the intake's added-latency figures). No allocation for the completion.
+    public func trySend(_ notification: consuming APNsNotification, to receiver: any APNsResultReceiver, index: Int) -> Bool {
         guard limiter.tryAcquire(bytes: Self.outstandingBytes(notification)) else { return false }
-        dispatch(notification, completion: timedCompletion)
+        dispatch(notification, completion: .receiver(receiver, index))
         return true
     }
 
@@ -97,7 +96,7 @@ public final class APNsClient: Sendable {
     public func send(_ notification: APNsNotification) async -> APNsResult {
         await limiter.acquire(bytes: Self.outstandingBytes(notification))
         return await withCheckedContinuation { continuation in
-            dispatch(notification) { result, _ in continuation.resume(returning: result) }
+            dispatch(notification, completion: .closure { result, _ in continuation.resume(returning: result) })
         }
     }
 
@@ -109,7 +108,7 @@ public final class APNsClient: Sendable {
             if !limiter.tryAcquire(bytes: bytes) {
                 await limiter.acquire(bytes: bytes)
             }
-            dispatch(notification) { result, _ in onResult(index, result) }
+            dispatch(notification, completion: .closure { result, _ in onResult(index, result) })
         }
     }
 
@@ -120,12 +119,12 @@ public final class APNsClient: Sendable {
         return await collector.wait()
     }
 
-    private func dispatch(_ notification: APNsNotification, completion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void) {
+    private func dispatch(_ notification: consuming APNsNotification, completion: APNsPush.Completion) {
         counters.accepted.add(1, ordering: .relaxed)
         if closing.load(ordering: .relaxed) {
             let result = APNsResult.gateway(.shutdown, "the gateway is shutting down")
             finished(result, slot: .gateway(.shutdown), after: .zero, bytes: Self.outstandingBytes(notification))
-            completion(result, .unknown)
+            completion.deliver(result, .unknown)
             return
         }
         do {
@@ -134,7 +133,7 @@ public final class APNsClient: Sendable {
             let result = APNsResult.local(error)
             finished(result, slot: .local(error), after: .zero, bytes: Self.outstandingBytes(notification))
             logFailure(result, token: notification.deviceToken)
-            completion(result, .unknown)
+            completion.deliver(result, .unknown)
             return
         }
         let now = NIODeadline.now()
@@ -156,6 +155,7 @@ public final class APNsClient: Sendable {
             return
         }
         counters.retries.add(1, ordering: .relaxed)
+        push.detachPayload()
         if delay <= .zero {
             push.enqueuedAt = .now()
             pool.execute(push, bypassingQueueLimit: true)

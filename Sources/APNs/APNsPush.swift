@@ -8,7 +8,7 @@ import NIOCore
 /// so exactly one party touches the mutable fields at a time, and each hand-over goes through a lock or an
 /// event-loop hop that orders memory. That is why the class is `@unchecked Sendable`.
 final class APNsPush: HTTP2Exchange, @unchecked Sendable {
-    let notification: APNsNotification
+    private(set) var notification: APNsNotification
     let deadline: NIODeadline
     /// When the client accepted the notification.
     let acceptedAt: NIODeadline
@@ -17,12 +17,12 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
     private let client: APNsClient
     /// When the first attempt was written, if APNs answered it (uptime 0 otherwise).
     private var firstSentAt = NIODeadline.uptimeNanoseconds(0)
-    private let completion: @Sendable (APNsResult, APNsResultTimes) -> Void
+    private let completion: Completion
     private var attempts = APNsAttempts()
 
     init(
-        notification: APNsNotification, acceptedAt: NIODeadline, deadline: NIODeadline, client: APNsClient,
-        completion: @escaping @Sendable (APNsResult, APNsResultTimes) -> Void
+        notification: consuming APNsNotification, acceptedAt: NIODeadline, deadline: NIODeadline, client: APNsClient,
+        completion: Completion
     ) {
         self.notification = notification
         self.acceptedAt = acceptedAt
@@ -81,12 +81,38 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         }
     }
 
+    /// Before a retry: a payload that is a slice of a larger buffer (the intake copies a request's payloads into
+    /// one) gets storage of its own, so that a notification waiting to be retried does not keep the payloads of
+    /// its request's other notifications in memory after they are answered.
+    func detachPayload() {
+        let payload = notification.payload
+        guard payload.storageCapacity > 2 * payload.readableBytes + 1024 else { return }
+        var copy = ByteBufferAllocator().buffer(capacity: payload.readableBytes)
+        copy.writeImmutableBuffer(payload)
+        notification.replacePayload(withCopy: copy)
+    }
+
     /// Hands over the final result. `at` is when it became known, if the caller has that time already (an
     /// APNs answer); otherwise the clock is read.
     private func finish(_ result: APNsResult, _ slot: APNsOutcomeCounters.Slot, at: NIODeadline? = nil) {
         let known = at ?? .now()
         client.finished(result, slot: slot, after: known - acceptedAt, bytes: APNsClient.outstandingBytes(notification))
         if result.status != 200 { client.logFailure(result, token: notification.deviceToken) }
-        completion(result, APNsResultTimes(firstSentAt: firstSentAt, knownAt: known))
+        completion.deliver(result, APNsResultTimes(firstSentAt: firstSentAt, knownAt: known))
+    }
+
+    /// Where the final result goes: a closure, or a receiver with the notification's index (no allocation per
+    /// notification; see ``APNsResultReceiver``).
+    enum Completion: Sendable {
+        case closure(@Sendable (APNsResult, APNsResultTimes) -> Void)
+        case receiver(any APNsResultReceiver, Int)
+
+        @inline(__always)
+        func deliver(_ result: APNsResult, _ times: APNsResultTimes) {
+            switch self {
+            case .closure(let body): body(result, times)
+            case .receiver(let receiver, let index): receiver.receive(result, times: times, index: index)
+            }
+        }
     }
 }

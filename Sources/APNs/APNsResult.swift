@@ -108,3 +108,12 @@ public struct APNsResultTimes: Sendable, Hashable {
     /// Neither time known.
     public static let unknown = APNsResultTimes(firstSentAt: .uptimeNanoseconds(0), knownAt: .uptimeNanoseconds(0))
 }
+
+/// Takes the results of notifications handed to ``APNsClient/trySend(_:to:index:)``: a caller that sends many
+/// notifications to one place (the intake's request) gives the client itself and each notification's index,
+/// instead of a closure per notification.
+public protocol APNsResultReceiver: AnyObject, Sendable {
+    /// The result of the notification sent with `index`, with its ``APNsResultTimes``: exactly once per
+    /// notification, on an arbitrary thread.
+    func receive(_ result: APNsResult, times: APNsResultTimes, index: Int)
+}

@@ -69,4 +69,12 @@ public struct APNsNotification: Sendable, Hashable {
             expiration: expiration, collapseID: collapseID, apnsID: apnsID)
         self.payloadIsCheckedObject = true
     }
+
+    /// Replaces the payload with `copy`, the same bytes in other storage: the payload's check still holds.
+    public mutating func replacePayload(withCopy copy: ByteBuffer) {
+        assert(copy == payload, "a payload's copy must hold the same bytes")
+        let checked = payloadIsCheckedObject
+        payload = copy
+        payloadIsCheckedObject = checked
+    }
 }

@@ -33,7 +33,10 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private struct Submission {
         var batch: PendingBatch
         var items: [ScannedItem]
-        var line: ByteBuffer
+        /// The items' payloads (nil where an item has none): slices of one copy of them all, out of the line, so
+        /// that notifications in flight never pin the input buffer's storage and a request costs one allocation
+        /// for its payloads, not one per notification.
+        var payloads: [JSONObjectBytes?]
         var next: Int
         /// Items from this index on are over the principal's rate limit, refused with this detail.
         var allowed: Int
@@ -232,7 +235,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             allowed = granted
             if granted < items.count { rateLimitDetail = rateLimitMessage(principal, retryAfter: retryAfter) }
         }
-        current = Submission(batch: batch, items: items, line: line, next: 0, allowed: allowed, rateLimitDetail: rateLimitDetail)
+        let payloads = JSONObjectBytes.copying(items.map(\.payload), of: line)
+        current = Submission(
+            batch: batch, items: items, payloads: payloads, next: 0, allowed: allowed, rateLimitDetail: rateLimitDetail)
         continueSubmission()
     }
 
@@ -251,9 +256,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 continue
             }
             let item = submission.items[index]
-            // A copy of the payload's bytes (not a slice), so that notifications in flight never pin the input
-            // buffer's storage.
-            let payload = item.payload.map { JSONObjectBytes(copying: $0, of: submission.line) }
+            let payload = submission.payloads[index]
             if item.channelID != nil {
                 // A broadcast: one request for every subscribed activity. Rare and async; the client's bound on
                 // outstanding notifications applies inside `broadcast`.
@@ -275,7 +278,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 shared.countRejection(rejection.reason)
                 batch.set(index, rejection.result)
             case .success(let (notification, client)):
-                let accepted = client.trySend(notification, timedCompletion: { result, times in batch.set(index, result, times: times) })
+                let accepted = client.trySend(notification, to: batch, index: index)
                 if !accepted {
                     current = submission
                     machine.submissionBlocked()

@@ -1,21 +1,19 @@
 import JSON
 import NIOCore
 
-/// The per-line work of a `send` outside the connection: scanning the line and copying each payload out of
-/// it. The connection handler uses ``copy(_:_:)``; ``decodeSend(_:maxBatchSize:)`` exists so that the
+/// The per-line work of a `send` outside the connection: scanning the line and copying the payloads out of it.
+/// The connection handler uses ``copy(_:_:)``; ``decodeSend(_:maxBatchSize:)`` exists so that the
 /// micro-benchmarks can time exactly this work.
 @_spi(Benchmarking)
 public enum IntakeLineDecoding {
-    /// Scans `line` as the intake does and copies each notification's payload into a buffer of its own, as
+    /// Scans `line` as the intake does and copies the notifications' payloads into one buffer of their own, as
     /// the connection does before handing it on. Returns the number of notifications with a payload, or -1
     /// when the line is not a `send`.
     public static func decodeSend(_ line: ByteBuffer, maxBatchSize: Int) -> Int {
         let request = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: maxBatchSize) }
         guard case .send(_, let items) = request else { return -1 }
         var copied = 0
-        for item in items {
-            guard let object = item.payload else { continue }
-            let payload = JSONObjectBytes(copying: object, of: line)
+        for case let payload? in JSONObjectBytes.copying(items.map(\.payload), of: line) {
             copied += payload.buffer.readableBytes > 0 ? 1 : 0
         }
         return copied

@@ -10,7 +10,7 @@ import NIOCore
 /// Beside each result the batch keeps the client's ``APNsResultTimes``, and it knows when the read that
 /// completed its request line happened (`readAt`): once the reply is written, ``recordAddedLatency(writtenAt:into:)``
 /// turns them into the intake's added-latency figures.
-final class PendingBatch: Sendable {
+final class PendingBatch: APNsResultReceiver {
     private struct Entry {
         var result: APNsResult?
         /// Uptime nanoseconds, 0 when not known (see ``APNsResultTimes``).
@@ -50,6 +50,10 @@ final class PendingBatch: Sendable {
             return state.remaining == 0
         }
         if done { onComplete(self) }
+    }
+
+    func receive(_ result: APNsResult, times: APNsResultTimes, index: Int) {
+        set(index, result, times: times)
     }
 
     /// Passes each result to `body` in input order, where it lies (no array of copies); call after completion.

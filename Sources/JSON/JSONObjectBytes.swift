@@ -31,6 +31,28 @@ public struct JSONObjectBytes: Sendable, Hashable {
         }
         self.buffer = copy
     }
+
+    private init(checked buffer: ByteBuffer) {
+        self.buffer = buffer
+    }
+
+    /// Copies, in storage of their own, the objects a reader found in `text` (the buffer whose readable bytes that
+    /// reader walked): all of them into one buffer, one allocation for the lot, each returned as a slice of it in
+    /// the order given (nil stays nil). The buffer lives as long as any of the slices.
+    public static func copying(_ objects: [JSONObjectRange?], of text: ByteBuffer) -> [JSONObjectBytes?] {
+        var total = 0
+        for case let object? in objects { total += object.range.count }
+        var storage = ByteBufferAllocator().buffer(capacity: total)
+        text.withUnsafeReadableBytes { bytes in
+            for case let object? in objects {
+                storage.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[object.range]))
+            }
+        }
+        return objects.map { object in
+            guard let object else { return nil }
+            return JSONObjectBytes(checked: storage.readSlice(length: object.range.count)!)
+        }
+    }
 }
 
 extension JSONReader {

@@ -89,6 +89,35 @@ final class JSONReaderTests: XCTestCase {
         XCTAssertEqual(String(buffer: bytes.buffer), #"{"aps":{}}"#)
         XCTAssertThrowsError(try JSONObjectBytes(validating: buffer("[1]")))
     }
+
+    func testObjectsCopiedTogetherComeBackInOrderInOneStorage() throws {
+        let text = buffer(#"[{"a":1},2,{"bb":[true]},{}]"#)
+        let objects = try text.withUnsafeReadableBytes { raw throws -> [JSONObjectRange?] in
+            var reader = JSONReader(raw)
+            var objects: [JSONObjectRange?] = []
+            try reader.beginArray()
+            var first = true
+            while try reader.nextElement(&first) {
+                if try reader.peekKind() == .object {
+                    objects.append(try reader.skipObject())
+                } else {
+                    try reader.skipValue()
+                    objects.append(nil)
+                }
+            }
+            return objects
+        }
+        let copies = JSONObjectBytes.copying(objects, of: text)
+        XCTAssertEqual(copies.map { $0.map { String(buffer: $0.buffer) } }, [#"{"a":1}"#, nil, #"{"bb":[true]}"#, "{}"])
+        // One storage holding the objects back to back, not the text's: nothing pins the text.
+        let bases = copies.compactMap { $0?.buffer.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) } }
+        let text0 = text.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) }
+        XCTAssertEqual(bases.count, 3)
+        XCTAssertEqual(bases[1] - bases[0], 7)
+        XCTAssertEqual(bases[2] - bases[1], 13)
+        XCTAssertFalse((text0..<text0 + text.readableBytes).contains(bases[0]))
+        XCTAssertEqual(JSONObjectBytes.copying([], of: text), [])
+    }
 }
 
 final class JSONFieldsTests: XCTestCase {
