@@ -2,19 +2,24 @@ import APNsCore
 
 /// An app the gateway sends for: its name in requests (`"app"`), its bundle ID (the base of its topics) and
 /// the client that carries its notifications.
-public struct APNsApp: Sendable {
+///
+/// A class, not a struct: every notification looks its app up, and handing a reference on costs one reference
+/// count where a struct of these fields costs one per field.
+public final class APNsApp: Sendable {
     /// The name requests use in `"app"`.
-    public var name: String
+    public let name: String
     /// The bundle ID; a push type's default topic is this plus the type's suffix.
-    public var bundleID: String
+    public let bundleID: String
     /// The client that carries this app's notifications. Apps may share one client.
-    public var client: APNsClient
+    public let client: APNsClient
     /// The environment of the tokens this client can reach (`production` for api.push.apple.com, `development`
     /// for the sandbox); `nil` for a custom endpoint such as the mock, which takes every token.
-    public var tokenEnvironment: APNsTokenEnvironment?
+    public let tokenEnvironment: APNsTokenEnvironment?
     /// The clients of the app's other environment, when it has connections to both (`sandbox` and
     /// `production`): tokens of that environment go there instead of to ``client``.
-    public var otherEnvironments: [APNsTokenEnvironment: APNsClient]
+    public let otherEnvironments: [APNsTokenEnvironment: APNsClient]
+    /// The topic of each push type with a suffix: made once, not per notification.
+    private let suffixedTopics: [APNsPushType: String]
 
     /// Creates an app entry.
     public init(
@@ -26,6 +31,16 @@ public struct APNsApp: Sendable {
         self.client = client
         self.tokenEnvironment = tokenEnvironment
         self.otherEnvironments = otherEnvironments
+        var topics: [APNsPushType: String] = [:]
+        for type in APNsPushType.allCases where !type.topicSuffix.isEmpty {
+            topics[type] = type.topic(forBundleID: bundleID)
+        }
+        self.suffixedTopics = topics
+    }
+
+    /// The `apns-topic` of a push type for this app (``APNsPushType/topic(forBundleID:)`` of ``bundleID``).
+    public func topic(for pushType: APNsPushType) -> String {
+        pushType.topicSuffix.isEmpty ? bundleID : suffixedTopics[pushType] ?? pushType.topic(forBundleID: bundleID)
     }
 
     /// The client for a token of `environment`: ``client`` when the token's environment is unknown (nil) or is

@@ -115,7 +115,7 @@ extension APNsApps {
             deviceToken: token,
             payload: payload,
             pushType: pushType,
-            topic: item.topic ?? pushType.topic(forBundleID: app.bundleID),
+            topic: item.topic ?? app.topic(for: pushType),
             priority: priority,
             expiration: item.expiration,
             collapseID: item.collapseID,

@@ -146,7 +146,7 @@ extension LiveActivityService {
                 let target = targets[entry.index]
                 let notification = APNsNotification(
                     deviceToken: target.token, payload: payload, pushType: .liveactivity,
-                    topic: APNsPushType.liveactivity.topic(forBundleID: entry.app.bundleID), priority: priority)
+                    topic: entry.app.topic(for: .liveactivity), priority: priority)
                 byClient[ObjectIdentifier(entry.client), default: (entry.client, [], [])].positions.append(offset)
                 byClient[ObjectIdentifier(entry.client)]!.notifications.append(notification)
             }

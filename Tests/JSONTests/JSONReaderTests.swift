@@ -116,6 +116,14 @@ final class JSONReaderTests: XCTestCase {
         XCTAssertEqual(bases[1] - bases[0], 7)
         XCTAssertEqual(bases[2] - bases[1], 13)
         XCTAssertFalse((text0..<text0 + text.readableBytes).contains(bases[0]))
+
+        // With buffers of at most 16 bytes: {"a":1} alone, then {"bb":[true]} and {} together.
+        let chunked = JSONObjectBytes.copying(objects, of: text, chunkBytes: 16)
+        XCTAssertEqual(chunked.map { $0.map { String(buffer: $0.buffer) } }, [#"{"a":1}"#, nil, #"{"bb":[true]}"#, "{}"])
+        let chunkedBases = chunked.compactMap { $0?.buffer.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) } }
+        XCTAssertEqual(chunkedBases[2] - chunkedBases[1], 13)
+        XCTAssertNotEqual(chunkedBases[1] - chunkedBases[0], 7, "a second buffer")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(chunked[0]).buffer.storageCapacity, 16)
         XCTAssertEqual(JSONObjectBytes.copying([], of: text), [])
     }
 }
