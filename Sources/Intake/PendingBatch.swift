@@ -86,14 +86,21 @@ final class PendingBatch: APNsResultReceiver {
             guard timed > 0 else { return }
             let outbound = written - last
             figures.outbound.record(nanoseconds: outbound, times: timed)
+            // Counted here first, then added to the shared histograms once per request.
+            var batchWait = figures.batchWait.makeTally()
+            var inbound = figures.inbound.makeTally()
+            var total = figures.total.makeTally()
             for entry in state.entries where entry.knownAt > 0 {
-                figures.batchWait.record(nanoseconds: last - entry.knownAt)
+                figures.batchWait.record(nanoseconds: last - entry.knownAt, in: &batchWait)
                 if read > 0 && entry.firstSentAt > 0 {
-                    let inbound = entry.firstSentAt - read
-                    figures.inbound.record(nanoseconds: inbound)
-                    figures.total.record(nanoseconds: max(inbound, 0) + max(outbound, 0))
+                    let inboundTime = entry.firstSentAt - read
+                    figures.inbound.record(nanoseconds: inboundTime, in: &inbound)
+                    figures.total.record(nanoseconds: max(inboundTime, 0) + max(outbound, 0), in: &total)
                 }
             }
+            figures.batchWait.add(batchWait)
+            figures.inbound.add(inbound)
+            figures.total.add(total)
         }
     }
 }

@@ -26,6 +26,22 @@ final class ObservabilityUnitTests: XCTestCase {
         XCTAssertEqual(snapshot.sumSeconds, 2.0565, accuracy: 1e-9)
     }
 
+    func testATallyAddsWhatItCountedInOneGo() {
+        let histogram = LatencyHistogram(bounds: [0.001, 0.01, 0.1], shards: 2)
+        histogram.record(.milliseconds(5))
+        var tally = histogram.makeTally()
+        for nanoseconds: Int64 in [500_000, 1_000_000, 50_000_000, 2_000_000_000, -5] {
+            histogram.record(nanoseconds: nanoseconds, in: &tally)
+        }
+        XCTAssertEqual(histogram.snapshot().count, 1, "nothing reaches the histogram before add")
+        histogram.add(tally)
+        let snapshot = histogram.snapshot()
+        XCTAssertEqual(snapshot.counts, [3, 1, 1, 1])
+        XCTAssertEqual(snapshot.sumSeconds, 2.0565, accuracy: 1e-9)
+        histogram.add(histogram.makeTally())
+        XCTAssertEqual(histogram.snapshot(), snapshot, "an empty tally adds nothing")
+    }
+
     func testHistogramFromManyThreadsLosesNothing() async {
         let histogram = LatencyHistogram()
         await withTaskGroup(of: Void.self) { group in
