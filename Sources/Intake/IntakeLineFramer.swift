@@ -13,6 +13,14 @@ import NIOCore
 /// is not buffered: its bytes are dropped as they arrive, up to and including its newline, and ``next()``
 /// reports it once as ``Next/tooLong``. So the buffer never holds more than about twice the longest allowed
 /// line plus one read.
+///
+/// Long lines (``longLine`` and more) reuse their storage: the next line is gathered in the storage of the last
+/// long line once that line has been dropped (its batch handed on; the intake copies what it keeps out of a line),
+/// so a connection that sends long lines holds one buffer of about a line, not a fresh one per line. A fresh block
+/// of a megabyte or more comes from a mapping of its own (glibc's mmap threshold), and filling it costs a page
+/// fault per 4 KiB: with 4 KiB payloads, one per notification, a sixth of the daemon's CPU. The storage is let go
+/// when a short line comes, and with the framer. (A line kept beyond the next append still works: the append then
+/// copies.)
 struct IntakeLineFramer {
     /// What ``next()`` found.
     enum Next: Equatable {
@@ -34,7 +42,9 @@ struct IntakeLineFramer {
     /// buffer gets room for that much at once.
     private var lastLineLength = 0
     /// From this length on a line counts as long (see ``next()``).
-    private static let longLine = 64 * 1024
+    static let longLine = 64 * 1024
+    /// The storage of the last long line handed out, to gather the next long line in once that line is dropped.
+    private var spare: ByteBuffer?
 
     init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
@@ -65,10 +75,25 @@ struct IntakeLineFramer {
             }
             buffer.writeBuffer(&bytes)
             input = buffer
+        } else if lastLineLength >= Self.longLine, var buffer = takeSpare(capacity: Swift.min(lastLineLength, maxLineBytes) + 1) {
+            // Another long line is likely: gather it in the kept storage rather than in the read's buffer, which
+            // would grow into a fresh block.
+            buffer.writeBuffer(&bytes)
+            input = buffer
+            searchedUpTo = 0
         } else {
             input = bytes
             searchedUpTo = 0
         }
+    }
+
+    /// The kept storage, emptied, with room for `capacity` bytes; nil when there is none. When the line it held is
+    /// still referenced, `clear` leaves the storage to that line and allocates a fresh one.
+    private mutating func takeSpare(capacity: Int) -> ByteBuffer? {
+        guard var buffer = spare else { return nil }
+        spare = nil
+        buffer.clear(minimumCapacity: capacity)
+        return buffer
     }
 
     /// The next complete, non-blank line, or an over-long line skipped on the way, or ``Next/none``.
@@ -102,16 +127,18 @@ struct IntakeLineFramer {
             }
             searchedUpTo = 0
             if Self.isBlank(line) { continue }
+            if length < Self.longLine {
+                spare = nil
+                input = buffer.readableBytes > 0 ? buffer : nil
+                return .line(line)
+            }
+            // A long line: its storage serves the next line too. The line is dropped before the next append (the
+            // intake copies what it keeps out of a line while handling it), so that append finds the storage
+            // uniquely referenced, moves the start of the next line to the front in place and gathers the rest
+            // behind it, in memory already touched.
             if buffer.readableBytes == 0 {
                 input = nil
-            } else if length >= Self.longLine {
-                // The start of the next line shares the storage of this long one, which stays alive while its
-                // batch is handed on: the next append would copy all of it. Move just the start out, into room
-                // for a line like this one.
-                var rest = ByteBufferAllocator().buffer(
-                    capacity: Swift.max(buffer.readableBytes, Swift.min(length, maxLineBytes) + 1))
-                rest.writeImmutableBuffer(buffer)
-                input = rest
+                spare = buffer
             } else {
                 input = buffer
             }
@@ -127,9 +154,10 @@ struct IntakeLineFramer {
         return rest
     }
 
-    /// Drops everything buffered.
+    /// Drops everything buffered, and the kept storage.
     mutating func clear() {
         input = nil
+        spare = nil
         searchedUpTo = 0
     }
 

@@ -61,8 +61,8 @@ final class IntakeLineFramerTests: XCTestCase {
     }
 
     func testLongLinesArrivingInPiecesStayWholeAndApart() {
-        // Lines of 200 KB in reads of 64 KiB, each read ending inside a line: the start of the next line is
-        // moved out of the long line's storage, and a line handed out is not changed by later appends.
+        // Lines of 200 KB in reads of 64 KiB, each read ending inside a line, every line kept: a line handed out
+        // is not changed by later appends (they copy rather than write into its storage).
         let lines = (0..<3).map { String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: 200_000) }
         let input = Array((lines.joined(separator: "\n") + "\n").utf8)
         var framer = IntakeLineFramer(maxLineBytes: 1 << 20)
@@ -76,5 +76,31 @@ final class IntakeLineFramerTests: XCTestCase {
         }
         XCTAssertEqual(taken.map { String(buffer: $0) }, lines)
         XCTAssertTrue(framer.isEmpty)
+    }
+
+    /// Long lines dropped once handled (as the intake does) are gathered one after the other in one storage, in
+    /// both cases: a read that ends inside the next line, and reads that end exactly at a line's end.
+    func testLongLinesDroppedOnceHandledReuseOneStorage() {
+        for (lineLength, read) in [(200_000, 65_536), (131_071, 65_536)] {
+            let lines = (0..<4).map { String(repeating: Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0))), count: lineLength) }
+            let input = Array((lines.joined(separator: "\n") + "\n").utf8)
+            var framer = IntakeLineFramer(maxLineBytes: 1 << 20)
+            var texts: [String] = []
+            var starts: [Int] = []
+            var offset = 0
+            while offset < input.count {
+                let end = min(offset + read, input.count)
+                framer.append(ByteBuffer(bytes: input[offset..<end]))
+                offset = end
+                while case .line(let line) = framer.next() {
+                    texts.append(String(buffer: line))
+                    starts.append(line.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) })
+                }
+            }
+            XCTAssertEqual(texts, lines, "lines of \(lineLength)")
+            // The first line grew out of a read's buffer; each later one starts where the one before did.
+            XCTAssertEqual(Set(starts.dropFirst()).count, 1, "lines of \(lineLength): one storage, reused")
+            XCTAssertTrue(framer.isEmpty)
+        }
     }
 }
