@@ -1,5 +1,6 @@
 import APNsGatewayClient
 import Foundation
+import MockAPNs
 import XCTest
 
 final class BatchTests: XCTestCase {
@@ -37,6 +38,47 @@ final class BatchTests: XCTestCase {
         }
         XCTAssertEqual(mismatches, 0)
         XCTAssertEqual(harness.client.statistics.outstanding, 0)
+        await client.close()
+        try await harness.stop()
+    }
+
+    /// Long request lines one after the other on one connection (each gathered in the storage of the one before),
+    /// payloads sharing buffers, and every fifth request to APNs answered 503 and retried: each notification
+    /// reaches APNs with exactly its own payload, the retried ones too.
+    func testPayloadsOfLongLinesArriveExactlyThroughRetries() async throws {
+        let harness = try await IntakeHarness.start(
+            maxOutstanding: 300, faults: MockFaults(statusEvery: MockStatusFault(every: 5, status: 503)), record: true)
+        let client = try await GatewayClient.connect(path: harness.socketPath)
+        var expected: [String: String] = [:]
+        var succeeded = 0
+        for request in 0..<3 {
+            // 400 notifications of about 300 bytes: a line of about 160 KB, payloads over several 32 KiB buffers.
+            let notifications = (0..<400).map { item -> GatewayNotification in
+                let token = deviceToken((request + 1) << 16 + item)  // distinct even after deviceToken's padding
+                let payload = #"{"aps":{"alert":"request \#(request) item \#(item) \#(String(repeating: "z", count: 200 + item % 50))"}}"#
+                expected[token] = payload
+                return GatewayNotification(token: token, payload: payload)
+            }
+            let results = try await client.send(notifications)
+            XCTAssertEqual(results.count, 400)
+            // A deterministic every-fifth fault can meet one item on each of its attempts: it then ends with APNs's
+            // 503 once its attempts are used up.
+            let failed = results.filter { !$0.isSuccess }
+            XCTAssertTrue(failed.allSatisfy { $0.status == 503 }, "\(failed.prefix(3))")
+            XCTAssertLessThan(failed.count, 20, "request \(request): retried items are delivered")
+            succeeded += results.count - failed.count
+        }
+        let delivered = harness.mock.received.filter { $0.responseStatus == 200 }
+        XCTAssertEqual(delivered.count, succeeded)
+        XCTAssertGreaterThan(harness.mock.received.filter { $0.responseStatus == 503 }.count, 100, "retries happened")
+        var wrong = 0
+        for request in delivered where String(decoding: request.body, as: UTF8.self) != expected[request.deviceToken] {
+            wrong += 1
+            if wrong <= 3 {
+                XCTFail("token \(request.deviceToken.suffix(6)) stream \(request.streamID) conn \(request.connectionID): got \(String(decoding: request.body, as: UTF8.self).prefix(60))… (\(request.body.count) B), expected \(expected[request.deviceToken]?.prefix(60) ?? "nil")… (\(expected[request.deviceToken]?.utf8.count ?? 0) B)")
+            }
+        }
+        XCTAssertEqual(wrong, 0, "every delivered body is its own notification's payload")
         await client.close()
         try await harness.stop()
     }
