@@ -33,9 +33,9 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private struct Submission {
         var batch: PendingBatch
         var items: [ScannedItem]
-        /// The items' payloads (nil where an item has none): slices of one copy of them all, out of the line, so
-        /// that notifications in flight never pin the input buffer's storage and a request costs one allocation
-        /// for its payloads, not one per notification.
+        /// The items' payloads (nil where an item has none), copied out of the line into shared buffers of at most
+        /// 32 KiB (``JSONObjectBytes/copying(_:of:chunkBytes:)``): notifications in flight never pin the line, and a
+        /// request costs a few allocations for its payloads, not one per notification.
         var payloads: [JSONObjectBytes?]
         var next: Int
         /// Items from this index on are over the principal's rate limit, refused with this detail.

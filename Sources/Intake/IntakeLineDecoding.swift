@@ -6,8 +6,8 @@ import NIOCore
 /// micro-benchmarks can time exactly this work.
 @_spi(Benchmarking)
 public enum IntakeLineDecoding {
-    /// Scans `line` as the intake does and copies the notifications' payloads into one buffer of their own, as
-    /// the connection does before handing it on. Returns the number of notifications with a payload, or -1
+    /// Scans `line` as the intake does and copies the notifications' payloads out of it (into shared buffers of
+    /// at most 32 KiB), as the connection does before handing them on. Returns the number of notifications with a payload, or -1
     /// when the line is not a `send`.
     public static func decodeSend(_ line: ByteBuffer, maxBatchSize: Int) -> Int {
         let request = line.withUnsafeReadableBytes { RequestScanner.scan($0, maxBatchSize: maxBatchSize) }

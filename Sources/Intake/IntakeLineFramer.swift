@@ -18,7 +18,7 @@ import NIOCore
 /// long line once that line has been dropped (its batch handed on; the intake copies what it keeps out of a line),
 /// so a connection that sends long lines holds one buffer of about a line, not a fresh one per line. A fresh block
 /// of a megabyte or more comes from a mapping of its own (glibc's mmap threshold), and filling it costs a page
-/// fault per 4 KiB: with 4 KiB payloads, one per notification, a sixth of the daemon's CPU. The storage is let go
+/// fault per 4 KiB: with 4 KiB payloads, one per notification, a fifth of the daemon's CPU. The storage is let go
 /// when a short line comes, and with the framer. (A line kept beyond the next append still works: the append then
 /// copies.)
 struct IntakeLineFramer {
@@ -42,7 +42,7 @@ struct IntakeLineFramer {
     /// buffer gets room for that much at once.
     private var lastLineLength = 0
     /// From this length on a line counts as long (see ``next()``).
-    static let longLine = 64 * 1024
+    private static let longLine = 64 * 1024
     /// The storage of the last long line handed out, to gather the next long line in once that line is dropped.
     private var spare: ByteBuffer?
 

@@ -22,16 +22,6 @@ public struct JSONObjectBytes: Sendable, Hashable {
         self.buffer = buffer
     }
 
-    /// A copy, in storage of its own, of the object a reader found in `text`, the buffer whose readable bytes
-    /// that reader walked.
-    public init(copying object: JSONObjectRange, of text: ByteBuffer) {
-        var copy = ByteBufferAllocator().buffer(capacity: object.range.count)
-        text.withUnsafeReadableBytes { bytes in
-            copy.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[object.range]))
-        }
-        self.buffer = copy
-    }
-
     private init(checked buffer: ByteBuffer) {
         self.buffer = buffer
     }

@@ -85,7 +85,7 @@ final class JSONReaderTests: XCTestCase {
             _ = try reader.nextMember(&first)
             return try reader.skipObject()
         }
-        let bytes = JSONObjectBytes(copying: object, of: text)
+        let bytes = try XCTUnwrap(JSONObjectBytes.copying([object], of: text).first ?? nil)
         XCTAssertEqual(String(buffer: bytes.buffer), #"{"aps":{}}"#)
         XCTAssertThrowsError(try JSONObjectBytes(validating: buffer("[1]")))
     }
