@@ -71,18 +71,13 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
     /// Removes a token wherever it is registered (update and push-to-start); returns how many
     /// registrations were removed.
     func unregister(token: String) throws(LiveActivityRegistryError) -> Int
-    /// The live (not dead) update tokens of an activity, ordered by device ID.
-    func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
-    /// The live update tokens of every activity in a stream, ordered by activity ID then device ID.
-    func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
-    /// Every update token of every activity in a stream, dead ones included, ordered by activity ID then
-    /// device ID.
-    func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
+    /// The update tokens of one activity (ordered by device ID) or of every activity in one stream (ordered by
+    /// activity ID then device ID), the dead ones (``ActivityTokenRecord/isDead``) only with `includingDead`. The
+    /// named forms (``tokens(forActivity:)``, ``allTokens(forStream:)``, …) are in an extension.
+    func tokens(_ listing: ActivityTokenListing, _ id: String, includingDead: Bool) throws(LiveActivityRegistryError)
+        -> [ActivityTokenRecord]
     /// The stored registration of (activity, device), dead or alive.
     func activityToken(activityID: String, deviceID: String) throws(LiveActivityRegistryError) -> ActivityTokenRecord?
-    /// Every update token of an activity, dead ones included (``ActivityTokenRecord/isDead``), ordered by
-    /// device ID.
-    func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
 
     // MARK: Push-to-start tokens
 
@@ -173,4 +168,26 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
 extension LiveActivityRegistry {
     public var concurrentCalls: Int { 1 }
     public var claimsAreLeases: Bool { false }
+
+    /// The live (not dead) update tokens of an activity, ordered by device ID.
+    public func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try tokens(.activity, activityID, includingDead: false)
+    }
+
+    /// Every update token of an activity, dead ones included (``ActivityTokenRecord/isDead``), ordered by
+    /// device ID.
+    public func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try tokens(.activity, activityID, includingDead: true)
+    }
+
+    /// The live update tokens of every activity in a stream, ordered by activity ID then device ID.
+    public func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try tokens(.stream, streamID, includingDead: false)
+    }
+
+    /// Every update token of every activity in a stream, dead ones included, ordered by activity ID then
+    /// device ID.
+    public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
+        try tokens(.stream, streamID, includingDead: true)
+    }
 }

@@ -101,23 +101,7 @@ extension SQLiteLiveActivityRegistry {
         }
     }
 
-    public func tokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(.activity, activityID, includingDead: false)
-    }
-
-    public func allTokens(forActivity activityID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(.activity, activityID, includingDead: true)
-    }
-
-    public func tokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(.stream, streamID, includingDead: false)
-    }
-
-    public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
-        try self.tokens(.stream, streamID, includingDead: true)
-    }
-
-    private func tokens(_ listing: ActivityTokenListing, _ id: String, includingDead: Bool)
+    public func tokens(_ listing: ActivityTokenListing, _ id: String, includingDead: Bool)
         throws(LiveActivityRegistryError) -> [ActivityTokenRecord]
     {
         try RegistryInput.checkIdentifier(id, field: listing.field)
