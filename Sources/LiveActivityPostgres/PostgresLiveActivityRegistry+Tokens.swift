@@ -181,19 +181,7 @@ extension PostgresLiveActivityRegistry {
         }
     }
 
-    public func pushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
-        -> [PushToStartRecord]
-    {
-        try self.pushToStartTokens(forUsers: userIDs, app: app, includingDead: false)
-    }
-
-    public func allPushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
-        -> [PushToStartRecord]
-    {
-        try self.pushToStartTokens(forUsers: userIDs, app: app, includingDead: true)
-    }
-
-    private func pushToStartTokens(forUsers userIDs: [String], app: String, includingDead: Bool)
+    public func pushToStartTokens(forUsers userIDs: [String], app: String, includingDead: Bool)
         throws(LiveActivityRegistryError) -> [PushToStartRecord]
     {
         try RegistryInput.checkIdentifier(app, field: "app")

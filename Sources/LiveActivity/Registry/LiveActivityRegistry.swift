@@ -86,17 +86,14 @@ public protocol LiveActivityRegistry: AnyObject, Sendable {
         -> RegistrationOutcome
     /// Removes a user's push-to-start token on a device for an app; returns whether one was removed.
     func unregisterPushToStart(userID: String, deviceID: String, app: String) throws(LiveActivityRegistryError) -> Bool
-    /// The live push-to-start tokens of the given users for an app, in the order of `userIDs`
-    /// (duplicates ignored), then by device ID.
-    func pushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
-        -> [PushToStartRecord]
+    /// The push-to-start tokens of the given users for an app, in the order of `userIDs` (duplicates ignored),
+    /// then by device ID; the dead ones only with `includingDead`. The named forms
+    /// (``pushToStartTokens(forUsers:app:)``, ``allPushToStartTokens(forUsers:app:)``) are in an extension.
+    func pushToStartTokens(forUsers userIDs: [String], app: String, includingDead: Bool)
+        throws(LiveActivityRegistryError) -> [PushToStartRecord]
     /// The stored push-to-start registration of (user, device, app), dead or alive.
     func pushToStartToken(userID: String, deviceID: String, app: String) throws(LiveActivityRegistryError)
         -> PushToStartRecord?
-    /// Every push-to-start token of the given users for an app, dead ones included, in the order of
-    /// `userIDs` (duplicates ignored), then by device ID.
-    func allPushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
-        -> [PushToStartRecord]
 
     // MARK: Dead tokens
 
@@ -189,5 +186,21 @@ extension LiveActivityRegistry {
     /// device ID.
     public func allTokens(forStream streamID: String) throws(LiveActivityRegistryError) -> [ActivityTokenRecord] {
         try tokens(.stream, streamID, includingDead: true)
+    }
+
+    /// The live push-to-start tokens of the given users for an app, in the order of `userIDs`
+    /// (duplicates ignored), then by device ID.
+    public func pushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
+        -> [PushToStartRecord]
+    {
+        try pushToStartTokens(forUsers: userIDs, app: app, includingDead: false)
+    }
+
+    /// Every push-to-start token of the given users for an app, dead ones included, in the order of
+    /// `userIDs` (duplicates ignored), then by device ID.
+    public func allPushToStartTokens(forUsers userIDs: [String], app: String) throws(LiveActivityRegistryError)
+        -> [PushToStartRecord]
+    {
+        try pushToStartTokens(forUsers: userIDs, app: app, includingDead: true)
     }
 }
