@@ -91,7 +91,7 @@ private final class ReadDuringFlush: ChannelDuplexHandler, @unchecked Sendable {
 }
 
 /// The pool's side of one connection, reduced to a queue.
-private final class QueueDelegate: HTTP2ConnectionDelegate, @unchecked Sendable {
+final class QueueDelegate: HTTP2ConnectionDelegate, @unchecked Sendable {
     let ready: EventLoopPromise<Int>
     /// Touched on the connection's event loop only.
     var queue: [any HTTP2Exchange] = []

@@ -12,9 +12,10 @@ final class HTTP2ConnectionGauges: Sendable {
 /// Drives one client connection: TLS through ``TLSConnection``, HTTP/2 through ``NGHTTP2Session``, bytes
 /// through NIO.
 ///
-/// Reads parse, complete streams and refill free stream slots from the pool. A refill happens at the end of a
-/// read burst (`channelReadComplete`), as soon as a quarter of the streams are free in the middle of one, after
-/// a wake-up from the pool, or on a timer tick. Its frames are written about one TLS record (16 KiB) at a time,
+/// Reads parse, refill free stream slots from the pool, then hand the answers over (the refill's requests are
+/// on their way to the server while the answers are processed). A refill happens at the end of a read burst
+/// (`channelReadComplete`), as soon as a quarter of the streams are free in the middle of one, after a wake-up
+/// from the pool, or on a timer tick. Its frames are written about one TLS record (16 KiB) at a time,
 /// as h2load does: each chunk goes through one `SSL_write` and one socket write, so the server works on the
 /// first chunk while the next is encoded, instead of both sides taking turns over whole batches. Everything
 /// here runs on the channel's event loop.
@@ -38,6 +39,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var completedScratch: [HTTP2Stream] = []
     private var unsent: [any HTTP2Exchange] = []
     private var inReadBurst = false
+    /// When the answers of the current read arrived, until they are handed over (after the refill it started).
+    private var answersReadAt: NIODeadline?
     /// Set while ``fillAndFlush(context:)`` takes exchanges from the pool and submits them.
     private var isFilling = false
     /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
@@ -203,15 +206,20 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                     close(context: context, reason: .protocolError("\(error)"))
                     return
                 }
-                handleSessionEvents(context: context)
-                // Refill as soon as a quarter of the streams are free, rather than after the whole read burst:
-                // the server gets new work while the rest of the burst is parsed (h2load submits on close too).
+                // Refill as soon as a quarter of the streams are free, rather than after the whole read burst,
+                // and before this read's answers are handed over: the window and stream slots they freed go to
+                // new requests first, which the server works on while the answers are processed here (those
+                // still come back in the refill's first write chunk, see `flush`).
+                answersReadAt = .now()
+                handleControlEvents(context: context)
                 if case .active = machine.state {
                     let limit = gauges.streamLimit.load(ordering: .relaxed)
                     if limit - session.openStreams.count >= max(1, limit / 4) {
                         fillAndFlush(context: context)
                     }
                 }
+                handleSessionEvents(context: context)
+                answersReadAt = nil
             case .wantMore:
                 return
             case .closed:
@@ -232,7 +240,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             swap(&completedScratch, &session.completedStreams)
             gauges.inFlight.store(session.openStreams.count, ordering: .relaxed)
             // One clock read for the whole batch: every response in it was read at the same moment.
-            let now = NIODeadline.now()
+            let now = answersReadAt ?? .now()
+            answersReadAt = nil
             for stream in completedScratch {
                 let result = stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result(receivedAt: now)
                 if case .failure(let error) = result, error.isNotSent {
@@ -244,6 +253,13 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             completedScratch.removeAll(keepingCapacity: true)
         }
+        handleControlEvents(context: context)
+    }
+
+    /// Acts on the connection-level events of the last receive: a ping's acknowledgement, new settings, GOAWAY,
+    /// and the return of refused streams to the pool. Cheap; answers are handed over by ``handleSessionEvents(context:)``.
+    private func handleControlEvents(context: ChannelHandlerContext) {
+        guard let session else { return }
         if session.pingAcknowledged {
             session.pingAcknowledged = false
             machine.pingAcknowledged()
@@ -366,10 +382,6 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             close(context: context, reason: .protocolError("\(error)"))
             return
         }
-        // Streams can close while frames go out (a reset for a passed deadline).
-        if !session.completedStreams.isEmpty {
-            handleSessionEvents(context: context)
-        }
         if plaintextOut.readableBytes > 0 {
             do {
                 try plaintextOut.withUnsafeReadableBytes { try tls.writePlaintext($0) }
@@ -380,6 +392,11 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             plaintextOut.clear()
         }
         writeCiphertext(context: context)
+        // Answers not yet handed over (a read's, when its refill came first) and streams that closed while frames
+        // went out (a reset for a passed deadline): after the write, so that the server already has it.
+        if !session.completedStreams.isEmpty {
+            handleSessionEvents(context: context)
+        }
     }
 
     private func writeCiphertext(context: ChannelHandlerContext) {
