@@ -39,7 +39,7 @@ token=$(printf 'ab%.0s' $(seq 32))
 mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
 port=$(free_port)
-nghttpd -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
+nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 metrics_port=$(free_port)
 

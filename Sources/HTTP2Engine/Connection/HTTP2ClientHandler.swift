@@ -243,17 +243,23 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
             let now = answersReadAt ?? .now()
             answersReadAt = nil
             for stream in completedScratch {
-                let result = stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result(receivedAt: now)
-                if case .failure(let error) = result, error.isNotSent {
-                    unsent.append(stream.exchange)
-                } else {
-                    stream.exchange.complete(result)
-                }
+                handOver(stream, receivedAt: now)
                 session.recycle(stream)
             }
             completedScratch.removeAll(keepingCapacity: true)
         }
         handleControlEvents(context: context)
+    }
+
+    /// Gives a closed stream's result to its exchange (or back to the pool when the request was not sent). The
+    /// response is gone when this returns, so the stream's field storage is unshared again for its next use.
+    private func handOver(_ stream: HTTP2Stream, receivedAt: NIODeadline) {
+        let result = stream.deadlinePassed ? .failure(.deadlineExceeded) : stream.result(receivedAt: receivedAt)
+        if case .failure(let error) = result, error.isNotSent {
+            unsent.append(stream.exchange)
+        } else {
+            stream.exchange.complete(result)
+        }
     }
 
     /// Acts on the connection-level events of the last receive: a ping's acknowledgement, new settings, GOAWAY,

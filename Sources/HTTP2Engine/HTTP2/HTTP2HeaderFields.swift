@@ -22,6 +22,12 @@ struct HTTP2HeaderFields: Sendable, Hashable {
 
     var isEmpty: Bool { bytes.isEmpty }
 
+    /// Drops every field but keeps the storage, so that a recycled stream's next response appends without an
+    /// allocation (once the last response that shared the storage is gone).
+    mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     mutating func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         if bytes.isEmpty {
             bytes.reserveCapacity(256)

@@ -34,7 +34,7 @@ final class HTTP2Stream {
         headersSent = false
         endStreamReceived = false
         status = 0
-        fields = HTTP2HeaderFields()
+        fields.removeAll()
         body = nil
         closeErrorCode = 0
         deadlinePassed = false
@@ -45,7 +45,7 @@ final class HTTP2Stream {
     func release() {
         exchange = ReleasedExchange.shared
         pendingBody = ReleasedExchange.shared.requestBody
-        fields = HTTP2HeaderFields()
+        fields.removeAll()
         body = nil
     }
 
