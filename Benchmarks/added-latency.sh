@@ -15,8 +15,10 @@
 #
 # Writes Benchmarks/results/added-latency.json and added-latency.md. Environment: BIN (a folder with a built
 # apns-gateway: skip the release build), RUNS, DURATION, BATCH (notifications per paced request, default 500),
-# PACED_CONNECTIONS (default 4), PERF_DATA (a file: record the gateway's stacks with perf during the last paced
-# part), OUT (results folder, default Benchmarks/results).
+# CONNECTIONS (APNs connections, default 1), PACED_CONNECTIONS (default 4), PERF_DATA (a file: record the
+# gateway's stacks with perf during the last paced part), OUT (results folder, default Benchmarks/results),
+# NGHTTPD_ARGS (more nghttpd options, e.g. --connection-window-bits=20 for a 1 MiB connection window instead of
+# nghttpd's 64 KiB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
