@@ -19,6 +19,26 @@ final class HTTP2HeaderWriterTests: XCTestCase {
         XCTAssertEqual(writer.fieldsForInspection, [HTTP2Header(name: "apns-priority", value: "10")])
     }
 
+    /// More fields and value bytes than the writer starts with (16 and 1 KiB): it grows and keeps every field,
+    /// also after a reset.
+    func testManyAndLongFieldsOutgrowTheInitialStorage() {
+        var writer = HTTP2HeaderWriter.forInspection()
+        for round in 0..<2 {
+            writer.reset()
+            var expected: [HTTP2Header] = []
+            for index in 0..<40 {
+                let value = String(repeating: Character(UnicodeScalar(UInt8(97 + (index + round) % 26))), count: 10 + index * 7)
+                writer.add("x-field", value)
+                expected.append(HTTP2Header(name: "x-field", value: value))
+                writer.add(":path", prefix: "/3/device/", value)
+                expected.append(HTTP2Header(name: ":path", value: "/3/device/" + value))
+                writer.add("apns-priority", "" as StaticString)
+                expected.append(HTTP2Header(name: "apns-priority", value: ""))
+            }
+            XCTAssertEqual(writer.fieldsForInspection, expected, "round \(round)")
+        }
+    }
+
     func testResponseHeaderFields() {
         let headers = [
             HTTP2Header(name: "apns-id", value: "4f2b1c3e-6a7d-4e8f-9a0b-1c2d3e4f5a6b"),

@@ -354,7 +354,7 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
                 let stream = try session.submit(exchange, headers: headerWriter)
                 stream.sentAt = now
                 let bodyBytes = stream.pendingBody.readableBytes
-                unflushedEstimate += headerWriter.bytes.count + bodyBytes + 32
+                unflushedEstimate += headerWriter.byteCount + bodyBytes + 32
                 averageBodyBytes += (bodyBytes - averageBodyBytes) / 8
             } catch {
                 // Stream ids are exhausted or the session is going away: this connection is done.

@@ -108,23 +108,22 @@ final class NGHTTP2Session {
         }
         let streamPointer = Unmanaged.passUnretained(stream).toOpaque()
         let flags = UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue)
-        let streamID: Int32 = writer.bytes.withUnsafeBufferPointer { bytes in
-            nameValues.removeAll(keepingCapacity: true)
-            for field in writer.fields {
-                nameValues.append(nghttp2_nv(
-                    name: UnsafeMutablePointer(mutating: field.name.utf8Start),
-                    value: UnsafeMutablePointer(mutating: bytes.baseAddress! + field.valueOffset),
-                    namelen: field.name.utf8CodeUnitCount,
-                    valuelen: field.valueLength,
-                    flags: flags
-                ))
-            }
-            var provider = nghttp2_data_provider(
-                source: nghttp2_data_source(ptr: streamPointer),
-                read_callback: readBody
-            )
-            return nghttp2_submit_request(session, nil, nameValues, nameValues.count, &provider, streamPointer)
+        nameValues.removeAll(keepingCapacity: true)
+        writer.forEachField { name, value in
+            nameValues.append(nghttp2_nv(
+                name: UnsafeMutablePointer(mutating: name.utf8Start),
+                value: UnsafeMutablePointer(mutating: value.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? name.utf8Start),
+                namelen: name.utf8CodeUnitCount,
+                valuelen: value.count,
+                flags: flags
+            ))
         }
+        var provider = nghttp2_data_provider(
+            source: nghttp2_data_source(ptr: streamPointer),
+            read_callback: readBody
+        )
+        // nghttp2 copies the fields (names and values) before it returns; `writer` is not changed meanwhile.
+        let streamID = nghttp2_submit_request(session, nil, nameValues, nameValues.count, &provider, streamPointer)
         guard streamID > 0 else {
             throw HTTP2Error.notSent("cannot open a stream: \(Self.describe(streamID))")
         }
