@@ -1,3 +1,4 @@
+import APNs
 import JSON
 import NIOCore
 
@@ -17,6 +18,13 @@ public enum IntakeLineDecoding {
             copied += payload.buffer.readableBytes > 0 ? 1 : 0
         }
         return copied
+    }
+
+    /// Writes the reply of a `send` request with `results` as the connection does; returns its length in bytes.
+    public static func encodeReply(id: ByteBuffer, results: [APNsResult]) -> Int {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64 + results.count * 48)
+        ReplyWriter.results(id: id, results, into: &buffer)
+        return buffer.readableBytes
     }
 
     /// A copy of `range` of the line's readable bytes, in storage of its own (not a slice), so that what

@@ -3,6 +3,7 @@
 // nghttp2 in memory, and the intake's decoding of a `send` line with its payload copies. Each reports wall-clock time, CPU time and malloc
 // counts per operation (the framework's figures are per iteration; `scaledIterations` runs 1000 operations
 // per iteration, so the reported time and mallocs are per 1000 operations).
+import APNs
 import APNsCore
 import Benchmark
 import Foundation
@@ -81,6 +82,19 @@ let benchmarks: @Sendable () -> Void = {
         let line = fixtures.sendLine(notifications: 500)
         for _ in benchmark.scaledIterations {
             precondition(IntakeLineDecoding.decodeSend(line, maxBatchSize: 10_000) == 500)
+        }
+    }
+
+    Benchmark(
+        "Intake reply (500 results: 200 with apns-id, per reply)",
+        configuration: .init(
+            metrics: [.wallClock, .mallocCountTotal, .throughput], scalingFactor: .one, maxDuration: .seconds(2),
+            maxIterations: 5_000)
+    ) { benchmark in
+        let results = (0..<500).map { _ in APNsResult(source: .apns, status: 200, apnsID: fixtures.apnsID, attempts: 1) }
+        let id = ByteBuffer(string: "1")
+        for _ in benchmark.scaledIterations {
+            blackHole(IntakeLineDecoding.encodeReply(id: id, results: results))
         }
     }
 
