@@ -252,59 +252,70 @@ final class NGHTTP2Session {
 
 // MARK: - C trampolines
 
-private func session(from userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+// The callbacks borrow the session and the stream instead of retaining them: both are kept alive by their owners
+// for the whole callback (the session by its handler, which is inside `mem_recv` or `mem_send`; an open stream by
+// `openStreams`, and a closing one by the local that moves it to `completedStreams`), and a callback stores
+// neither. That saves two atomic reference-count operations per callback, several callbacks per request.
+
+@inline(__always)
+private func withSession<Result>(_ userData: UnsafeMutableRawPointer?, _ body: (NGHTTP2Session) -> Result) -> Result {
     guard let userData else { fatalError("nghttp2 callback without user data") }
-    return Unmanaged<NGHTTP2Session>.fromOpaque(userData).takeUnretainedValue()
+    return Unmanaged<NGHTTP2Session>.fromOpaque(userData)._withUnsafeGuaranteedRef(body)
 }
 
-private func stream(_ session: OpaquePointer?, _ streamID: Int32) -> HTTP2Stream? {
-    guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return nil }
-    return Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
+/// Calls `body` with the open stream `streamID`, borrowed; returns 0 (nghttp2's "go on") either way.
+@inline(__always)
+private func withStream(_ session: OpaquePointer?, _ streamID: Int32, _ body: (HTTP2Stream) -> Void) -> Int32 {
+    guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return 0 }
+    Unmanaged<HTTP2Stream>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
+    return 0
 }
 
 private let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
     if let frame {
-        session(from: userData).frameReceived(frame)
+        withSession(userData) { $0.frameReceived(frame) }
     }
     return 0
 }
 
 private let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData in
     if let frame {
-        session(from: userData).frameSent(frame)
+        withSession(userData) { $0.frameSent(frame) }
     }
     return 0
 }
 
 private let onHeader: nghttp2_on_header_callback = { rawSession, frame, name, nameLength, value, valueLength, _, _ in
-    guard let frame, let name, let value, let target = stream(rawSession, frame.pointee.hd.stream_id) else { return 0 }
-    let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
-    let valueBytes = UnsafeBufferPointer(start: value, count: valueLength)
-    if nameLength == 7, nameBytes.elementsEqual(":status".utf8) {
-        var status = 0
-        for digit in valueBytes where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") {
-            status = status * 10 + Int(digit - UInt8(ascii: "0"))
+    guard let frame, let name, let value else { return 0 }
+    return withStream(rawSession, frame.pointee.hd.stream_id) { target in
+        let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
+        let valueBytes = UnsafeBufferPointer(start: value, count: valueLength)
+        if nameLength == 7, nameBytes.elementsEqual(":status".utf8) {
+            var status = 0
+            for digit in valueBytes where digit >= UInt8(ascii: "0") && digit <= UInt8(ascii: "9") {
+                status = status * 10 + Int(digit - UInt8(ascii: "0"))
+            }
+            target.status = status
+        } else if nameLength > 0, name[0] != UInt8(ascii: ":") {
+            target.fields.append(name: nameBytes, value: valueBytes)
         }
-        target.status = status
-    } else if nameLength > 0, name[0] != UInt8(ascii: ":") {
-        target.fields.append(name: nameBytes, value: valueBytes)
     }
-    return 0
 }
 
 private let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { rawSession, _, streamID, data, length, _ in
-    guard let data, let target = stream(rawSession, streamID) else { return 0 }
-    let bytes = UnsafeRawBufferPointer(start: data, count: length)
-    if target.body == nil {
-        target.body = ByteBuffer(bytes: bytes)
-    } else {
-        target.body!.writeBytes(bytes)
+    guard let data else { return 0 }
+    return withStream(rawSession, streamID) { target in
+        let bytes = UnsafeRawBufferPointer(start: data, count: length)
+        if target.body == nil {
+            target.body = ByteBuffer(bytes: bytes)
+        } else {
+            target.body!.writeBytes(bytes)
+        }
     }
-    return 0
 }
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
-    session(from: userData).streamClosed(streamID, errorCode: errorCode)
+    withSession(userData) { $0.streamClosed(streamID, errorCode: errorCode) }
     return 0
 }
 
@@ -312,17 +323,19 @@ private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length
     guard let pointer = source?.pointee.ptr, let buffer, let flags else {
         return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
     }
-    let target = Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
-    let count = min(length, target.pendingBody.readableBytes)
-    target.pendingBody.withUnsafeReadableBytes { bytes in
-        if count > 0 {
-            UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+    let count = Unmanaged<HTTP2Stream>.fromOpaque(pointer)._withUnsafeGuaranteedRef { target in
+        let count = min(length, target.pendingBody.readableBytes)
+        target.pendingBody.withUnsafeReadableBytes { bytes in
+            if count > 0 {
+                UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: count)
+            }
         }
+        target.pendingBody.moveReaderIndex(forwardBy: count)
+        if target.pendingBody.readableBytes == 0 {
+            flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+        }
+        return count
     }
-    target.pendingBody.moveReaderIndex(forwardBy: count)
-    session(from: userData).unsentBodyBytes -= count
-    if target.pendingBody.readableBytes == 0 {
-        flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
-    }
+    withSession(userData) { $0.unsentBodyBytes -= count }
     return count
 }
