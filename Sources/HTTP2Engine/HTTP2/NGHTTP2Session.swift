@@ -221,8 +221,8 @@ final class NGHTTP2Session {
                 pingAcknowledged = true
             }
         case Int(NGHTTP2_HEADERS.rawValue), Int(NGHTTP2_DATA.rawValue):
-            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0, let stream = stream(header.stream_id) {
-                stream.endStreamReceived = true
+            if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
+                withStream(header.stream_id) { $0.endStreamReceived = true }
             }
         default:
             break
@@ -231,15 +231,17 @@ final class NGHTTP2Session {
 
     fileprivate func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
         let header = frame.pointee.hd
-        if Int(header.type) == Int(NGHTTP2_HEADERS.rawValue), let stream = stream(header.stream_id) {
-            stream.headersSent = true
+        if Int(header.type) == Int(NGHTTP2_HEADERS.rawValue) {
+            withStream(header.stream_id) { $0.headersSent = true }
         }
     }
 
-    /// An open stream, found through the pointer nghttp2 keeps for it (cheaper than hashing into `openStreams`).
-    private func stream(_ streamID: Int32) -> HTTP2Stream? {
-        guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return nil }
-        return Unmanaged<HTTP2Stream>.fromOpaque(pointer).takeUnretainedValue()
+    /// Calls `body` with an open stream, found through the pointer nghttp2 keeps for it (cheaper than hashing into
+    /// `openStreams`) and borrowed (see the callbacks below).
+    @inline(__always)
+    private func withStream(_ streamID: Int32, _ body: (HTTP2Stream) -> Void) {
+        guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return }
+        Unmanaged<HTTP2Stream>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
     }
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
