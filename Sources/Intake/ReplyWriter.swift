@@ -92,35 +92,17 @@ enum ReplyWriter {
     }
 }
 
-extension JSONWriter {
-    /// The members of one result: `status`, `reason`, `apnsId` (`requestId` for a broadcast), `timestamp`, `source`,
-    /// `detail`, `maybeDuplicate`.
-    mutating func result(_ result: APNsResult) {
-        if let status = result.status { int("status", status) }
-        if let reason = result.reason { string("reason", reason) }
-        if let apnsID = result.apnsID { string("apnsId", apnsID) }
-        if let requestID = result.requestID { string("requestId", requestID) }
-        if let timestamp = result.timestamp { int("timestamp", timestamp) }
-        switch result.source {
-        case .apns: member(rendered: "\"source\":\"apns\"")
-        case .local: member(rendered: "\"source\":\"local\"")
-        case .gateway: member(rendered: "\"source\":\"gateway\"")
-        }
-        if let detail = result.detail { string("detail", detail) }
-        if result.retriedAfterUnknownOutcome { bool("maybeDuplicate", true) }
-    }
-}
-
-/// Writes one result object (`{"status":200,…}`) into a buffer's memory directly: the bytes of
-/// ``JSONWriter/result(_:)`` inside braces, preceded by a comma when it follows another element.
+/// Writes one result object into a buffer's memory directly, preceded by a comma when it follows another element:
+/// `status`, `reason`, `apnsId` (`requestId` for a broadcast), `timestamp`, `source`, `detail`, `maybeDuplicate`,
+/// each only when present (`source` always), strings through ``JSONString``'s escaper.
 enum ResultEncoder {
     static func write(_ result: APNsResult, afterAnother: Bool, into buffer: inout ByteBuffer) {
-        // At most 6 bytes per byte of a string (a control character as \u00XX), and fixed parts well under 200.
+        // The strings at their longest (every byte escaped), and the fixed parts, well under 200 bytes.
         var bound = 200
-        if let reason = result.reason { bound += 6 * reason.utf8.count }
-        if let apnsID = result.apnsID { bound += 6 * apnsID.utf8.count }
-        if let requestID = result.requestID { bound += 6 * requestID.utf8.count }
-        if let detail = result.detail { bound += 6 * detail.utf8.count }
+        if let reason = result.reason { bound += JSONString.maximumLength(of: reason) }
+        if let apnsID = result.apnsID { bound += JSONString.maximumLength(of: apnsID) }
+        if let requestID = result.requestID { bound += JSONString.maximumLength(of: requestID) }
+        if let detail = result.detail { bound += JSONString.maximumLength(of: detail) }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
             var out = RawOutput(base: memory.baseAddress!)
             if afterAnother { out.byte(UInt8(ascii: ",")) }
@@ -180,53 +162,11 @@ enum ResultEncoder {
         }
 
         mutating func integer(_ value: Int64) {
-            if value < 0 { byte(UInt8(ascii: "-")) }
-            var magnitude = value.magnitude
-            var digits = 1
-            var rest = magnitude / 10
-            while rest > 0 {
-                digits += 1
-                rest /= 10
-            }
-            var position = count + digits
-            count = position
-            repeat {
-                position -= 1
-                base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10), toByteOffset: position, as: UInt8.self)
-                magnitude /= 10
-            } while magnitude > 0
+            count += JSONWriter.writeInteger(value, to: base + count)
         }
 
-        /// A JSON string literal with the escapes of ``JSONString/write(_:into:)``.
         mutating func string(_ value: String) {
-            byte(UInt8(ascii: "\""))
-            var value = value
-            value.withUTF8 { bytes in
-                for character in bytes {
-                    if character >= 0x20 && character != UInt8(ascii: "\"") && character != UInt8(ascii: "\\") {
-                        byte(character)
-                        continue
-                    }
-                    byte(UInt8(ascii: "\\"))
-                    switch character {
-                    case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
-                    case UInt8(ascii: "\\"): byte(UInt8(ascii: "\\"))
-                    case UInt8(ascii: "\n"): byte(UInt8(ascii: "n"))
-                    case UInt8(ascii: "\r"): byte(UInt8(ascii: "r"))
-                    case UInt8(ascii: "\t"): byte(UInt8(ascii: "t"))
-                    case 0x08: byte(UInt8(ascii: "b"))
-                    case 0x0C: byte(UInt8(ascii: "f"))
-                    default:
-                        let hex: StaticString = "0123456789abcdef"
-                        byte(UInt8(ascii: "u"))
-                        byte(UInt8(ascii: "0"))
-                        byte(UInt8(ascii: "0"))
-                        byte(hex.utf8Start[Int(character >> 4)])
-                        byte(hex.utf8Start[Int(character & 0x0F)])
-                    }
-                }
-            }
-            byte(UInt8(ascii: "\""))
+            count += JSONString.write(value, to: base + count)
         }
     }
 }

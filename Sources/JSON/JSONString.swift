@@ -6,7 +6,23 @@ public enum JSONString {
     /// Writes `string` as a JSON string literal: `"`, `\` and control characters are escaped (`\n`, `\r`,
     /// `\t`, `\b`, `\f`, others as `\u00XX`); everything else, UTF-8 included, is copied unchanged.
     public static func write(_ string: String, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumLength(of: string)) { memory in
+            write(string, to: memory.baseAddress!)
+        }
+    }
+
+    /// The most bytes ``write(_:to:)`` writes for `string`: its quotes and 6 bytes per byte (`\u00XX`).
+    @inline(__always)
+    public static func maximumLength(of string: String) -> Int {
+        6 * string.utf8.count + 2
+    }
+
+    /// Writes `string` as a JSON string literal (the escapes of ``write(_:into:)``) at `destination`, which has
+    /// room for ``maximumLength(of:)`` bytes; returns the bytes written. Runs without escapes are copied whole.
+    public static func write(_ string: String, to destination: UnsafeMutableRawPointer) -> Int {
+        var count = 0
+        destination.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        count = 1
         var string = string
         string.withUTF8 { bytes in
             var runStart = 0
@@ -18,37 +34,44 @@ public enum JSONString {
                     continue
                 }
                 if runStart < index {
-                    buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                    (destination + count).copyMemory(from: bytes.baseAddress! + runStart, byteCount: index - runStart)
+                    count += index - runStart
                 }
-                writeEscape(byte, into: &buffer)
+                count += writeEscape(byte, to: destination + count)
                 index += 1
                 runStart = index
             }
             if runStart < bytes.count {
-                buffer.writeBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
+                (destination + count).copyMemory(from: bytes.baseAddress! + runStart, byteCount: bytes.count - runStart)
+                count += bytes.count - runStart
             }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        (destination + count).storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
+        return count + 1
     }
 
-    private static func writeEscape(_ byte: UInt8, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\\"))
+    /// Writes the escape of `byte` (2 or 6 bytes) at `destination`; returns its length.
+    private static func writeEscape(_ byte: UInt8, to destination: UnsafeMutableRawPointer) -> Int {
+        let letter: UInt8
         switch byte {
-        case UInt8(ascii: "\""): buffer.writeInteger(UInt8(ascii: "\""))
-        case UInt8(ascii: "\\"): buffer.writeInteger(UInt8(ascii: "\\"))
-        case UInt8(ascii: "\n"): buffer.writeInteger(UInt8(ascii: "n"))
-        case UInt8(ascii: "\r"): buffer.writeInteger(UInt8(ascii: "r"))
-        case UInt8(ascii: "\t"): buffer.writeInteger(UInt8(ascii: "t"))
-        case 0x08: buffer.writeInteger(UInt8(ascii: "b"))
-        case 0x0C: buffer.writeInteger(UInt8(ascii: "f"))
+        case UInt8(ascii: "\""): letter = UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): letter = UInt8(ascii: "\\")
+        case UInt8(ascii: "\n"): letter = UInt8(ascii: "n")
+        case UInt8(ascii: "\r"): letter = UInt8(ascii: "r")
+        case UInt8(ascii: "\t"): letter = UInt8(ascii: "t")
+        case 0x08: letter = UInt8(ascii: "b")
+        case 0x0C: letter = UInt8(ascii: "f")
         default:
             let hex: StaticString = "0123456789abcdef"
-            buffer.writeStaticString("u00")
-            hex.withUTF8Buffer { digits in
-                buffer.writeInteger(digits[Int(byte >> 4)])
-                buffer.writeInteger(digits[Int(byte & 0x0F)])
-            }
+            let prefix: StaticString = "\\u00"
+            destination.copyMemory(from: prefix.utf8Start, byteCount: 4)
+            destination.storeBytes(of: hex.utf8Start[Int(byte >> 4)], toByteOffset: 4, as: UInt8.self)
+            destination.storeBytes(of: hex.utf8Start[Int(byte & 0x0F)], toByteOffset: 5, as: UInt8.self)
+            return 6
         }
+        destination.storeBytes(of: UInt8(ascii: "\\"), as: UInt8.self)
+        destination.storeBytes(of: letter, toByteOffset: 1, as: UInt8.self)
+        return 2
     }
 
     /// Decodes the content of a JSON string (without its quotes) that the scanner has already checked: escapes,

@@ -156,22 +156,37 @@ public struct JSONWriter: Sendable {
             buffer.writeInteger(UInt8(truncatingIfNeeded: value) &+ 0x30)
             return
         }
-        // Digits from the right into a 20-byte scratch on the stack (Int64.min has 19 digits and a sign): one
-        // write, no String.
-        var magnitude = value.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                start -= 1
-                digits[start] = UInt8(ascii: "-")
-            }
-            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: digits[start...])))
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumIntegerLength) { memory in
+            writeInteger(value, to: memory.baseAddress!)
         }
+    }
+
+    /// The most bytes ``writeInteger(_:to:)`` writes: 19 digits and a sign.
+    public static let maximumIntegerLength = 20
+
+    /// Writes `value` in decimal at `destination`, which has room for ``maximumIntegerLength`` bytes; returns the
+    /// bytes written.
+    public static func writeInteger(_ value: Int64, to destination: UnsafeMutableRawPointer) -> Int {
+        var count = 0
+        if value < 0 {
+            destination.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+            count = 1
+        }
+        var magnitude = value.magnitude
+        var digits = 1
+        var rest = magnitude / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        count += digits
+        var position = count
+        repeat {
+            position -= 1
+            destination.storeBytes(of: UInt8(truncatingIfNeeded: magnitude % 10) &+ 0x30, toByteOffset: position, as: UInt8.self)
+            magnitude /= 10
+        } while magnitude > 0
+        return count
     }
 
     private mutating func writeKey(_ name: StaticString) {
