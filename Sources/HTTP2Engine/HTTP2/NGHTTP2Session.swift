@@ -240,8 +240,7 @@ final class NGHTTP2Session {
     /// `openStreams`) and borrowed (see the callbacks below).
     @inline(__always)
     private func withStream(_ streamID: Int32, _ body: (HTTP2Stream) -> Void) {
-        guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return }
-        Unmanaged<HTTP2Stream>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
+        _ = withOpenStream(session, streamID, body)
     }
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
@@ -267,7 +266,7 @@ private func withSession<Result>(_ userData: UnsafeMutableRawPointer?, _ body: (
 
 /// Calls `body` with the open stream `streamID`, borrowed; returns 0 (nghttp2's "go on") either way.
 @inline(__always)
-private func withStream(_ session: OpaquePointer?, _ streamID: Int32, _ body: (HTTP2Stream) -> Void) -> Int32 {
+private func withOpenStream(_ session: OpaquePointer?, _ streamID: Int32, _ body: (HTTP2Stream) -> Void) -> Int32 {
     guard let pointer = nghttp2_session_get_stream_user_data(session, streamID) else { return 0 }
     Unmanaged<HTTP2Stream>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
     return 0
@@ -289,7 +288,7 @@ private let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData i
 
 private let onHeader: nghttp2_on_header_callback = { rawSession, frame, name, nameLength, value, valueLength, _, _ in
     guard let frame, let name, let value else { return 0 }
-    return withStream(rawSession, frame.pointee.hd.stream_id) { target in
+    return withOpenStream(rawSession, frame.pointee.hd.stream_id) { target in
         let nameBytes = UnsafeBufferPointer(start: name, count: nameLength)
         let valueBytes = UnsafeBufferPointer(start: value, count: valueLength)
         if nameLength == 7, nameBytes.elementsEqual(":status".utf8) {
@@ -306,7 +305,7 @@ private let onHeader: nghttp2_on_header_callback = { rawSession, frame, name, na
 
 private let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { rawSession, _, streamID, data, length, _ in
     guard let data else { return 0 }
-    return withStream(rawSession, streamID) { target in
+    return withOpenStream(rawSession, streamID) { target in
         let bytes = UnsafeRawBufferPointer(start: data, count: length)
         if target.body == nil {
             target.body = ByteBuffer(bytes: bytes)
