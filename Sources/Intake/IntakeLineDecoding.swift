@@ -2,9 +2,9 @@ import APNs
 import JSON
 import NIOCore
 
-/// The per-line work of a `send` outside the connection: scanning the line and copying the payloads out of it.
-/// The connection handler uses ``copy(_:_:)``; ``decodeSend(_:maxBatchSize:)`` exists so that the
-/// micro-benchmarks can time exactly this work.
+/// The per-line work of a `send` outside the connection: scanning the line and copying the payloads out of it,
+/// and writing the reply. The connection handler uses ``copy(_:_:)``; ``decodeSend(_:maxBatchSize:)`` and
+/// ``encodeReply(id:results:)`` exist so that the micro-benchmarks can time exactly this work.
 @_spi(Benchmarking)
 public enum IntakeLineDecoding {
     /// Scans `line` as the intake does and copies the notifications' payloads out of it (into shared buffers of
