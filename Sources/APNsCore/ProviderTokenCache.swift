@@ -5,6 +5,13 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The shared provider token of one (team, key): signed once, reused by every connection and
 /// request, replaced after ``refreshInterval``.
@@ -22,9 +29,12 @@ public final class APNsProviderTokenCache: Sendable {
     /// The longest refresh interval allowed (APNs rejects tokens older than 60 minutes).
     public static let maximumRefreshInterval: Duration = .seconds(55 * 60)
 
-    /// Seconds since the epoch from the system's real-time clock.
+    /// Seconds since the epoch from the system's real-time clock (`time(2)`: whole seconds are all a token's
+    /// `iat` and age need, and it is read on every request).
     public static let systemClock: @Sendable () -> Int64 = {
-        Int64(Date().timeIntervalSince1970)
+        var seconds = time_t()
+        _ = time(&seconds)
+        return Int64(seconds)
     }
 
     private struct State: Sendable {
