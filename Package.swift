@@ -68,8 +68,12 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
+        // The JSON scanner's string-content run, sixteen bytes at a time (SSE2; plain C elsewhere).
+        .target(name: "CJSONScan"),
         // JSON without I/O: the one validating scanner (byte ranges, typed member access) and the one writer.
-        .target(name: "JSON", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
+        .target(
+            name: "JSON", dependencies: ["CJSONScan", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: hotPath),
         // APNs models, validation, provider tokens and retry policy: no I/O.
         .target(
             name: "APNsCore",

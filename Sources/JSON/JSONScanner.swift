@@ -1,4 +1,5 @@
 import NIOCore
+import CJSONScan
 
 /// The kinds of syntax errors, as a cheap value; the message is built only when reported.
 enum JSONProblem: Sendable {
@@ -204,11 +205,9 @@ struct JSONScanner {
         let count = bytes.count
         var index = self.index + 1  // after the opening quote
         while true {
-            // Skip plain ASCII eight bytes at a time.
-            while index + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                if hasSpecialStringByte(word) { break }
-                index += 8
+            // Skip plain ASCII, sixteen bytes at a time.
+            if index < count {
+                index += cjson_plain_prefix(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + index, count - index)
             }
             guard index < count else {
                 self.index = index
@@ -360,20 +359,6 @@ struct JSONScanner {
         self.index += length
         return true
     }
-}
-
-/// Whether any byte of `word` ends plain string content: a control character (< 0x20), `"`,
-/// `\\` or a non-ASCII byte. Exact for "any byte" (SWAR zero-byte tests).
-@inline(__always)
-func hasSpecialStringByte(_ word: UInt64) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let high: UInt64 = 0x8080_8080_8080_8080
-    let control = (word &- ones &* 0x20) & ~word & high
-    let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
-    let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
-    let zeroQuote = (quote &- ones) & ~quote & high
-    let zeroBackslash = (backslash &- ones) & ~backslash & high
-    return (control | zeroQuote | zeroBackslash | (word & high)) != 0
 }
 
 @inline(__always)

@@ -190,3 +190,33 @@ final class JSONScannerTests: XCTestCase {
         XCTAssertNoThrow(try JSONReader.validateObject(buffer))
     }
 }
+
+/// The string scan skips plain ASCII sixteen bytes at a time (`CJSONScan`); whatever byte ends the run, at any
+/// offset in or across those blocks, must be judged as the byte-by-byte rules judge it.
+final class JSONStringRunTests: XCTestCase {
+    private func document(_ content: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer(string: #"{"k":""#)
+        buffer.writeBytes(content)
+        buffer.writeString(#""}"#)
+        return buffer
+    }
+
+    func testEveryKindOfByteIsJudgedAtEveryOffset() {
+        for length in 1...40 {
+            for offset in 0..<length {
+                func content(_ insert: [UInt8]) -> [UInt8] {
+                    var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    bytes.replaceSubrange(offset..<(offset + 1), with: insert)
+                    return bytes
+                }
+                let at = "length \(length), offset \(offset)"
+                XCTAssertNoThrow(try JSONReader.validateObject(document(content([UInt8(ascii: "\\"), UInt8(ascii: "n")]))), "escape, \(at)")
+                XCTAssertNoThrow(try JSONReader.validateObject(document(content([0xC3, 0xA9]))), "é, \(at)")
+                XCTAssertNoThrow(try JSONReader.validateObject(document(content([0x7F]))), "DEL, \(at)")
+                XCTAssertThrowsError(try JSONReader.validateObject(document(content([0x01]))), "control character, \(at)")
+                XCTAssertThrowsError(try JSONReader.validateObject(document(content([0xFF]))), "invalid UTF-8, \(at)")
+                XCTAssertThrowsError(try JSONReader.validateObject(document(content([UInt8(ascii: "\"")]))), "bare quote, \(at)")
+            }
+        }
+    }
+}
