@@ -107,37 +107,18 @@ enum ResultEncoder {
             var out = RawOutput(base: memory.baseAddress!)
             if afterAnother { out.byte(UInt8(ascii: ",")) }
             out.byte(UInt8(ascii: "{"))
-            var comma = false
-            if let status = result.status {
-                out.key("\"status\":", comma: &comma)
-                out.integer(Int64(status))
-            }
-            if let reason = result.reason {
-                out.key("\"reason\":", comma: &comma)
-                out.string(reason)
-            }
-            if let apnsID = result.apnsID {
-                out.key("\"apnsId\":", comma: &comma)
-                out.string(apnsID)
-            }
-            if let requestID = result.requestID {
-                out.key("\"requestId\":", comma: &comma)
-                out.string(requestID)
-            }
-            if let timestamp = result.timestamp {
-                out.key("\"timestamp\":", comma: &comma)
-                out.integer(timestamp)
-            }
+            out.member("\"status\":", result.status.map(Int64.init))
+            out.member("\"reason\":", result.reason)
+            out.member("\"apnsId\":", result.apnsID)
+            out.member("\"requestId\":", result.requestID)
+            out.member("\"timestamp\":", result.timestamp)
             switch result.source {
-            case .apns: out.key("\"source\":\"apns\"", comma: &comma)
-            case .local: out.key("\"source\":\"local\"", comma: &comma)
-            case .gateway: out.key("\"source\":\"gateway\"", comma: &comma)
+            case .apns: out.key("\"source\":\"apns\"")
+            case .local: out.key("\"source\":\"local\"")
+            case .gateway: out.key("\"source\":\"gateway\"")
             }
-            if let detail = result.detail {
-                out.key("\"detail\":", comma: &comma)
-                out.string(detail)
-            }
-            if result.retriedAfterUnknownOutcome { out.key("\"maybeDuplicate\":true", comma: &comma) }
+            out.member("\"detail\":", result.detail)
+            if result.retriedAfterUnknownOutcome { out.key("\"maybeDuplicate\":true") }
             out.byte(UInt8(ascii: "}"))
             return out.count
         }
@@ -147,6 +128,8 @@ enum ResultEncoder {
     private struct RawOutput {
         let base: UnsafeMutableRawPointer
         var count = 0
+        /// A member was written: the next one needs a comma first.
+        var afterMember = false
 
         mutating func byte(_ value: UInt8) {
             base.storeBytes(of: value, toByteOffset: count, as: UInt8.self)
@@ -154,18 +137,24 @@ enum ResultEncoder {
         }
 
         /// A member's start (or a whole constant member), after a comma unless it is the first.
-        mutating func key(_ text: StaticString, comma: inout Bool) {
-            if comma { byte(UInt8(ascii: ",")) }
-            comma = true
+        mutating func key(_ text: StaticString) {
+            if afterMember { byte(UInt8(ascii: ",")) }
+            afterMember = true
             (base + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
             count += text.utf8CodeUnitCount
         }
 
-        mutating func integer(_ value: Int64) {
+        /// `key` and the integer, when there is one.
+        mutating func member(_ key: StaticString, _ value: Int64?) {
+            guard let value else { return }
+            self.key(key)
             count += JSONWriter.writeInteger(value, to: base + count)
         }
 
-        mutating func string(_ value: String) {
+        /// `key` and the string, escaped, when there is one.
+        mutating func member(_ key: StaticString, _ value: String?) {
+            guard let value else { return }
+            self.key(key)
             count += JSONString.write(value, to: base + count)
         }
     }
