@@ -10,30 +10,12 @@ final class RefillBeforeAnswersTests: XCTestCase {
     func testTheRefillOfAReadIsWrittenBeforeItsAnswersAreHandedOver() async throws {
         let server = try ExternalServer.nghttpd()
         defer { server.stop() }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
-        let tlsContext = try TLSContext(configuration: TLSConfiguration(trust: .caFile(Repository.path("certs/test-ca.pem"))))
-        let delegate = QueueDelegate(ready: loop.makePromise())
-        let probe = WritesPerRead(delegate: delegate)
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                do {
-                    // Four streams: every answer frees a quarter of them, so each read with answers refills.
-                    let handler = HTTP2ClientHandler(
-                        connectionID: 1,
-                        configuration: HTTP2ConnectionConfiguration(maxConcurrentStreams: 4),
-                        tls: try TLSConnection(context: tlsContext, serverName: "localhost"),
-                        delegate: delegate
-                    )
-                    try channel.pipeline.syncOperations.addHandlers([probe, handler])
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-            }
-            .connect(host: "127.0.0.1", port: server.port)
-            .get()
-        let streamLimit = try await delegate.ready.futureResult.get()
+        let probe = WritesPerRead()
+        // Four streams: every answer frees a quarter of them, so each read with answers refills.
+        let connection = try await HandlerUnderTest.connect(
+            to: server, configuration: HTTP2ConnectionConfiguration(maxConcurrentStreams: 4), outer: probe)
+        let (loop, channel, delegate, streamLimit) = (connection.loop, connection.channel, connection.delegate, connection.streamLimit)
+        try await loop.submit { probe.delegate = delegate }.get()
         XCTAssertEqual(streamLimit, 4)
 
         let count = 60
@@ -49,13 +31,7 @@ final class RefillBeforeAnswersTests: XCTestCase {
             try channel.pipeline.syncOperations.handler(type: HTTP2ClientHandler.self).wake()
         }.get()
 
-        let finished = await withTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask { await countdown.wait(); return true }
-            tasks.addTask { try? await Task.sleep(for: .seconds(30)); return false }
-            let first = await tasks.next()!
-            tasks.cancelAll()
-            return first
-        }
+        let finished = await countdown.wait(seconds: 30)
         XCTAssertTrue(finished, "every exchange completed within 30 s")
         let (before, after) = try await loop.submit { (probe.beforeRefill, probe.afterRefill) }.get()
         XCTAssertEqual(before, 0, "answers handed over before their read's refill was written")
@@ -63,8 +39,7 @@ final class RefillBeforeAnswersTests: XCTestCase {
         for exchange in exchanges {
             XCTAssertEqual(exchange.completions, 1)
         }
-        try await channel.close()
-        try await group.shutdownGracefully()
+        try await connection.close()
     }
 }
 
@@ -73,7 +48,8 @@ final class RefillBeforeAnswersTests: XCTestCase {
 private final class WritesPerRead: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
-    private let delegate: QueueDelegate
+    /// The pool whose queue says whether a read found work waiting; set before any read.
+    var delegate: QueueDelegate?
     /// Touched on the channel's event loop only.
     private var writes = 0
     private var writesAtReadStart = 0
@@ -81,13 +57,9 @@ private final class WritesPerRead: ChannelDuplexHandler, @unchecked Sendable {
     var beforeRefill = 0
     var afterRefill = 0
 
-    init(delegate: QueueDelegate) {
-        self.delegate = delegate
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         writesAtReadStart = writes
-        queuedAtReadStart = !delegate.queue.isEmpty
+        queuedAtReadStart = !(delegate?.queue.isEmpty ?? true)
         context.fireChannelRead(data)
         queuedAtReadStart = false
     }

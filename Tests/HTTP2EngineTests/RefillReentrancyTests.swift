@@ -12,29 +12,9 @@ final class RefillReentrancyTests: XCTestCase {
     func testAReadDuringARefillsWriteDoesNotSubmitTheBatchTwice() async throws {
         let server = try ExternalServer.nghttpd()
         defer { server.stop() }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let loop = group.next()
-        let tlsContext = try TLSContext(configuration: TLSConfiguration(trust: .caFile(Repository.path("certs/test-ca.pem"))))
-        let delegate = QueueDelegate(ready: loop.makePromise())
         let injector = ReadDuringFlush()
-        let channel = try await ClientBootstrap(group: loop)
-            .channelInitializer { channel in
-                do {
-                    let handler = HTTP2ClientHandler(
-                        connectionID: 1,
-                        configuration: HTTP2ConnectionConfiguration(),
-                        tls: try TLSConnection(context: tlsContext, serverName: "localhost"),
-                        delegate: delegate
-                    )
-                    try channel.pipeline.syncOperations.addHandlers([injector, handler])
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                } catch {
-                    return channel.eventLoop.makeFailedFuture(error)
-                }
-            }
-            .connect(host: "127.0.0.1", port: server.port)
-            .get()
-        let streamLimit = try await delegate.ready.futureResult.get()
+        let connection = try await HandlerUnderTest.connect(to: server, outer: injector)
+        let (loop, channel, delegate, streamLimit) = (connection.loop, connection.channel, connection.delegate, connection.streamLimit)
 
         // Several write chunks (16 KiB each) per refill: bodies of 1 KiB, as many as the stream limit takes.
         let count = 2_000
@@ -49,13 +29,7 @@ final class RefillReentrancyTests: XCTestCase {
             try channel.pipeline.syncOperations.handler(type: HTTP2ClientHandler.self).wake()
         }.get()
 
-        let finished = await withTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask { await countdown.wait(); return true }
-            tasks.addTask { try? await Task.sleep(for: .seconds(60)); return false }
-            let first = await tasks.next()!
-            tasks.cancelAll()
-            return first
-        }
+        let finished = await countdown.wait(seconds: 60)
         XCTAssertTrue(finished, "every exchange completed within 60 s")
         let reentries = try await loop.submit { injector.reentries }.get()
         XCTAssertGreaterThan(reentries, 0, "reads were delivered from inside the refills' writes (stream limit \(streamLimit))")
@@ -67,8 +41,7 @@ final class RefillReentrancyTests: XCTestCase {
             }
             XCTAssertEqual(response.status, 200)
         }
-        try await channel.close()
-        try await group.shutdownGracefully()
+        try await connection.close()
     }
 }
 
@@ -87,40 +60,5 @@ private final class ReadDuringFlush: ChannelDuplexHandler, @unchecked Sendable {
             context.fireChannelReadComplete()
         }
         context.flush()
-    }
-}
-
-/// The pool's side of one connection, reduced to a queue.
-final class QueueDelegate: HTTP2ConnectionDelegate, @unchecked Sendable {
-    let ready: EventLoopPromise<Int>
-    /// Touched on the connection's event loop only.
-    var queue: [any HTTP2Exchange] = []
-
-    init(ready: EventLoopPromise<Int>) {
-        self.ready = ready
-    }
-
-    func connectionReady(_ connectionID: Int, maxStreams: Int) {
-        ready.succeed(maxStreams)
-    }
-
-    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) {
-        let taken = min(max, queue.count)
-        batch.append(contentsOf: queue.prefix(taken))
-        queue.removeFirst(taken)
-    }
-
-    func connectionGoingAway(_ connectionID: Int, _ reason: HTTP2ConnectionEnd) {}
-
-    func connectionReturned(_ connectionID: Int, unsent: [any HTTP2Exchange]) {
-        queue.insert(contentsOf: unsent, at: 0)
-    }
-
-    func connectionClosed(_ connectionID: Int, _ reason: HTTP2ConnectionEnd, unsent: [any HTTP2Exchange]) {
-        ready.fail(HTTP2Error.shutdown)
-        for exchange in unsent + queue {
-            exchange.complete(.failure(.shutdown))
-        }
-        queue.removeAll()
     }
 }
