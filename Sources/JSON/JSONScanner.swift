@@ -205,7 +205,7 @@ struct JSONScanner {
         let count = bytes.count
         var index = self.index + 1  // after the opening quote
         while true {
-            // Skip plain ASCII, sixteen bytes at a time.
+            // Skip plain ASCII, sixteen bytes at a time; the run stops at the end or at a byte handled below.
             if index < count {
                 index += cjson_plain_prefix(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + index, count - index)
             }
@@ -214,10 +214,6 @@ struct JSONScanner {
                 return self.fail(.unexpectedEnd)
             }
             let byte = bytes[index]
-            if byte >= 0x20 && byte < 0x80 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") {
-                index += 1
-                continue
-            }
             self.index = index
             switch byte {
             case UInt8(ascii: "\""):
