@@ -19,3 +19,54 @@ final class InMemoryRoundTripTests: XCTestCase {
         }
     }
 }
+
+/// The engine checks a response's `:status` itself (nghttp2's HTTP messaging checks are off): a malformed one
+/// resets the stream with PROTOCOL_ERROR and the exchange fails; a well-formed one is taken with its fields.
+final class ResponseStatusCheckTests: XCTestCase {
+    private func result(answering fields: [(name: String, value: String)]) throws -> Result<HTTP2Response, HTTP2Error>? {
+        let loop = try InMemoryRoundTrip(answer: fields)
+        let exchange = TestExchange(path: "/3/device/abc", authority: "localhost", body: "{}")
+        try loop.roundTrip(exchange)
+        XCTAssertEqual(exchange.completions, 1)
+        return exchange.result
+    }
+
+    func testWellFormedAnswersAreTakenWithTheirFields() throws {
+        for status in ["200", "400", "410", "503", "100", "999"] {
+            guard case .success(let response) = try result(answering: [(":status", status), ("apns-id", "A-1")]) else {
+                return XCTFail(":status \(status) was not taken")
+            }
+            XCTAssertEqual(response.status, Int(status))
+            XCTAssertEqual(response.header("apns-id"), "A-1")
+        }
+    }
+
+    func testMalformedStatusResetsTheStreamWithProtocolError() throws {
+        let malformed: [[(name: String, value: String)]] = [
+            [(":status", "20")],
+            [(":status", "2000")],
+            [(":status", "2x0")],
+            [(":status", " 200")],
+            [(":status", "099")],
+            [(":status", "")],
+            [(":status", "200"), (":status", "200")],
+            [("apns-id", "A-1"), (":status", "200")],
+            [(":status", "200"), (":path", "/")],
+            [(":scheme", "https"), (":status", "200")],
+        ]
+        for fields in malformed {
+            let outcome = try result(answering: fields)
+            guard case .failure(let error) = outcome, error.kind == .streamReset else {
+                return XCTFail("\(fields): \(String(describing: outcome)), not a reset")
+            }
+            XCTAssertEqual(error.errorCode, 0x1, "\(fields): reset with \(error.errorCode), not PROTOCOL_ERROR")
+        }
+    }
+
+    func testAnswerWithoutStatusFailsTheExchange() throws {
+        guard case .failure(let error) = try result(answering: [("apns-id", "A-1")]) else {
+            return XCTFail("an answer without :status was taken")
+        }
+        XCTAssertFalse(error.isNotSent, "the request was sent: \(error)")
+    }
+}

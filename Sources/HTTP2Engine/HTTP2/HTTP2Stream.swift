@@ -11,6 +11,9 @@ final class HTTP2Stream {
     var headersSent = false
     var endStreamReceived = false
     var status = 0
+    /// Set when the response broke HTTP/2's rules for its fields (a bad or misplaced `:status`): the stream is
+    /// being reset, and nothing more of the response is taken.
+    var malformed = false
     /// The response's regular header fields, as they arrived.
     var fields = HTTP2HeaderFields()
     var body: ByteBuffer?
@@ -34,6 +37,7 @@ final class HTTP2Stream {
         headersSent = false
         endStreamReceived = false
         status = 0
+        malformed = false
         fields.removeAll()
         body = nil
         closeErrorCode = 0

@@ -5,7 +5,8 @@ import NIOCore
 /// exchange with no socket, no TLS and no event loop, so that the HTTP/2 layer's own cost per exchange (header
 /// encoding, framing, stream bookkeeping, parsing the response) can be measured on its own.
 ///
-/// The server answers every request with `:status 200` and no body, as APNs does on success.
+/// By default the server answers every request with `:status 200` and no body, as APNs does on success; tests
+/// give it other header fields (in the order given, unchecked), to see how the client takes a malformed answer.
 @_spi(Benchmarking)
 public final class InMemoryRoundTrip {
     private let client: NGHTTP2Session
@@ -13,8 +14,24 @@ public final class InMemoryRoundTrip {
     private var headerWriter = HTTP2HeaderWriter()
     private var wire = ByteBuffer()
     fileprivate var requestsToAnswer: [Int32] = []
+    /// The answer's fields, their names and values in one allocation that lives as long as this.
+    private var answer: [nghttp2_nv] = []
+    private let answerBytes: UnsafeMutableRawBufferPointer
 
-    public init() throws {
+    public init(answer fields: [(name: String, value: String)] = [(":status", "200")]) throws {
+        answerBytes = .allocate(byteCount: max(fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }, 1), alignment: 1)
+        var offset = 0
+        for field in fields {
+            let name = answerBytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+            UnsafeMutableRawBufferPointer(rebasing: answerBytes[offset...]).copyBytes(from: field.name.utf8)
+            offset += field.name.utf8.count
+            let value = answerBytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+            UnsafeMutableRawBufferPointer(rebasing: answerBytes[offset...]).copyBytes(from: field.value.utf8)
+            offset += field.value.utf8.count
+            answer.append(nghttp2_nv(
+                name: name, value: value, namelen: field.name.utf8.count, valuelen: field.value.utf8.count,
+                flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+        }
         client = try NGHTTP2Session()
         try client.start()
         var callbacks: OpaquePointer?
@@ -37,6 +54,7 @@ public final class InMemoryRoundTrip {
 
     deinit {
         nghttp2_session_del(server)
+        answerBytes.deallocate()
     }
 
     /// Sends `exchange` as one request, lets the server answer it, and completes the exchange with the
@@ -61,13 +79,7 @@ public final class InMemoryRoundTrip {
             var moved = wire.readableBytes
             try wire.withUnsafeReadableBytes { bytes in try feed(server: bytes) }
             for streamID in requestsToAnswer {
-                let status: (name: StaticString, value: StaticString) = (":status", "200")
-                var field = nghttp2_nv(
-                    name: UnsafeMutablePointer(mutating: status.name.utf8Start),
-                    value: UnsafeMutablePointer(mutating: status.value.utf8Start),
-                    namelen: status.name.utf8CodeUnitCount, valuelen: status.value.utf8CodeUnitCount,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
-                _ = nghttp2_submit_response(server, streamID, &field, 1, nil)
+                _ = nghttp2_submit_response(server, streamID, answer, answer.count, nil)
             }
             requestsToAnswer.removeAll(keepingCapacity: true)
             wire.clear()

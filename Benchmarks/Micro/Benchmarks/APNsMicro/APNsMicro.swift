@@ -48,10 +48,13 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("nghttp2 round trip in memory (210 B request, 200 answer)") { benchmark in
         // The engine's session against an nghttp2 server session, bytes moved by hand: framing, HPACK and
-        // stream bookkeeping on both sides, with no socket or TLS.
+        // stream bookkeeping on both sides, with no socket or TLS. The answer has APNs's fields.
         let loop: InMemoryRoundTrip
         do {
-            loop = try InMemoryRoundTrip()
+            loop = try InMemoryRoundTrip(answer: [
+                (":status", "200"), ("apns-id", "6e2cf5e8-3b5c-4d0c-9a4e-1f6d2b8c7a10"),
+                ("apns-unique-id", "5c3b2a91-8e7f-4d6c-b5a4-39281706f5e4"),
+            ])
         } catch {
             fatalError("cannot set up the in-memory sessions: \(error)")
         }
