@@ -10,7 +10,14 @@ import HTTP2Engine
 import NIOCore
 import NIOPosix
 
-let options = BenchOptions.parse(CommandLine.arguments)
+let options: BenchOptions
+do {
+    options = try BenchOptions.parse(CommandLine.arguments)
+} catch {
+    if let message = error.message { FileHandle.standardError.write(Data("apns-bench: \(message)\n".utf8)) }
+    FileHandle.standardError.write(Data((BenchOptions.usage + "\n").utf8))
+    exit(error.message == nil ? 0 : 2)
+}
 let payload = ByteBuffer(string: BenchOptions.payload(size: options.payloadSize))
 let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
 let recorder = LatencyRecorder(capacity: options.requests)
