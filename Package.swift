@@ -79,6 +79,7 @@ let package = Package(
             name: "APNsCore",
             dependencies: [
                 "JSON",
+                "CJSONScan",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -38,7 +38,8 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         writer.add(":method", "POST" as StaticString)
         writer.add(":scheme", "https" as StaticString)
         writer.add(":authority", client.authority)
-        writer.add(":path", prefix: "/3/device/", notification.deviceToken)
+        let token = notification.token
+        writer.add(":path", prefix: "/3/device/", writing: token.utf8Count) { token.writeHex(into: $0) }
         if let authorization = attempts.authorization(from: client) {
             writer.add("authorization", authorization)
         }

@@ -8,8 +8,13 @@ import NIOCore
 /// to APNs exactly as given: it is checked, never decoded and re-encoded.
 public struct APNsNotification: Sendable, Hashable {
     /// The device token (or Live Activity update / push-to-start token) as hex; it becomes the
-    /// `:path` `/3/device/<token>`. Its length is not assumed (64 hex digits today).
-    public var deviceToken: String
+    /// `:path` `/3/device/<token>`. Its length is not assumed (64 hex digits today). The same token as ``token``.
+    public var deviceToken: String {
+        get { token.string }
+        set { token = APNsDeviceToken(newValue) }
+    }
+    /// The device token, kept as 32 bytes when it is 64 lowercase hex digits (see ``APNsDeviceToken``).
+    public var token: APNsDeviceToken
     /// The JSON payload, forwarded byte for byte.
     public var payload: ByteBuffer {
         didSet { payloadIsCheckedObject = false }
@@ -42,7 +47,23 @@ public struct APNsNotification: Sendable, Hashable {
         collapseID: String? = nil,
         apnsID: String? = nil
     ) {
-        self.deviceToken = deviceToken
+        self.init(
+            token: APNsDeviceToken(deviceToken), payload: payload, pushType: pushType, topic: topic, priority: priority,
+            expiration: expiration, collapseID: collapseID, apnsID: apnsID)
+    }
+
+    /// Creates a notification for a token already made (the intake's, read from the request without a string).
+    public init(
+        token: APNsDeviceToken,
+        payload: ByteBuffer,
+        pushType: APNsPushType,
+        topic: String,
+        priority: APNsPriority? = nil,
+        expiration: Int64? = nil,
+        collapseID: String? = nil,
+        apnsID: String? = nil
+    ) {
+        self.token = token
         self.payload = payload
         self.pushType = pushType
         self.topic = topic
@@ -65,7 +86,24 @@ public struct APNsNotification: Sendable, Hashable {
         apnsID: String? = nil
     ) {
         self.init(
-            deviceToken: deviceToken, payload: payload.buffer, pushType: pushType, topic: topic, priority: priority,
+            token: APNsDeviceToken(deviceToken), payload: payload, pushType: pushType, topic: topic, priority: priority,
+            expiration: expiration, collapseID: collapseID, apnsID: apnsID)
+    }
+
+    /// ``init(deviceToken:payload:pushType:topic:priority:expiration:collapseID:apnsID:)-(String,JSONObjectBytes,_,_,_,_,_,_)``
+    /// for a token already made.
+    public init(
+        token: APNsDeviceToken,
+        payload: JSONObjectBytes,
+        pushType: APNsPushType,
+        topic: String,
+        priority: APNsPriority? = nil,
+        expiration: Int64? = nil,
+        collapseID: String? = nil,
+        apnsID: String? = nil
+    ) {
+        self.init(
+            token: token, payload: payload.buffer, pushType: pushType, topic: topic, priority: priority,
             expiration: expiration, collapseID: collapseID, apnsID: apnsID)
         self.payloadIsCheckedObject = true
     }

@@ -26,7 +26,7 @@ extension APNsNotification {
     ///
     /// Allocates nothing unless it throws.
     public func validate() throws(APNsValidationError) {
-        try Self.validateDeviceToken(self.deviceToken)
+        try self.token.validate()
         try Self.validateTopic(self.topic, for: self.pushType)
         try Self.validatePayload(self.payload, for: self.pushType, isCheckedObject: self.payloadIsCheckedObject)
         if let priority = self.priority {

@@ -112,7 +112,7 @@ extension APNsApps {
             return .failure(LocalRejection(reason: .badRequest, detail: "missing \"token\" or \"payload\""))
         }
         let notification = APNsNotification(
-            deviceToken: token,
+            token: token,
             payload: payload,
             pushType: pushType,
             topic: item.topic ?? app.topic(for: pushType),

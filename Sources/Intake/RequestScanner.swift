@@ -1,3 +1,4 @@
+import APNsCore
 import JSON
 import NIOCore
 
@@ -5,7 +6,8 @@ import NIOCore
 /// where the payload lies (the payload itself is never decoded; its check travels with it). `problem` is set when the item
 /// is malformed; the item then gets a local error result and the rest of the batch goes on.
 struct ScannedItem {
-    var token: String?
+    /// Read without a string when it is 64 lowercase hex digits (see ``APNsDeviceToken``).
+    var token: APNsDeviceToken?
     /// A broadcast channel in place of `token`: the item is one broadcast push.
     var channelID: String?
     var payload: JSONObjectRange?
@@ -177,7 +179,14 @@ enum RequestScanner {
                 return value
             }
             if reader.equals(key, "token") {
-                item.token = try string("token")
+                if kind == .string {
+                    let range = try reader.scanString()
+                    let raw = UnsafeRawBufferPointer(rebasing: reader.bytes[range.content])
+                    item.token = range.hasEscapes ? nil : APNsDeviceToken(lowercaseHex: raw)
+                    if item.token == nil { item.token = APNsDeviceToken(reader.string(range)) }
+                } else {
+                    _ = try string("token")
+                }
             } else if reader.equals(key, "channelId") {
                 item.channelID = try string("channelId")
             } else if reader.equals(key, "payload") {

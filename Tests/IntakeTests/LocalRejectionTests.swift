@@ -24,7 +24,7 @@ final class LocalRejectionTests: XCTestCase {
             group: group)
         let one = APNsApps([APNsApp(name: "demo", bundleID: "com.example.app", client: client)])
         let none = APNsApps([])
-        let token = String(repeating: "ab", count: 32)
+        let token = APNsDeviceToken(String(repeating: "ab", count: 32))
 
         let cases: [(APNsApps, ScannedItem, IntakeRejectionReason, String)] = [
             (one, ScannedItem(token: token, problem: "\"priority\" must be an integer"), .badRequest, "BadRequest"),

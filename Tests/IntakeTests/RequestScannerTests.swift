@@ -17,12 +17,31 @@ final class RequestScannerTests: XCTestCase {
         XCTAssertEqual(items.count, 1)
         let item = items[0]
         XCTAssertNil(item.problem)
-        XCTAssertEqual(item.token, "abcd")
+        XCTAssertEqual(item.token?.string, "abcd")
         XCTAssertEqual(item.payload.map { String(decoding: bytes[$0.range], as: UTF8.self) }, #"{ "aps" : {"alert":"\u00e9\n"} }"#)
         XCTAssertEqual(item.priority, 5)
         XCTAssertEqual(item.expiration, 0)
         XCTAssertEqual(item.pushType, "voip")
         XCTAssertEqual(item.app, "a")
+    }
+
+    /// A token of 64 lowercase hex digits is read as bytes; one spelt with escapes, or in uppercase, as the string
+    /// it decodes to: the same token either way where the text is the same.
+    func testTokensAreReadAsBytesOrAsTheirString() {
+        let plain = String(repeating: "0a", count: 32)
+        let escaped = #"0a"# + String(repeating: "0a", count: 31)
+        let upper = String(repeating: "0A", count: 32)
+        let line = #"{"id":1,"op":"send","notifications":[{"token":"\#(plain)","payload":{}},{"token":"\#(escaped)","payload":{}},{"token":"\#(upper)","payload":{}},{"token":7,"payload":{}}]}"#
+        guard case .send(_, let items) = scan(line) else { return XCTFail("not a send") }
+        XCTAssertEqual(items.count, 4)
+        XCTAssertEqual(items[0].token?.isPacked, true)
+        XCTAssertEqual(items[0].token?.string, plain)
+        XCTAssertEqual(items[1].token?.string, plain)
+        XCTAssertEqual(items[1].token, items[0].token)
+        XCTAssertEqual(items[2].token?.isPacked, false)
+        XCTAssertEqual(items[2].token?.string, upper)
+        XCTAssertNil(items[3].token)
+        XCTAssertEqual(items[3].problem, #""token" must be a string, not number"#)
     }
 
     func testIllTypedItemFieldsFailTheItemOnly() {
@@ -34,7 +53,7 @@ final class RequestScannerTests: XCTestCase {
     func testSurrogatePairsAndSyntaxErrors() {
         guard case .send(_, let items) = scan(#"{"id":1,"op":"send","notifications":[{"token":"\ud83d\ude00","payload":{}}]}"#)
         else { return XCTFail("not a send") }
-        XCTAssertEqual(items.first?.token, "😀")
+        XCTAssertEqual(items.first?.token?.string, "😀")
         for bad in [#"{"id":1,"op":"ping",}"#, #"{"id":01,"op":"ping"}"#, #"{"id":1,"op":"ping"}}"#, #"{"id":tru,"op":"ping"}"#, "{\"id\":\"a\u{01}\"}"] {
             guard case .failure(nil, .invalidJSON, _) = scan(bad) else { return XCTFail("accepted \(bad)") }
         }

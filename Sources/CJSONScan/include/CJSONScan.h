@@ -9,4 +9,12 @@
 /// multi-byte UTF-8 sequence, which the caller checks itself). Sixteen bytes per step where SSE2 is available.
 size_t cjson_plain_prefix(const uint8_t *bytes, size_t count);
 
+/// Decodes 64 lowercase hex digits (`0`-`9`, `a`-`f`) at `hex` into 32 bytes at `out`; returns 0, leaving `out`
+/// unspecified, when any of the 64 is another byte (an uppercase digit included). Sixteen digits per step where
+/// SSE2 is available.
+int cjson_hex64_decode_lower(const uint8_t *hex, uint8_t *out);
+
+/// Encodes 32 bytes at `bytes` as 64 lowercase hex digits at `hex`.
+void cjson_hex32_encode_lower(const uint8_t *bytes, uint8_t *hex);
+
 #endif

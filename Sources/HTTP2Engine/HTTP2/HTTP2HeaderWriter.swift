@@ -54,6 +54,21 @@ public struct HTTP2HeaderWriter: ~Copyable {
         appendField(name, offset: offset)
     }
 
+    /// Adds a field whose value is `prefix` followed by `count` bytes that `body` writes into the storage itself
+    /// (e.g. a device token's hex digits, encoded in place). `body` must write all `count`.
+    public mutating func add(
+        _ name: StaticString, prefix: StaticString, writing count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        let offset = byteCount
+        prefix.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
+        if byteCount + count > byteStorage.count {
+            growBytes(toHold: byteCount + count)
+        }
+        body(UnsafeMutableRawBufferPointer(start: byteStorage.baseAddress! + byteCount, count: count))
+        byteCount += count
+        appendField(name, offset: offset)
+    }
+
     /// Adds a field whose value is a decimal integer.
     public mutating func add(_ name: StaticString, decimal value: Int64) {
         // Digits from the right into a 20-byte scratch (Int64.min has 19 digits and a sign), then one copy.

@@ -162,7 +162,8 @@ struct Fixtures: @unchecked Sendable {
         writer.add(":method", "POST" as StaticString)
         writer.add(":scheme", "https" as StaticString)
         writer.add(":authority", authority)
-        writer.add(":path", prefix: "/3/device/", notification.deviceToken)
+        let token = notification.token
+        writer.add(":path", prefix: "/3/device/", writing: token.utf8Count) { token.writeHex(into: $0) }
         writer.add("authorization", tokens.authorization())
         writer.add("apns-push-type", notification.pushType.rawValue)
         writer.add("apns-topic", notification.topic)
