@@ -50,6 +50,8 @@ public final class HTTP2ConnectionPool: Sendable {
         /// Connects started whose channel has no handler yet: shutdown waits for them too, so that no connect is
         /// still under way when the caller shuts the event loops down.
         var attempts: Set<Int> = []
+        /// Reconnects waiting out their back-off, by connection: shutdown cancels them.
+        var backoffTimers: [Int: Scheduled<Void>] = [:]
 
         /// Nothing open and nothing connecting.
         var isIdle: Bool { handlers.isEmpty && attempts.isEmpty }
@@ -169,6 +171,8 @@ public final class HTTP2ConnectionPool: Sendable {
         let (actions, alreadyClosed) = inner.withLockedValue { inner -> (ConnectionPoolStateMachine.Actions, Bool) in
             inner.sweep?.cancel()
             inner.sweep = nil
+            for timer in inner.backoffTimers.values { timer.cancel() }
+            inner.backoffTimers.removeAll()
             let actions = inner.machine.shutdown()
             return (actions, inner.isIdle)
         }
@@ -224,15 +228,25 @@ public final class HTTP2ConnectionPool: Sendable {
 
     // MARK: Side effects
 
+    /// Carries out `actions`. Exchanges are failed last: a caller that sees its exchange fail may shut the pool and
+    /// then the event loops down at once, so everything that schedules on a loop is done by then.
     private func run(_ actions: ConnectionPoolStateMachine.Actions, drainDeadline: NIODeadline? = nil) {
-        for (exchange, error) in actions.fail {
-            exchange.complete(.failure(error))
-        }
         for connect in actions.connect {
             if connect.delay > .zero {
-                group.next().scheduleTask(in: connect.delay) { [weak self] in
-                    self?.connect(connectionID: connect.connectionID)
+                // On the loop running this when there is one: it cannot finish shutting down under us.
+                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+                let id = connect.connectionID
+                let timer = loop.scheduleTask(in: connect.delay) { [weak self] in
+                    guard let self else { return }
+                    self.inner.withLockedValue { _ = $0.backoffTimers.removeValue(forKey: id) }
+                    self.connect(connectionID: id)
                 }
+                let stale = inner.withLockedValue { inner -> Bool in
+                    if inner.machine.isShuttingDown { return true }
+                    inner.backoffTimers[id] = timer
+                    return false
+                }
+                if stale { timer.cancel() }
             } else {
                 self.connect(connectionID: connect.connectionID)
             }
@@ -244,6 +258,9 @@ public final class HTTP2ConnectionPool: Sendable {
         for id in actions.drain {
             guard let handler = inner.withLockedValue({ $0.handlers[id] }) else { continue }
             handler.eventLoop.execute { handler.value.drain(deadline: deadline) }
+        }
+        for (exchange, error) in actions.fail {
+            exchange.complete(.failure(error))
         }
     }
 
