@@ -180,10 +180,11 @@ enum RequestScanner {
             }
             if reader.equals(key, "token") {
                 if kind == .string {
+                    // 64 lowercase hex digits straight from the line; any other token through its string.
                     let range = try reader.scanString()
-                    let raw = UnsafeRawBufferPointer(rebasing: reader.bytes[range.content])
-                    item.token = range.hasEscapes ? nil : APNsDeviceToken(lowercaseHex: raw)
-                    if item.token == nil { item.token = APNsDeviceToken(reader.string(range)) }
+                    let packed = range.hasEscapes
+                        ? nil : APNsDeviceToken(lowercaseHex: UnsafeRawBufferPointer(rebasing: reader.bytes[range.content]))
+                    item.token = packed ?? APNsDeviceToken(reader.string(range))
                 } else {
                     _ = try string("token")
                 }
