@@ -9,14 +9,12 @@ import CJSONScan
 ///
 /// Deliberately not `CustomStringConvertible`: a token printed by accident would land in a log whole.
 public struct APNsDeviceToken: Sendable, Hashable {
-    @usableFromInline
     enum Storage: Sendable, Hashable {
         /// 64 lowercase hex digits as 32 bytes, in order.
         case bytes(UInt64, UInt64, UInt64, UInt64)
         case string(String)
     }
 
-    @usableFromInline
     var storage: Storage
 
     /// The token `string` stands for.
