@@ -70,3 +70,36 @@ final class ResponseStatusCheckTests: XCTestCase {
         XCTAssertFalse(error.isNotSent, "the request was sent: \(error)")
     }
 }
+
+/// Waiting on an nghttp2 server's 64 KiB connection window, each round trip carries a whole window of request
+/// bodies: the engine ends DATA frames where the server acknowledges (half its window), so no tail of a frame
+/// is left unacknowledged for a round trip.
+final class WindowAlignmentTests: XCTestCase {
+    private func rounds(bodyBytes: Int, requests: Int, serverReadSize: Int) throws -> [Int] {
+        let pair = try InMemoryRoundTrip()
+        let body = String(repeating: "x", count: bodyBytes)
+        let exchanges = (0..<requests).map { TestExchange(path: "/3/device/\($0)", authority: "localhost", body: body) }
+        let carried = try pair.rounds(sending: exchanges, serverReadSize: serverReadSize)
+        for (index, exchange) in exchanges.enumerated() {
+            guard case .success(let response) = exchange.result, exchange.completions == 1 else {
+                XCTFail("request \(index): \(String(describing: exchange.result)), \(exchange.completions) completions")
+                continue
+            }
+            XCTAssertEqual(response.status, 200)
+        }
+        XCTAssertEqual(carried.reduce(0, +), bodyBytes * requests)
+        return carried
+    }
+
+    func testEveryRoundButTheLastCarriesTheWholeWindow() throws {
+        // 4,000 B does not divide the window: a frame crossing the server's mark would strand up to half of it.
+        for (bodyBytes, readSize) in [(4_000, 8_192), (4_096, 8_192), (4_000, 16_384), (3_000, 1_000), (210, 8_192), (9_000, 4_096)] {
+            let requests = 600_000 / bodyBytes
+            let carried = try rounds(bodyBytes: bodyBytes, requests: requests, serverReadSize: readSize)
+            XCTAssertGreaterThan(carried.count, 2, "\(bodyBytes) B: \(carried)")
+            for (round, bytes) in carried.dropLast().enumerated() {
+                XCTAssertGreaterThanOrEqual(bytes, 65_534, "\(bodyBytes) B, reads of \(readSize): round \(round) carried \(bytes) of \(carried)")
+            }
+        }
+    }
+}

@@ -71,6 +71,52 @@ public final class InMemoryRoundTrip {
         client.completedStreams.removeAll(keepingCapacity: true)
     }
 
+    /// Sends `exchanges` the way a client waiting on the server's flow-control window does across a long round
+    /// trip, and returns the request-body bytes each round carried. In a round the client writes all that the
+    /// windows let it; the server reads those bytes `serverReadSize` at a time and, after each read, writes what it
+    /// has to say (WINDOW_UPDATEs, answers), as nghttpd does; the client reads all of it at the round's end. Ends
+    /// when a round moves nothing (every exchange answered) or after `maxRounds`.
+    public func rounds(sending exchanges: [any HTTP2Exchange], serverReadSize: Int, maxRounds: Int = 1_000) throws -> [Int] {
+        for exchange in exchanges {
+            headerWriter.reset()
+            exchange.writeHeaders(into: &headerWriter)
+            _ = try client.submit(exchange, headers: headerWriter)
+        }
+        var carried: [Int] = []
+        var answers = ByteBuffer()
+        while carried.count < maxRounds {
+            let sentBefore = client.dataBytesSent
+            wire.clear()
+            try client.send(into: &wire)
+            answers.clear()
+            var moved = wire.readableBytes
+            repeat {
+                let chunk = wire.readSlice(length: min(serverReadSize, wire.readableBytes))!
+                try chunk.withUnsafeReadableBytes { bytes in try feed(server: bytes) }
+                for streamID in requestsToAnswer {
+                    _ = nghttp2_submit_response(server, streamID, answer, answer.count, nil)
+                }
+                requestsToAnswer.removeAll(keepingCapacity: true)
+                while true {
+                    var data: UnsafePointer<UInt8>?
+                    let count = nghttp2_session_mem_send(server, &data)
+                    guard count > 0, let data else { break }
+                    answers.writeBytes(UnsafeRawBufferPointer(start: data, count: count))
+                }
+            } while wire.readableBytes > 0
+            moved += answers.readableBytes
+            try answers.withUnsafeReadableBytes { bytes in try client.receive(bytes) }
+            for stream in client.completedStreams {
+                stream.exchange.complete(stream.result(receivedAt: .now()))
+                client.recycle(stream)
+            }
+            client.completedStreams.removeAll(keepingCapacity: true)
+            if moved == 0 { break }
+            carried.append(client.dataBytesSent - sentBefore)
+        }
+        return carried
+    }
+
     /// Moves bytes both ways until neither side has anything to say.
     private func pump() throws {
         while true {

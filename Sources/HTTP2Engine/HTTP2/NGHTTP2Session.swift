@@ -34,6 +34,12 @@ final class NGHTTP2Session {
     /// Closed streams kept for reuse, so that a push does not allocate one. Bounded.
     private var spareStreams: [HTTP2Stream] = []
     private static let maxSpareStreams = 1024
+    /// The server's connection-level receive window: 65,535 and whatever it added beyond acknowledging data.
+    private(set) var serverConnectionWindow = 65_535
+    /// Request body bytes sent in DATA frames since the connection began.
+    fileprivate(set) var dataBytesSent = 0
+    /// Request body bytes the server has acknowledged with connection WINDOW_UPDATEs.
+    private(set) var dataBytesAcknowledged = 0
 
     init() throws {
         var callbacks: OpaquePointer?
@@ -46,6 +52,7 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_data_source_read_length_callback(callbacks, onDataFrameLength)
 
         var option: OpaquePointer?
         guard nghttp2_option_new(&option) == 0, let option else {
@@ -224,6 +231,12 @@ final class NGHTTP2Session {
             if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 {
                 pingAcknowledged = true
             }
+        case Int(NGHTTP2_WINDOW_UPDATE.rawValue) where header.stream_id == 0:
+            // An increment acknowledges the bytes sent and not yet acknowledged; beyond them it widens the window.
+            let increment = Int(frame.pointee.window_update.window_size_increment)
+            let acknowledged = min(increment, dataBytesSent - dataBytesAcknowledged)
+            dataBytesAcknowledged += acknowledged
+            serverConnectionWindow += increment - acknowledged
         case Int(NGHTTP2_HEADERS.rawValue), Int(NGHTTP2_DATA.rawValue):
             if header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 {
                 withStream(header.stream_id) { $0.endStreamReceived = true }
@@ -231,6 +244,21 @@ final class NGHTTP2Session {
         default:
             break
         }
+    }
+
+    /// The longest next DATA frame: at most `maxFrameSize`, and ending where the server will acknowledge.
+    ///
+    /// A server acknowledges its connection window in WINDOW_UPDATEs, and nghttp2 (nghttpd, and many servers built on
+    /// it) sends one once the bytes received since the last reach half its window, for exactly those bytes. A DATA
+    /// frame that crosses that mark leaves its tail unacknowledged until more data arrives; when the client is
+    /// waiting for window, that tail is held across a whole round trip, and with it up to half the window (with
+    /// 4,000-byte bodies across 80 ms a connection carried half the pushes the window allows). Ending frames on the
+    /// marks, counted from the last acknowledged byte, lets each half window be acknowledged whole. It costs a
+    /// 9-byte frame header at most twice per window of data, and nothing with a server that acknowledges otherwise.
+    fileprivate func dataFrameLength(maxFrameSize: Int) -> Int {
+        let half = max(serverConnectionWindow / 2, 1)
+        let toMark = half - (dataBytesSent - dataBytesAcknowledged) % half
+        return min(maxFrameSize, toMark)
     }
 
     fileprivate func frameSent(_ frame: UnsafePointer<nghttp2_frame>) {
@@ -361,6 +389,13 @@ private let readBody: nghttp2_data_source_read_callback = { _, _, buffer, length
         }
         return count
     }
-    withSession(userData) { $0.unsentBodyBytes -= count }
+    withSession(userData) {
+        $0.unsentBodyBytes -= count
+        $0.dataBytesSent += count
+    }
     return count
+}
+
+private let onDataFrameLength: nghttp2_data_source_read_length_callback = { _, _, _, _, _, maxFrameSize, userData in
+    withSession(userData) { $0.dataFrameLength(maxFrameSize: Int(maxFrameSize)) }
 }
