@@ -75,8 +75,8 @@ final class ResponseStatusCheckTests: XCTestCase {
 /// bodies: the engine ends DATA frames where the server acknowledges (half its window), so no tail of a frame
 /// is left unacknowledged for a round trip.
 final class WindowAlignmentTests: XCTestCase {
-    private func rounds(bodyBytes: Int, requests: Int, serverReadSize: Int) throws -> [Int] {
-        let pair = try InMemoryRoundTrip()
+    private func rounds(bodyBytes: Int, requests: Int, serverReadSize: Int, serverWindow: Int32 = 65_535) throws -> [Int] {
+        let pair = try InMemoryRoundTrip(serverConnectionWindow: serverWindow)
         let body = String(repeating: "x", count: bodyBytes)
         let exchanges = (0..<requests).map { TestExchange(path: "/3/device/\($0)", authority: "localhost", body: body) }
         let carried = try pair.rounds(sending: exchanges, serverReadSize: serverReadSize)
@@ -100,6 +100,17 @@ final class WindowAlignmentTests: XCTestCase {
             for (round, bytes) in carried.dropLast().enumerated() {
                 XCTAssertGreaterThanOrEqual(bytes, 65_534, "\(bodyBytes) B, reads of \(readSize): round \(round) carried \(bytes) of \(carried)")
             }
+        }
+    }
+
+    func testAWiderServerWindowMovesTheMarks() throws {
+        // The server announces 256 KiB (a WINDOW_UPDATE before any data, not an acknowledgement): it acknowledges
+        // every 128 KiB, and every round must carry the whole 256 KiB.
+        let window = 262_144
+        let carried = try rounds(bodyBytes: 4_000, requests: 400, serverReadSize: 16_384, serverWindow: Int32(window))
+        XCTAssertGreaterThan(carried.count, 2, "\(carried)")
+        for (round, bytes) in carried.dropLast().enumerated() {
+            XCTAssertGreaterThanOrEqual(bytes, window - 1, "round \(round) carried \(bytes) of \(carried)")
         }
     }
 }

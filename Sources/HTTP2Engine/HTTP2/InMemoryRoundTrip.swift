@@ -18,7 +18,9 @@ public final class InMemoryRoundTrip {
     private var answer: [nghttp2_nv] = []
     private let answerBytes: UnsafeMutableRawBufferPointer
 
-    public init(answer fields: [(name: String, value: String)] = [(":status", "200")]) throws {
+    /// - Parameter serverConnectionWindow: the server's connection-level receive window; beyond HTTP/2's 65,535 it
+    ///   announces the difference in a WINDOW_UPDATE, as nghttpd does with `-W`.
+    public init(answer fields: [(name: String, value: String)] = [(":status", "200")], serverConnectionWindow: Int32 = 65_535) throws {
         answerBytes = .allocate(byteCount: max(fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count }, 1), alignment: 1)
         var offset = 0
         for field in fields {
@@ -49,6 +51,9 @@ public final class InMemoryRoundTrip {
         var settings = nghttp2_settings_entry(
             settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: 1000)
         _ = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, 1)
+        if serverConnectionWindow != 65_535 {
+            _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, serverConnectionWindow)
+        }
         try pump()
     }
 
