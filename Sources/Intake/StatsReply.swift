@@ -60,6 +60,7 @@ extension JSONWriter {
         int("backoffs", stats.pool.reconnectBackoffs)
         ints("streamLimits", stats.pool.streamLimits)
         ints("streamLimitsBySlot", stats.pool.streamLimitsBySlot)
+        ints("serverWindowsBySlot", stats.pool.serverWindowsBySlot)
         endObject()
         endObject()
     }

@@ -264,6 +264,9 @@ public final class GatewayMetrics: Sendable {
                 gauge(MetricName.streamLimit, app + [("connection", String(slot))], Double(limit))
             }
             gauge(MetricName.streamCapacity, app, Double(pool.streamLimitsBySlot.reduce(0, +)))
+            for (slot, window) in pool.serverWindowsBySlot.enumerated() {
+                gauge(MetricName.serverWindow, app + [("connection", String(slot))], Double(window))
+            }
         }
     }
 }

@@ -38,6 +38,7 @@ enum MetricName {
     static let queueDepth = Family(name: "apns_gateway_queue_depth", help: "Notifications waiting in the pool's queue for a free stream.")
     static let streamLimit = Family(name: "apns_gateway_stream_limit", help: "The stream limit of each ready connection (the server's SETTINGS_MAX_CONCURRENT_STREAMS capped by pool.maxConcurrentStreams), by pool slot.")
     static let streamCapacity = Family(name: "apns_gateway_stream_capacity", help: "The sum of the ready connections' stream limits: how many notifications can be in flight at once.")
+    static let serverWindow = Family(name: "apns_gateway_server_window_bytes", help: "The connection-level flow-control window APNs announced to each ready connection, in bytes: at most this many request-body bytes are on their way per connection at once (0 while not ready).")
 
     // MARK: Durations (per app)
     static let apnsLatency = Family(name: "apns_gateway_apns_latency_seconds", help: "From writing a request to reading APNs's response, per answered attempt.")
@@ -98,6 +99,7 @@ enum MetricName {
         queueDepth,
         streamLimit,
         streamCapacity,
+        serverWindow,
         apnsLatency,
         queueWait,
         endToEnd,

@@ -57,12 +57,14 @@ final class NGHTTPDInteropTests: XCTestCase {
         let stats = pool.statistics
         XCTAssertEqual(stats.ready, 1)
         XCTAssertEqual(stats.connectionsOpened, 1)
+        // nghttpd's connection window is HTTP/2's initial 65,535; its WINDOW_UPDATEs only acknowledged the bodies.
+        XCTAssertEqual(stats.serverWindowsBySlot, [65_535])
         await pool.shutdown()
     }
 
     func testServerStreamLimitIsReadFromSettings() async throws {
         server.stop()
-        server = try ExternalServer.nghttpd(extraArguments: ["-m", "7"])
+        server = try ExternalServer.nghttpd(extraArguments: ["-m", "7", "-W", "20"])
         let pool = try makePool()
         pool.start()
         try await pool.waitUntilReady()
@@ -70,6 +72,8 @@ final class NGHTTPDInteropTests: XCTestCase {
         let exchange = TestExchange(path: "/x", authority: pool.configuration.authority)
         pool.execute(exchange)
         guard case .success = await exchange.wait() else { return XCTFail("\(String(describing: exchange.result))") }
+        // `-W 20`: a connection window of 2^20 - 1, announced with a WINDOW_UPDATE beyond HTTP/2's 65,535.
+        XCTAssertEqual(pool.statistics.serverWindowsBySlot, [(1 << 20) - 1])
         await pool.shutdown()
     }
 

@@ -142,6 +142,11 @@ final class MetricsEndpointTests: XCTestCase {
             metrics.value("apns_gateway_stream_capacity", demo),
             (metrics.value("apns_gateway_stream_limit", ["app": "demo", "connection": "0"]) ?? -1)
                 + (metrics.value("apns_gateway_stream_limit", ["app": "demo", "connection": "1"]) ?? -1))
+        // The mock announces a 16 MiB connection window (a WINDOW_UPDATE before any data), and its later
+        // WINDOW_UPDATEs acknowledge data: the gauge shows the window, not the sum of the increments.
+        for connection in ["0", "1"] {
+            XCTAssertEqual(metrics.value("apns_gateway_server_window_bytes", ["app": "demo", "connection": connection]), Double(1 << 24))
+        }
         XCTAssertEqual(metrics.value("apns_gateway_streams_in_flight", demo), 0)
         XCTAssertEqual(metrics.value("apns_gateway_queue_depth", demo), 0)
 
@@ -179,6 +184,7 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(connections["ready"] as? Int, 2)
         XCTAssertEqual(connections["opened"] as? Int, after.count("apns_gateway_connections_opened_total", demo))
         XCTAssertEqual(connections["streamLimitsBySlot"] as? [Int], [0, 1].map { after.count("apns_gateway_stream_limit", ["app": "demo", "connection": "\($0)"]) })
+        XCTAssertEqual(connections["serverWindowsBySlot"] as? [Int], [1 << 24, 1 << 24])
         XCTAssertTrue(after.text.contains("# TYPE apns_gateway_apns_latency_seconds histogram"))
         XCTAssertTrue(after.text.contains("# TYPE apns_gateway_notifications_accepted_total counter"))
     }

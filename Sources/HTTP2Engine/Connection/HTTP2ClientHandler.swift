@@ -7,6 +7,9 @@ final class HTTP2ConnectionGauges: Sendable {
     let inFlight = Atomic<Int>(0)
     /// The server's current stream limit, capped by the configuration; 0 until known.
     let streamLimit = Atomic<Int>(0)
+    /// The server's connection-level receive window, as it announced it (65,535 and what its WINDOW_UPDATEs added
+    /// beyond acknowledging data): at most this many request-body bytes can be on their way at once.
+    let serverWindow = Atomic<Int>(0)
 }
 
 /// Drives one client connection: TLS through ``TLSConnection``, HTTP/2 through ``NGHTTP2Session``, bytes
@@ -266,6 +269,9 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// and the return of refused streams to the pool. Cheap; answers are handed over by ``handleSessionEvents(context:)``.
     private func handleControlEvents(context: ChannelHandlerContext) {
         guard let session else { return }
+        if session.serverConnectionWindow != gauges.serverWindow.load(ordering: .relaxed) {
+            gauges.serverWindow.store(session.serverConnectionWindow, ordering: .relaxed)
+        }
         if session.pingAcknowledged {
             session.pingAcknowledged = false
             machine.pingAcknowledged()

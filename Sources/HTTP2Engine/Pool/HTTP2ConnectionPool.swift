@@ -205,6 +205,10 @@ public final class HTTP2ConnectionPool: Sendable {
                 guard slot.state == .ready, let id = slot.connectionID, let gauges = inner.gauges[id] else { return 0 }
                 return gauges.streamLimit.load(ordering: .relaxed)
             }
+            let windowsBySlot = inner.machine.slots.map { slot -> Int in
+                guard slot.state == .ready, let id = slot.connectionID, let gauges = inner.gauges[id] else { return 0 }
+                return gauges.serverWindow.load(ordering: .relaxed)
+            }
             return HTTP2PoolStatistics(
                 queued: inner.machine.queuedCount,
                 inFlight: inFlight,
@@ -214,6 +218,7 @@ public final class HTTP2ConnectionPool: Sendable {
                 draining: states.draining,
                 streamLimits: limits,
                 streamLimitsBySlot: bySlot,
+                serverWindowsBySlot: windowsBySlot,
                 connectionsOpened: inner.connectionsOpened,
                 connectionsClosed: inner.connectionsClosed,
                 connectionsFailed: inner.connectionsFailed,

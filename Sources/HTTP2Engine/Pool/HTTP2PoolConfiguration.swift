@@ -86,6 +86,9 @@ public struct HTTP2PoolStatistics: Sendable, Hashable {
     public var streamLimits: [Int]
     /// The stream limit of each slot's current connection, by slot (0 while it has none or is not ready).
     public var streamLimitsBySlot: [Int]
+    /// The server's connection-level flow-control window of each slot's current connection, in bytes, by slot (0
+    /// while it has none or is not ready): how many request-body bytes it can have on their way at once.
+    public var serverWindowsBySlot: [Int]
     /// Connects started.
     public var connectionsOpened: Int
     /// Connections that ended, by ``HTTP2ConnectionEnd/label``; includes the failed connects.
