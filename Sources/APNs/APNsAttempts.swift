@@ -46,12 +46,12 @@ struct APNsAttempts {
         var failure: String?
         switch result {
         case .success(let response):
+            var apnsID: APNsIdentifier?
+            var apnsUniqueID: APNsIdentifier?
+            response.withHeader("apns-id") { apnsID = APNsIdentifier(decoding: $0) }
+            response.withHeader("apns-unique-id") { apnsUniqueID = APNsIdentifier(decoding: $0) }
             let parsed = APNsResponse.parse(
-                status: response.status,
-                apnsID: response.header("apns-id"),
-                apnsUniqueID: response.header("apns-unique-id"),
-                body: response.body
-            )
+                status: response.status, apnsIdentifier: apnsID, apnsUniqueIdentifier: apnsUniqueID, body: response.body)
             // The common case needs no policy, clock or random number (a system call on Linux).
             if parsed.status == 200 { return .answered(parsed, response) }
             outcome = .response(parsed)

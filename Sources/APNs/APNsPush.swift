@@ -67,11 +67,13 @@ final class APNsPush: HTTP2Exchange, @unchecked Sendable {
         }
         switch attempts.next(after: result, client: client, expiration: notification.expiration, deadline: deadline) {
         case .answered(let response, let http):
-            finish(APNsResult(
-                source: .apns, status: response.status, reason: response.reason?.rawValue,
-                apnsID: response.apnsID, apnsUniqueID: response.apnsUniqueID, timestamp: response.timestamp,
+            var result = APNsResult(
+                source: .apns, status: response.status, reason: response.reason?.rawValue, timestamp: response.timestamp,
                 attempts: attempts.count, retriedAfterUnknownOutcome: attempts.retriedAfterUnknownOutcome
-            ), .apns(status: response.status, reason: response.reason), at: http.receivedAt)
+            )
+            result.apnsIdentifier = response.apnsIdentifier
+            result.apnsUniqueIdentifier = response.apnsUniqueIdentifier
+            finish(result, .apns(status: response.status, reason: response.reason), at: http.receivedAt)
         case .gaveUp(let code, let detail, let answer):
             finish(.gateway(code, detail, attempts: attempts.count, uncertain: attempts.retriedAfterUnknownOutcome),
                    .gateway(code), at: answer?.1.receivedAt)

@@ -20,8 +20,20 @@ public struct APNsResult: Sendable, Hashable {
     public var reason: String?
     /// A human-readable explanation for local and gateway failures.
     public var detail: String?
-    public var apnsID: String?
-    public var apnsUniqueID: String?
+    /// APNs's `apns-id` for the notification (see ``APNsIdentifier``).
+    public var apnsIdentifier: APNsIdentifier?
+    /// APNs's `apns-unique-id` (development environment only).
+    public var apnsUniqueIdentifier: APNsIdentifier?
+    /// ``apnsIdentifier``'s text.
+    public var apnsID: String? {
+        get { apnsIdentifier?.description }
+        set { apnsIdentifier = newValue.map(APNsIdentifier.init) }
+    }
+    /// ``apnsUniqueIdentifier``'s text.
+    public var apnsUniqueID: String? {
+        get { apnsUniqueIdentifier?.description }
+        set { apnsUniqueIdentifier = newValue.map(APNsIdentifier.init) }
+    }
     /// With 410: when APNs learned the token was no longer valid (ms since the epoch).
     public var timestamp: Int64?
     /// How many times the notification was sent.
@@ -41,8 +53,8 @@ public struct APNsResult: Sendable, Hashable {
         self.status = status
         self.reason = reason
         self.detail = detail
-        self.apnsID = apnsID
-        self.apnsUniqueID = apnsUniqueID
+        self.apnsIdentifier = apnsID.map(APNsIdentifier.init)
+        self.apnsUniqueIdentifier = apnsUniqueID.map(APNsIdentifier.init)
         self.timestamp = timestamp
         self.attempts = attempts
         self.retriedAfterUnknownOutcome = retriedAfterUnknownOutcome

@@ -7,9 +7,19 @@ public struct APNsResponse: Sendable, Hashable {
     /// The error `reason`; `nil` on success, or when an error came without a readable reason.
     public var reason: APNsReason?
     /// The `apns-id` response header (the request's, or the one APNs generated).
-    public var apnsID: String?
+    public var apnsIdentifier: APNsIdentifier?
     /// The `apns-unique-id` response header (development environment only).
-    public var apnsUniqueID: String?
+    public var apnsUniqueIdentifier: APNsIdentifier?
+    /// ``apnsIdentifier``'s text.
+    public var apnsID: String? {
+        get { apnsIdentifier?.description }
+        set { apnsIdentifier = newValue.map(APNsIdentifier.init) }
+    }
+    /// ``apnsUniqueIdentifier``'s text.
+    public var apnsUniqueID: String? {
+        get { apnsUniqueIdentifier?.description }
+        set { apnsUniqueIdentifier = newValue.map(APNsIdentifier.init) }
+    }
     /// For 410: the time, in milliseconds since the epoch, when APNs last learned the token was no
     /// longer valid. Drop the token unless it was registered again after this.
     public var timestamp: Int64?
@@ -24,8 +34,8 @@ public struct APNsResponse: Sendable, Hashable {
     ) {
         self.status = status
         self.reason = reason
-        self.apnsID = apnsID
-        self.apnsUniqueID = apnsUniqueID
+        self.apnsIdentifier = apnsID.map(APNsIdentifier.init)
+        self.apnsUniqueIdentifier = apnsUniqueID.map(APNsIdentifier.init)
         self.timestamp = timestamp
     }
 
@@ -37,7 +47,17 @@ public struct APNsResponse: Sendable, Hashable {
     /// empty body gives a `nil` reason, and a malformed one gives ``APNsReason/unknown(_:)`` with
     /// the raw text cut to ``APNsErrorBody/maxUnknownTextLength`` bytes.
     public static func parse(status: Int, apnsID: String?, apnsUniqueID: String?, body: ByteBuffer?) -> APNsResponse {
-        var response = APNsResponse(status: status, apnsID: apnsID, apnsUniqueID: apnsUniqueID)
+        parse(status: status, apnsIdentifier: apnsID.map(APNsIdentifier.init),
+              apnsUniqueIdentifier: apnsUniqueID.map(APNsIdentifier.init), body: body)
+    }
+
+    /// ``parse(status:apnsID:apnsUniqueID:body:)`` with the identifiers as they were read from the answer.
+    public static func parse(
+        status: Int, apnsIdentifier: APNsIdentifier?, apnsUniqueIdentifier: APNsIdentifier?, body: ByteBuffer?
+    ) -> APNsResponse {
+        var response = APNsResponse(status: status)
+        response.apnsIdentifier = apnsIdentifier
+        response.apnsUniqueIdentifier = apnsUniqueIdentifier
         if status != 200, let body {
             let errorBody = APNsErrorBody(parsing: body)
             response.reason = errorBody.reason

@@ -1,4 +1,5 @@
 import APNs
+import APNsCore
 import IntakeOps
 import JSON
 import NIOCore
@@ -100,7 +101,7 @@ enum ResultEncoder {
         // The strings at their longest (every byte escaped), and the fixed parts, well under 200 bytes.
         var bound = 200
         if let reason = result.reason { bound += JSONString.maximumLength(of: reason) }
-        if let apnsID = result.apnsID { bound += JSONString.maximumLength(of: apnsID) }
+        if let apnsID = result.apnsIdentifier { bound += 6 * apnsID.utf8Count + 2 }
         if let requestID = result.requestID { bound += JSONString.maximumLength(of: requestID) }
         if let detail = result.detail { bound += JSONString.maximumLength(of: detail) }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in
@@ -109,7 +110,7 @@ enum ResultEncoder {
             out.byte(UInt8(ascii: "{"))
             out.member("\"status\":", result.status.map(Int64.init))
             out.member("\"reason\":", result.reason)
-            out.member("\"apnsId\":", result.apnsID)
+            out.member("\"apnsId\":", result.apnsIdentifier)
             out.member("\"requestId\":", result.requestID)
             out.member("\"timestamp\":", result.timestamp)
             switch result.source {
@@ -149,6 +150,14 @@ enum ResultEncoder {
             guard let value else { return }
             self.key(key)
             count += JSONWriter.writeInteger(value, to: base + count)
+        }
+
+        /// `key` and the identifier's text, escaped, when there is one.
+        mutating func member(_ key: StaticString, _ value: APNsIdentifier?) {
+            guard let value else { return }
+            self.key(key)
+            let destination = base + count
+            count += value.withUTF8 { JSONString.write(utf8: $0, to: destination) }
         }
 
         /// `key` and the string, escaped, when there is one.

@@ -20,11 +20,17 @@ public enum JSONString {
     /// Writes `string` as a JSON string literal (the escapes of ``write(_:into:)``) at `destination`, which has
     /// room for ``maximumLength(of:)`` bytes; returns the bytes written. Runs without escapes are copied whole.
     public static func write(_ string: String, to destination: UnsafeMutableRawPointer) -> Int {
+        var string = string
+        return string.withUTF8 { write(utf8: UnsafeRawBufferPointer($0), to: destination) }
+    }
+
+    /// ``write(_:to:)`` for text given as its UTF-8 bytes; `destination` has room for `6 × bytes.count + 2`.
+    public static func write(utf8 text: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) -> Int {
         var count = 0
         destination.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
         count = 1
-        var string = string
-        string.withUTF8 { bytes in
+        do {
+            let bytes = text
             var runStart = 0
             var index = 0
             while index < bytes.count {

@@ -17,6 +17,8 @@ final class ReplyWriterTests: XCTestCase {
         APNsResult(source: .apns, status: 0, timestamp: Int64.max),
         APNsResult(source: .gateway, status: 503, timestamp: Int64.min, requestID: "r-1\u{08}\u{0C}\r"),
         APNsResult(source: .apns, status: 9, reason: "", apnsID: String(repeating: "\"", count: 300)),
+        // 36 ASCII bytes, kept inline, with bytes to escape.
+        APNsResult(source: .apns, status: 200, apnsID: "\"\\\n\u{01}" + String(repeating: "a", count: 32)),
     ]
 
     func testResultsAreWrittenWithTheirMembersInOrderAndEscaped() {
@@ -29,6 +31,7 @@ final class ReplyWriterTests: XCTestCase {
             #"{"status":0,"timestamp":9223372036854775807,"source":"apns"}"#,
             #"{"status":503,"requestId":"r-1\b\f\r","timestamp":-9223372036854775808,"source":"gateway"}"#,
             #"{"status":9,"reason":"","apnsId":""# + String(repeating: #"\""#, count: 300) + #"","source":"apns"}"#,
+            #"{"status":200,"apnsId":"\"\\\n\u0001"# + String(repeating: "a", count: 32) + #"","source":"apns"}"#,
         ]
         // A small buffer, so that the writes grow it.
         var buffer = ByteBufferAllocator().buffer(capacity: 16)

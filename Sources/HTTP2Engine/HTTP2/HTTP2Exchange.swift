@@ -54,6 +54,12 @@ public struct HTTP2Response: Sendable, Hashable {
     public func header(_ name: String) -> String? {
         fields.first(named: name)
     }
+
+    /// Calls `body` with the bytes of the first value of a header field (`name` in lowercase), if there is one;
+    /// they are valid only during the call. A value read without making a `String`.
+    public func withHeader(_ name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
+        fields.first(named: name, body)
+    }
 }
 
 /// One header field.

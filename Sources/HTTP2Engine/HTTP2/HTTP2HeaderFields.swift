@@ -54,15 +54,20 @@ struct HTTP2HeaderFields: Sendable, Hashable {
     /// The value of the first field called `name`.
     func first(named name: String) -> String? {
         var found: String?
+        first(named: name) { found = String(decoding: $0, as: UTF8.self) }
+        return found
+    }
+
+    /// Calls `body` with the bytes of the value of the first field called `name`, if there is one.
+    func first(named name: String, _ body: (UnsafeRawBufferPointer) -> Void) {
         var name = name
         name.withUTF8 { wanted in
             forEach { fieldName, value in
                 guard fieldName.count == wanted.count, fieldName.elementsEqual(wanted) else { return true }
-                found = String(decoding: value, as: UTF8.self)
+                body(UnsafeRawBufferPointer(value))
                 return false
             }
         }
-        return found
     }
 
     /// Calls `body` with each field's name and value until it returns false.

@@ -124,6 +124,29 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // APNs answers every push with an `apns-id` (and, in development, an `apns-unique-id`): reading both as
+    // strings (as the gateway did) against reading them as `APNsIdentifier`s (inline, as it does now).
+    let answer = HTTP2Response(status: 200, headers: [
+        HTTP2Header(name: "apns-id", value: "6e2cf5e8-3b5c-4d0c-9a4e-1f6d2b8c7a10"),
+        HTTP2Header(name: "apns-unique-id", value: "5c3b2a91-8e7f-4d6c-b5a4-39281706f5e4"),
+    ])
+    Benchmark("APNs answer ids read as strings (apns-id, apns-unique-id)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(answer.header("apns-id"))
+            blackHole(answer.header("apns-unique-id"))
+        }
+    }
+    Benchmark("APNs answer ids read as identifiers (apns-id, apns-unique-id)") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var apnsID: APNsIdentifier?
+            var apnsUniqueID: APNsIdentifier?
+            answer.withHeader("apns-id") { apnsID = APNsIdentifier(decoding: $0) }
+            answer.withHeader("apns-unique-id") { apnsUniqueID = APNsIdentifier(decoding: $0) }
+            blackHole(apnsID)
+            blackHole(apnsUniqueID)
+        }
+    }
+
     Benchmark("Response parse (200)") { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(APNsResponse.parse(status: 200, apnsID: nil, apnsUniqueID: nil, body: nil))
