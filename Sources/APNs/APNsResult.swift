@@ -2,7 +2,7 @@ import APNsCore
 import NIOCore
 
 /// The final result of one notification: APNs's answer, a local rejection, or the gateway's own failure.
-public struct APNsResult: Sendable, Hashable {
+public struct APNsResult: Sendable, Hashable, APNsIdentified {
     /// Who decided the result.
     public enum Source: String, Sendable, Hashable {
         /// APNs answered (success or error).
@@ -24,16 +24,6 @@ public struct APNsResult: Sendable, Hashable {
     public var apnsIdentifier: APNsIdentifier?
     /// APNs's `apns-unique-id` (development environment only).
     public var apnsUniqueIdentifier: APNsIdentifier?
-    /// ``apnsIdentifier``'s text.
-    public var apnsID: String? {
-        get { apnsIdentifier?.description }
-        set { apnsIdentifier = newValue.map(APNsIdentifier.init) }
-    }
-    /// ``apnsUniqueIdentifier``'s text.
-    public var apnsUniqueID: String? {
-        get { apnsUniqueIdentifier?.description }
-        set { apnsUniqueIdentifier = newValue.map(APNsIdentifier.init) }
-    }
     /// With 410: when APNs learned the token was no longer valid (ms since the epoch).
     public var timestamp: Int64?
     /// How many times the notification was sent.

@@ -68,3 +68,26 @@ public struct APNsIdentifier: Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// A value that carries APNs's identifiers of one notification (``APNsResponse``, and the APNs module's result):
+/// their texts, as `apnsID` and `apnsUniqueID`.
+public protocol APNsIdentified {
+    /// The `apns-id` APNs answered with (the request's, or the one it generated).
+    var apnsIdentifier: APNsIdentifier? { get set }
+    /// The `apns-unique-id` APNs answered with (development environment only).
+    var apnsUniqueIdentifier: APNsIdentifier? { get set }
+}
+
+extension APNsIdentified {
+    /// ``apnsIdentifier``'s text.
+    public var apnsID: String? {
+        get { apnsIdentifier?.description }
+        set { apnsIdentifier = newValue.map(APNsIdentifier.init) }
+    }
+
+    /// ``apnsUniqueIdentifier``'s text.
+    public var apnsUniqueID: String? {
+        get { apnsUniqueIdentifier?.description }
+        set { apnsUniqueIdentifier = newValue.map(APNsIdentifier.init) }
+    }
+}

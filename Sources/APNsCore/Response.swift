@@ -1,7 +1,7 @@
 import NIOCore
 
 /// APNs's answer to one push request.
-public struct APNsResponse: Sendable, Hashable {
+public struct APNsResponse: Sendable, Hashable, APNsIdentified {
     /// The HTTP `:status`.
     public var status: Int
     /// The error `reason`; `nil` on success, or when an error came without a readable reason.
@@ -10,16 +10,6 @@ public struct APNsResponse: Sendable, Hashable {
     public var apnsIdentifier: APNsIdentifier?
     /// The `apns-unique-id` response header (development environment only).
     public var apnsUniqueIdentifier: APNsIdentifier?
-    /// ``apnsIdentifier``'s text.
-    public var apnsID: String? {
-        get { apnsIdentifier?.description }
-        set { apnsIdentifier = newValue.map(APNsIdentifier.init) }
-    }
-    /// ``apnsUniqueIdentifier``'s text.
-    public var apnsUniqueID: String? {
-        get { apnsUniqueIdentifier?.description }
-        set { apnsUniqueIdentifier = newValue.map(APNsIdentifier.init) }
-    }
     /// For 410: the time, in milliseconds since the epoch, when APNs last learned the token was no
     /// longer valid. Drop the token unless it was registered again after this.
     public var timestamp: Int64?
