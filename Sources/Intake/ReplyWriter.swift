@@ -101,7 +101,7 @@ enum ResultEncoder {
         // The strings at their longest (every byte escaped), and the fixed parts, well under 200 bytes.
         var bound = 200
         if let reason = result.reason { bound += JSONString.maximumLength(of: reason) }
-        if let apnsID = result.apnsIdentifier { bound += 6 * apnsID.utf8Count + 2 }
+        if let apnsID = result.apnsIdentifier { bound += JSONString.maximumLength(utf8Count: apnsID.utf8Count) }
         if let requestID = result.requestID { bound += JSONString.maximumLength(of: requestID) }
         if let detail = result.detail { bound += JSONString.maximumLength(of: detail) }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { memory in

@@ -14,7 +14,13 @@ public enum JSONString {
     /// The most bytes ``write(_:to:)`` writes for `string`: its quotes and 6 bytes per byte (`\u00XX`).
     @inline(__always)
     public static func maximumLength(of string: String) -> Int {
-        6 * string.utf8.count + 2
+        maximumLength(utf8Count: string.utf8.count)
+    }
+
+    /// The most bytes a string of `utf8Count` UTF-8 bytes takes written (see ``maximumLength(of:)``).
+    @inline(__always)
+    public static func maximumLength(utf8Count: Int) -> Int {
+        6 * utf8Count + 2
     }
 
     /// Writes `string` as a JSON string literal (the escapes of ``write(_:into:)``) at `destination`, which has
@@ -24,7 +30,8 @@ public enum JSONString {
         return string.withUTF8 { write(utf8: UnsafeRawBufferPointer($0), to: destination) }
     }
 
-    /// ``write(_:to:)`` for text given as its UTF-8 bytes; `destination` has room for `6 × bytes.count + 2`.
+    /// ``write(_:to:)`` for text given as its UTF-8 bytes; `destination` has room for
+    /// ``maximumLength(utf8Count:)`` bytes.
     public static func write(utf8 text: UnsafeRawBufferPointer, to destination: UnsafeMutableRawPointer) -> Int {
         var count = 0
         destination.storeBytes(of: UInt8(ascii: "\""), as: UInt8.self)
