@@ -47,19 +47,25 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         _ = pool.connectionReady(ids[0])
         _ = pool.connectionReady(ids[1])
         var batch: [any HTTP2Exchange] = []
-        pool.dequeue(for: ids[0], max: 10, into: &batch)
-        pool.dequeue(for: ids[1], max: 10, into: &batch)
+        XCTAssertFalse(pool.dequeue(for: ids[0], max: 10, into: &batch))
+        XCTAssertFalse(pool.dequeue(for: ids[1], max: 10, into: &batch))
         XCTAssertTrue(batch.isEmpty)
         guard case .accepted(let wake) = pool.enqueue(Stub(0)) else { return XCTFail() }
         XCTAssertEqual(Set(wake), Set(ids), "both idle connections are woken")
         guard case .accepted(let again) = pool.enqueue(Stub(1)) else { return XCTFail() }
         XCTAssertEqual(again, [], "no second wake-up before they pull")
         for i in 2..<10 { _ = pool.enqueue(Stub(i)) }
-        pool.dequeue(for: ids[0], max: 100, into: &batch)
+        XCTAssertTrue(pool.dequeue(for: ids[0], max: 100, into: &batch), "the share stopped it: it must come back")
         XCTAssertEqual(names(batch), [0, 1, 2, 3, 4], "half of the burst for the first of two ready connections")
         batch.removeAll()
-        pool.dequeue(for: ids[1], max: 2, into: &batch)
+        XCTAssertFalse(pool.dequeue(for: ids[1], max: 2, into: &batch), "its free streams stopped it")
         XCTAssertEqual(names(batch), [5, 6], "never more than the connection's free streams")
+        batch.removeAll()
+        XCTAssertTrue(pool.dequeue(for: ids[0], max: 100, into: &batch))
+        XCTAssertEqual(names(batch), [7, 8], "half of what is left")
+        batch.removeAll()
+        XCTAssertFalse(pool.dequeue(for: ids[0], max: 100, into: &batch), "nothing is left")
+        XCTAssertEqual(names(batch), [9])
     }
 
     func testGoAwayOpensAReplacementAndUnsentGoBackToTheFront() {
@@ -68,7 +74,7 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         _ = pool.connectionReady(first)
         for i in 0..<3 { _ = pool.enqueue(Stub(i)) }
         var batch: [any HTTP2Exchange] = []
-        pool.dequeue(for: first, max: 2, into: &batch)
+        _ = pool.dequeue(for: first, max: 2, into: &batch)
         let away = pool.connectionGoingAway(first, random: 0)
         XCTAssertEqual(away.connect.count, 1)
         let replacement = away.connect[0].connectionID
@@ -77,7 +83,7 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         XCTAssertTrue(closed.connect.isEmpty, "the slot already has its replacement")
         _ = pool.connectionReady(replacement)
         batch.removeAll()
-        pool.dequeue(for: replacement, max: 10, into: &batch)
+        _ = pool.dequeue(for: replacement, max: 10, into: &batch)
         XCTAssertEqual(names(batch), [1, 2], "the unsent stream is first in line")
     }
 

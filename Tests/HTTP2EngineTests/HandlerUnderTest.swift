@@ -65,6 +65,11 @@ final class QueueDelegate: HTTP2ConnectionDelegate, @unchecked Sendable {
     let ready: EventLoopPromise<Int>
     /// Touched on the connection's event loop only.
     var queue: [any HTTP2Exchange] = []
+    /// When set, each dequeue gives at most this many, as the pool does when it shares a burst between
+    /// connections, and says that more are left.
+    var share: Int?
+    /// Succeeded when a dequeue empties the queue.
+    var emptied: EventLoopPromise<Void>?
 
     init(ready: EventLoopPromise<Int>) {
         self.ready = ready
@@ -74,10 +79,12 @@ final class QueueDelegate: HTTP2ConnectionDelegate, @unchecked Sendable {
         ready.succeed(maxStreams)
     }
 
-    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) {
-        let taken = min(max, queue.count)
+    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) -> Bool {
+        let taken = min(max, share ?? max, queue.count)
         batch.append(contentsOf: queue.prefix(taken))
         queue.removeFirst(taken)
+        if taken > 0 && queue.isEmpty { emptied?.succeed() }
+        return taken < max && !queue.isEmpty
     }
 
     func connectionGoingAway(_ connectionID: Int, _ reason: HTTP2ConnectionEnd) {}

@@ -46,6 +46,8 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var answersReadAt: NIODeadline?
     /// Set while ``fillAndFlush(context:)`` takes exchanges from the pool and submits them.
     private var isFilling = false
+    /// A refill for work the pool left queued is on the event loop's task queue.
+    private var refillScheduled = false
     /// Plaintext queued by the current refill and not yet written, estimated from the requests submitted.
     private var unflushedEstimate = 0
     /// A running average of request body sizes (bytes), for ``streamsTheWindowTakes(_:)``.
@@ -306,12 +308,13 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         // Not while a refill is under way: a write that fails makes NIO read what is left on the socket at once,
         // from inside that write, and the refill that read would start must not add to `batch` while `submit`
         // still works through it (its exchanges would be sent twice). The connection is failing then anyway.
+        var moreQueued = false
         if !isFilling, let session, let delegate {
             let free = min(machine.freeStreams(openStreams: session.openStreams.count), streamsTheWindowTakes(session))
             if free > 0 {
                 isFilling = true
                 defer { isFilling = false }
-                delegate.dequeue(for: connectionID, max: free, into: &batch)
+                moreQueued = delegate.dequeue(for: connectionID, max: free, into: &batch)
                 if !batch.isEmpty {
                     submit(batch, session: session, context: context)
                     batch.removeAll(keepingCapacity: true)
@@ -320,6 +323,15 @@ final class HTTP2ClientHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         flush(context: context)
         closeIfDrained(context: context)
+        if moreQueued && !refillScheduled {
+            // The pool kept the rest of a burst for the other connections: come back for what they leave once
+            // this loop has read what arrived meanwhile.
+            refillScheduled = true
+            context.eventLoop.assumeIsolated().execute { [self] in
+                refillScheduled = false
+                wake()
+            }
+        }
     }
 
     /// How many more streams the server's connection-level flow-control window takes the bodies of, judged by

@@ -98,11 +98,15 @@ struct ConnectionPoolStateMachine {
 
     /// Moves up to `max` exchanges to a connection: its fair share of the queue, so a burst spreads over every
     /// ready connection. A connection that finds nothing waits for a wake-up.
-    mutating func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) {
-        guard let index = slotIndex(of: connectionID), slots[index].state == .ready, max > 0 else { return }
+    ///
+    /// Returns `true` when the share, not `max`, stopped it and work is left: the connection must come back for
+    /// more once it has sent what it took. Nothing else would: the others may be busy, and the enqueues that woke
+    /// it may be over, so what it left would wait for the next answer to arrive (in halves: 65, 33, 16, … ).
+    mutating func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) -> Bool {
+        guard let index = slotIndex(of: connectionID), slots[index].state == .ready, max > 0 else { return false }
         if queue.isEmpty {
             slots[index].waitingForWork = true
-            return
+            return false
         }
         let ready = Swift.max(1, readyCount)
         let share = (queue.count + ready - 1) / ready
@@ -111,6 +115,7 @@ struct ConnectionPoolStateMachine {
             batch.append(queue.removeFirst())
         }
         slots[index].waitingForWork = queue.isEmpty
+        return count < max && !queue.isEmpty
     }
 
     /// A delayed connect begins.

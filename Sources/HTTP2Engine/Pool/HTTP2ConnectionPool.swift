@@ -458,7 +458,7 @@ extension HTTP2ConnectionPool: HTTP2ConnectionDelegate {
         run(actions)
     }
 
-    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) {
+    func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) -> Bool {
         inner.withLockedValue { $0.machine.dequeue(for: connectionID, max: max, into: &batch) }
     }
 
