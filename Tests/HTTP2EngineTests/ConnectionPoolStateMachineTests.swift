@@ -61,11 +61,15 @@ final class ConnectionPoolStateMachineTests: XCTestCase {
         XCTAssertFalse(pool.dequeue(for: ids[1], max: 2, into: &batch), "its free streams stopped it")
         XCTAssertEqual(names(batch), [5, 6], "never more than the connection's free streams")
         batch.removeAll()
-        XCTAssertTrue(pool.dequeue(for: ids[0], max: 100, into: &batch))
-        XCTAssertEqual(names(batch), [7, 8], "half of what is left")
-        batch.removeAll()
         XCTAssertFalse(pool.dequeue(for: ids[0], max: 100, into: &batch), "nothing is left")
-        XCTAssertEqual(names(batch), [9])
+        XCTAssertEqual(names(batch), [7, 8, 9], "back for more, it takes what the other left, not half of it")
+        for i in 10..<20 { _ = pool.enqueue(Stub(i)) }
+        batch.removeAll()
+        XCTAssertTrue(pool.dequeue(for: ids[0], max: 100, into: &batch))
+        XCTAssertEqual(names(batch), [10, 11, 12, 13, 14], "a new burst is shared again")
+        batch.removeAll()
+        XCTAssertFalse(pool.dequeue(for: ids[0], max: 2, into: &batch), "its free streams stopped it")
+        XCTAssertEqual(names(batch), [15, 16], "back for more, up to its free streams")
     }
 
     func testGoAwayOpensAReplacementAndUnsentGoBackToTheFront() {

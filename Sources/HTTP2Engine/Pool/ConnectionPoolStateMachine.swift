@@ -31,6 +31,9 @@ struct ConnectionPoolStateMachine {
         var consecutiveFailures: Int
         /// The slot's connection found the queue empty and waits for a wake-up.
         var waitingForWork: Bool
+        /// The slot's connection took its share of a burst and left the rest to the others: what is still
+        /// queued when it comes back, they did not take, and it takes all it can.
+        var leftTheRest = false
     }
 
     /// What the owner must do.
@@ -101,21 +104,24 @@ struct ConnectionPoolStateMachine {
     ///
     /// Returns `true` when the share, not `max`, stopped it and work is left: the connection must come back for
     /// more once it has sent what it took. Nothing else would: the others may be busy, and the enqueues that woke
-    /// it may be over, so what it left would wait for the next answer to arrive (in halves: 65, 33, 16, … ).
+    /// it may be over, so what it left would wait for the next answer to arrive. When it comes back, what the
+    /// others have not taken meanwhile is its to take, up to `max` (not half again: 65, 33, 16, …).
     mutating func dequeue(for connectionID: Int, max: Int, into batch: inout [any HTTP2Exchange]) -> Bool {
         guard let index = slotIndex(of: connectionID), slots[index].state == .ready, max > 0 else { return false }
         if queue.isEmpty {
             slots[index].waitingForWork = true
+            slots[index].leftTheRest = false
             return false
         }
         let ready = Swift.max(1, readyCount)
-        let share = (queue.count + ready - 1) / ready
+        let share = slots[index].leftTheRest ? queue.count : (queue.count + ready - 1) / ready
         let count = Swift.min(max, share)
         for _ in 0..<count {
             batch.append(queue.removeFirst())
         }
         slots[index].waitingForWork = queue.isEmpty
-        return count < max && !queue.isEmpty
+        slots[index].leftTheRest = count < max && !queue.isEmpty
+        return slots[index].leftTheRest
     }
 
     /// A delayed connect begins.
