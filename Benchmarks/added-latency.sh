@@ -3,7 +3,7 @@
 #
 #   Benchmarks/added-latency.sh
 #
-# One gateway (release build, 1 APNs connection, its default maxOutstanding) in front of one local nghttpd over
+# One gateway (release build, its default 2 APNs connections and maxOutstanding) in front of one local nghttpd over
 # TLS. Each run (RUNS, default 3): first the maximum rate through the Unix socket (scripts/intake_load.py, 4
 # sender connections, requests of 500 notifications of 210 B), then DURATION seconds (default 10) at half that rate
 # (scripts/paced_load.py: the same request shape, written on a fixed schedule), with /metrics scraped just
@@ -15,7 +15,7 @@
 #
 # Writes Benchmarks/results/added-latency.json and added-latency.md. Environment: BIN (a folder with a built
 # apns-gateway: skip the release build), RUNS, DURATION, BATCH (notifications per paced request, default 500),
-# CONNECTIONS (APNs connections, default 1), PACED_CONNECTIONS (default 4), PERF_DATA (a file: record the
+# CONNECTIONS (APNs connections, default 2: the gateway's default), PACED_CONNECTIONS (default 4), PERF_DATA (a file: record the
 # gateway's stacks with perf during the last paced part), OUT (results folder, default Benchmarks/results),
 # NGHTTPD_ARGS (more nghttpd options, e.g. --connection-window-bits=20 for a 1 MiB connection window instead of
 # nghttpd's 64 KiB).
@@ -26,6 +26,7 @@ runs=${RUNS:-3}
 seconds=${DURATION:-10}
 batch=${BATCH:-500}
 paced_connections=${PACED_CONNECTIONS:-4}
+connections=${CONNECTIONS:-2}
 out=${OUT:-$root/Benchmarks/results}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -51,7 +52,7 @@ cat > "$work/config.json" <<JSON
 {
   "environment": {"host": "127.0.0.1", "port": $port, "serverName": "localhost", "caFile": "$root/certs/test-ca.pem"},
   "apps": [{"name": "bench", "teamId": "TEAM123456", "keyId": "TESTKEY123", "keyPath": "key.p8", "bundleId": "com.example.app"}],
-  "pool": {"connections": ${CONNECTIONS:-1}},
+  "pool": {"connections": $connections},
   "intake": {"socketPath": "gw.sock"},
   "logLevel": "warning",
   "metrics": {"listen": "127.0.0.1:$metrics_port"}
@@ -61,6 +62,8 @@ JSON
 gateway=$!
 for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 scrape() { curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$1"; }
+# The gateway's CPU ticks (user + system) and its read and write system calls so far.
+counters() { echo "$(cut -d' ' -f14-15 "/proc/$gateway/stat") $(awk '/^sysc[rw]:/ {print $2}' "/proc/$gateway/io" | tr '\n' ' ')"; }
 
 scripts/intake_load.py "$work/gw.sock" "$token" --total 20000 --connections 4 --batch 500 > /dev/null  # warm-up
 : > "$work/runs.jsonl"
@@ -70,6 +73,7 @@ for run in $(seq "$runs"); do
   rate=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['pushes_per_second'])" "$max")
   half=$((rate / 2))
   scrape "$work/before.txt"
+  counted=$(counters)
   if [ -n "${PERF_DATA:-}" ] && [ "$run" = "$runs" ]; then
     perf record -F 1999 -g -o "$PERF_DATA" -p "$gateway" 2>/dev/null &
     profiler=$!
@@ -78,8 +82,9 @@ for run in $(seq "$runs"); do
     --connections "$paced_connections")
   if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" 2>/dev/null || true; profiler=""; fi
   scrape "$work/after.txt"
+  counted="$counted $(counters) $(getconf CLK_TCK)"
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-  python3 - "$work/before.txt" "$work/after.txt" "$run" "$max" "$paced" "$load" "$load_after" >> "$work/runs.jsonl" <<'PY'
+  python3 - "$work/before.txt" "$work/after.txt" "$run" "$max" "$paced" "$load" "$load_after" "$counted" >> "$work/runs.jsonl" <<'PY'
 import json, math, sys
 
 def buckets(path):
@@ -125,19 +130,24 @@ for leg, family in [("inbound", "apns_gateway_added_inbound_seconds"), ("outboun
         entry[name + "_ms"] = round(found["value"] * 1000, 3) if found else None
         entry[name + "_bucket_ms"] = [round(b * 1000, 3) if b is not None else None for b in found["bucket"]] if found else None
     legs[leg] = entry
+# The paced part's cost: gateway CPU seconds per 100,000 notifications, system calls per request.
+u0, s0, r0, w0, u1, s1, r1, w1, tck = map(int, sys.argv[8].split())
+sent, requests = paced["notifications"], paced["notifications"] / paced["batch"]
+cost = {"cpu_seconds_per_100k": round((u1 + s1 - u0 - s0) / tck / sent * 100_000, 4),
+        "reads_per_request": round((r1 - r0) / requests, 1), "writes_per_request": round((w1 - w0) / requests, 1)}
 print(json.dumps({"run": run, "load_before": sys.argv[6], "load_after": sys.argv[7],
-                  "max_pushes_per_second": max_run["pushes_per_second"], "paced": paced, "legs": legs}))
+                  "max_pushes_per_second": max_run["pushes_per_second"], "paced": paced, "cost": cost, "legs": legs}))
 PY
   tail -1 "$work/runs.jsonl"
 done
 
 mkdir -p "$out"
-python3 - "$work/runs.jsonl" "$out/added-latency.json" "$out/added-latency.md" "$(git rev-parse --short HEAD)" <<'PY'
+python3 - "$work/runs.jsonl" "$out/added-latency.json" "$out/added-latency.md" "$(git rev-parse --short HEAD)" "$connections" <<'PY'
 import json, sys, datetime
 runs = [json.loads(line) for line in open(sys.argv[1])]
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-json.dump({"commit": sys.argv[4], "date": stamp, "runs": runs}, open(sys.argv[2], "w"), indent=1)
-lines = [f"Added latency at half the maximum rate (commit {sys.argv[4]}, {stamp}; 1 APNs connection, 210 B, "
+json.dump({"commit": sys.argv[4], "date": stamp, "apns_connections": int(sys.argv[5]), "runs": runs}, open(sys.argv[2], "w"), indent=1)
+lines = [f"Added latency at half the maximum rate (commit {sys.argv[4]}, {stamp}; {sys.argv[5]} APNs connection(s), 210 B, "
          f"requests of {runs[0]['paced']['batch']} over {runs[0]['paced']['connections_to_intake']} intake connections)", "",
          "| run | load avg (1/5/15 min) before | max pushes/s | paced pushes/s | leg | count | p50 ms | p99 ms [bucket] | p99.9 ms [bucket] | ≤ 2 ms |",
          "|---|---|---|---|---|---|---|---|---|---|"]
@@ -148,6 +158,10 @@ for run in runs:
         lines.append(f"| {run['run']} | {run['load_before']} | {run['max_pushes_per_second']} | {run['paced']['rate_achieved']} | {leg} | "
                      f"{entry['count']} | {entry['p50_ms']} | {entry['p99_ms']} {bucket(entry['p99_bucket_ms'])} | "
                      f"{entry['p999_ms']} {bucket(entry['p999_bucket_ms'])} | {entry['share_at_or_below_2ms']} |")
+lines += ["", "The paced part's cost to the gateway:", "",
+          "| run | CPU s per 100,000 | reads per request | writes per request |", "|---|---|---|---|"]
+lines += [f"| {run['run']} | {run['cost']['cpu_seconds_per_100k']} | {run['cost']['reads_per_request']} | "
+          f"{run['cost']['writes_per_request']} |" for run in runs]
 open(sys.argv[3], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
