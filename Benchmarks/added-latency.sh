@@ -29,7 +29,8 @@ paced_connections=${PACED_CONNECTIONS:-4}
 connections=${CONNECTIONS:-2}
 out=${OUT:-$root/Benchmarks/results}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+# The gateway first, so that it does not log reconnects to the nghttpd stopped under it.
+trap 'kill ${gateway:-} 2>/dev/null; wait ${gateway:-} 2>/dev/null; kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if [ -n "${BIN:-}" ]; then
   bin=$BIN
