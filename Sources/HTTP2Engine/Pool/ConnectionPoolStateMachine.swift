@@ -142,6 +142,7 @@ struct ConnectionPoolStateMachine {
         slots[index].state = .ready
         slots[index].consecutiveFailures = 0
         slots[index].waitingForWork = false
+        slots[index].leftTheRest = false
         lastConnectionError = nil
         if isShuttingDown { actions.drain.append(connectionID) }
         return actions
