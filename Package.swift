@@ -243,7 +243,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTP2EngineTests",
-            dependencies: ["HTTP2Engine", "GatewayTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["HTTP2Engine", "CAPNSShims", "GatewayTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "MockAPNsTests",

@@ -64,6 +64,11 @@ public final class InMemoryRoundTrip {
 
     /// Sends `exchange` as one request, lets the server answer it, and completes the exchange with the
     /// response, all on the calling thread.
+    /// What the client session's allocations did so far (see ``NGHTTP2Session/allocationStatistics``).
+    public var clientAllocations: (allocated: Int, reused: Int, keptBytes: Int) {
+        client.allocationStatistics
+    }
+
     public func roundTrip(_ exchange: any HTTP2Exchange) throws {
         headerWriter.reset()
         exchange.writeHeaders(into: &headerWriter)

@@ -1,4 +1,5 @@
 import NIOCore
+internal import CAPNSShims
 internal import CNGHTTP2
 
 /// One nghttp2 client session. It does no I/O: bytes go in through ``receive(_:)`` and out through
@@ -16,6 +17,12 @@ final class NGHTTP2Session {
     }
 
     private var session: OpaquePointer?
+    /// The session's own allocations (several per request: the stream, its outbound frames, copies of its header
+    /// fields, each freed soon after) come from free lists kept for this session instead of from malloc, whose
+    /// per-thread cache is too small for a read that closes a hundred streams at once. Deleted after the session.
+    private let memory: OpaquePointer
+    /// The most bytes of freed blocks ``memory`` keeps for reuse.
+    static let maxKeptAllocationBytes = 256 * 1024
     /// Streams opened and not yet closed. The dictionary holds the only strong reference to each.
     private(set) var openStreams: [Int32: HTTP2Stream] = [:]
     /// Streams that closed during the last ``receive(_:)`` or ``send(into:)``, in closing order.
@@ -66,11 +73,17 @@ final class NGHTTP2Session {
         // itself: `:status` (three digits, once, first; see `onHeader`), and it treats the others as opaque bytes.
         nghttp2_option_set_no_http_messaging(option, 1)
 
-        var session: OpaquePointer?
-        let rc = nghttp2_session_client_new2(&session, callbacks, nil, option)
-        guard rc == 0, let session else {
-            throw HTTP2Error.protocolError("nghttp2_session_client_new2 failed: \(Self.describe(rc))")
+        guard let memory = capns_memory_pool_new(Self.maxKeptAllocationBytes) else {
+            throw HTTP2Error.protocolError("out of memory for an nghttp2 session")
         }
+        var allocator = capns_memory_pool_nghttp2(memory)
+        var session: OpaquePointer?
+        let rc = nghttp2_session_client_new3(&session, callbacks, nil, option, &allocator)
+        guard rc == 0, let session else {
+            capns_memory_pool_delete(memory)
+            throw HTTP2Error.protocolError("nghttp2_session_client_new3 failed: \(Self.describe(rc))")
+        }
+        self.memory = memory
         self.session = session
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
         nameValues.reserveCapacity(16)
@@ -80,6 +93,14 @@ final class NGHTTP2Session {
         if let session {
             nghttp2_session_del(session)
         }
+        capns_memory_pool_delete(memory)
+    }
+
+    /// What the session's allocations did so far: blocks taken from malloc, allocations served by a kept block,
+    /// and the bytes kept now.
+    var allocationStatistics: (allocated: Int, reused: Int, keptBytes: Int) {
+        let statistics = capns_memory_pool_get_statistics(memory)
+        return (Int(statistics.allocated), Int(statistics.reused), Int(statistics.cached_bytes))
     }
 
     /// Queues the client preface SETTINGS: no server push, a large receive window.
