@@ -25,6 +25,32 @@ final class RequestScannerTests: XCTestCase {
         XCTAssertEqual(item.app, "a")
     }
 
+    /// An item's optional strings are shared between copies until one of them changes: a change to a copy never
+    /// shows in the item it was copied from, and clearing a field an item never had leaves it as it was.
+    func testItemCopiesDoNotShareChanges() {
+        var item = ScannedItem(topic: "t", collapseID: "c")
+        var copy = item
+        copy.topic = "other"
+        copy.apnsID = "u"
+        XCTAssertEqual(item.topic, "t")
+        XCTAssertNil(item.apnsID)
+        XCTAssertEqual(copy.topic, "other")
+        XCTAssertEqual(copy.collapseID, "c")
+        XCTAssertEqual(copy.apnsID, "u")
+        item.collapseID = nil
+        XCTAssertNil(item.collapseID)
+        XCTAssertEqual(copy.collapseID, "c")
+
+        var plain = ScannedItem(priority: 10)
+        plain.problem = nil
+        XCTAssertNil(plain.problem)
+        let before = plain
+        plain.environment = "sandbox"
+        XCTAssertNil(before.environment)
+        XCTAssertEqual(plain.environment, "sandbox")
+        XCTAssertEqual(plain.priority, 10)
+    }
+
     /// A token of 64 lowercase hex digits is read as bytes; one spelt with escapes, or in uppercase, as the string
     /// it decodes to: the same token either way where the text is the same.
     func testTokensAreReadAsBytesOrAsTheirString() {
