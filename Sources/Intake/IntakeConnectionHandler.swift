@@ -278,7 +278,7 @@ final class IntakeConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 shared.countRejection(rejection.reason)
                 batch.set(index, rejection.result)
             case .success(let (notification, client)):
-                let accepted = client.trySend(notification, to: batch, index: index)
+                let accepted = client.trySend(consume notification, to: batch, index: index)
                 if !accepted {
                     current = submission
                     machine.submissionBlocked()
