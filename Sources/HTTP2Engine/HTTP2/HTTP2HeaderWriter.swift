@@ -36,8 +36,13 @@ public struct HTTP2HeaderWriter: ~Copyable {
 
     /// Adds a field whose value is a string.
     public mutating func add(_ name: StaticString, _ value: String) {
-        var value = value
-        value.withUTF8 { add(name, UnsafeRawBufferPointer($0)) }
+        // In place where the string's bytes are contiguous (always, for a native string): no copy of the string,
+        // so no retain and release of its storage, which the provider token's is shared by every connection.
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { add(name, UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var value = value
+            value.withUTF8 { add(name, UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Adds a field whose value is a static string.
@@ -49,8 +54,11 @@ public struct HTTP2HeaderWriter: ~Copyable {
     public mutating func add(_ name: StaticString, prefix: StaticString, _ value: String) {
         let offset = byteCount
         prefix.withUTF8Buffer { append(UnsafeRawBufferPointer($0)) }
-        var value = value
-        value.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { append(UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var value = value
+            value.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+        }
         appendField(name, offset: offset)
     }
 

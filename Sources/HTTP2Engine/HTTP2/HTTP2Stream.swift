@@ -45,10 +45,11 @@ final class HTTP2Stream {
         sentAt = .uptimeNanoseconds(0)
     }
 
-    /// Drops what a closed stream holds (its exchange, body and response) while it waits for reuse.
-    func release() {
-        exchange = ReleasedExchange.shared
-        pendingBody = ReleasedExchange.shared.requestBody
+    /// Drops what a closed stream holds (its exchange, body and response) while it waits for reuse; `placeholder`
+    /// (its session's) stands in for the exchange.
+    func release(placeholder: ReleasedExchange) {
+        exchange = placeholder
+        pendingBody = placeholder.requestBody
         fields.removeAll()
         body = nil
     }
@@ -81,8 +82,11 @@ enum HTTP2ErrorCode {
 }
 
 /// Stands in for the exchange of a stream that waits for reuse, so the stream keeps nothing of the last one.
-private final class ReleasedExchange: HTTP2Exchange {
-    static let shared = ReleasedExchange()
+///
+/// One per session, not one for the process: every push retains and releases it (and its empty body's storage),
+/// and an object shared by the connections of every event loop would have its reference count's cache line pass
+/// between the CPUs at each of those.
+final class ReleasedExchange: HTTP2Exchange {
     let deadline = NIODeadline.distantPast
     let requestBody = ByteBuffer()
     func writeHeaders(into writer: inout HTTP2HeaderWriter) {}

@@ -41,6 +41,8 @@ final class NGHTTP2Session {
     /// Closed streams kept for reuse, so that a push does not allocate one. Bounded.
     private var spareStreams: [HTTP2Stream] = []
     private static let maxSpareStreams = 1024
+    /// What the spare streams hold in place of an exchange (see ``ReleasedExchange``).
+    private let placeholder = ReleasedExchange()
     /// The server's connection-level receive window: 65,535 and whatever it added beyond acknowledging data.
     private(set) var serverConnectionWindow = 65_535
     /// Request body bytes sent in DATA frames since the connection began.
@@ -169,7 +171,7 @@ final class NGHTTP2Session {
     /// ``submit(_:headers:)`` reuses it. The stream must no longer be referenced by anyone else.
     func recycle(_ stream: HTTP2Stream) {
         guard spareStreams.count < Self.maxSpareStreams else { return }
-        stream.release()
+        stream.release(placeholder: placeholder)
         spareStreams.append(stream)
     }
 
