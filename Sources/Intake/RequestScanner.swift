@@ -6,15 +6,39 @@ import NIOCore
 /// where the payload lies (the payload itself is never decoded; its check travels with it). `problem` is set when the item
 /// is malformed; the item then gets a local error result and the rest of the batch goes on.
 ///
-/// The fields most items leave out live in one box of their own, so that an item, which is copied on
-/// its way from the scan to its client, costs one reference to copy rather than eight.
+/// The fields most items leave out (``Extras``) live in one box, shared by copies and copied before a change, so that
+/// an item, which is copied on its way from the scan to its client, costs one reference to copy rather than eight; an
+/// item with none of them has no box. Each has an accessor of its own rather than one key-path subscript: a key path
+/// costs a release at every access, on the push path.
 struct ScannedItem {
     /// Read without a string when it is 64 lowercase hex digits (see ``APNsDeviceToken``).
     var token: APNsDeviceToken?
     var payload: JSONObjectRange?
     var priority: Int64?
     var expiration: Int64?
-    private var extras: Extras?
+    private var box: Box?
+
+    struct Extras: Equatable {
+        var channelID: String?
+        var topic: String?
+        var pushType: String?
+        var collapseID: String?
+        var apnsID: String?
+        var app: String?
+        var environment: String?
+        var problem: String?
+    }
+
+    private final class Box {
+        var extras: Extras
+
+        init(_ extras: Extras) {
+            self.extras = extras
+        }
+    }
+
+    /// An empty item, for the scan to fill in.
+    init() {}
 
     init(
         token: APNsDeviceToken? = nil, channelID: String? = nil, payload: JSONObjectRange? = nil,
@@ -26,84 +50,57 @@ struct ScannedItem {
         self.payload = payload
         self.priority = priority
         self.expiration = expiration
-        self.channelID = channelID
-        self.topic = topic
-        self.pushType = pushType
-        self.collapseID = collapseID
-        self.apnsID = apnsID
-        self.app = app
-        self.environment = environment
-        self.problem = problem
+        let extras = Extras(
+            channelID: channelID, topic: topic, pushType: pushType, collapseID: collapseID, apnsID: apnsID, app: app,
+            environment: environment, problem: problem)
+        box = extras == Extras() ? nil : Box(extras)
     }
 
     /// A broadcast channel in place of `token`: the item is one broadcast push.
     var channelID: String? {
-        get { extras?.channelID }
-        set { if newValue != nil || extras != nil { writableExtras().channelID = newValue } }
+        get { box?.extras.channelID }
+        set { change(to: newValue) { $0.channelID = newValue } }
     }
     var topic: String? {
-        get { extras?.topic }
-        set { if newValue != nil || extras != nil { writableExtras().topic = newValue } }
+        get { box?.extras.topic }
+        set { change(to: newValue) { $0.topic = newValue } }
     }
     var pushType: String? {
-        get { extras?.pushType }
-        set { if newValue != nil || extras != nil { writableExtras().pushType = newValue } }
+        get { box?.extras.pushType }
+        set { change(to: newValue) { $0.pushType = newValue } }
     }
     var collapseID: String? {
-        get { extras?.collapseID }
-        set { if newValue != nil || extras != nil { writableExtras().collapseID = newValue } }
+        get { box?.extras.collapseID }
+        set { change(to: newValue) { $0.collapseID = newValue } }
     }
     var apnsID: String? {
-        get { extras?.apnsID }
-        set { if newValue != nil || extras != nil { writableExtras().apnsID = newValue } }
+        get { box?.extras.apnsID }
+        set { change(to: newValue) { $0.apnsID = newValue } }
     }
     var app: String? {
-        get { extras?.app }
-        set { if newValue != nil || extras != nil { writableExtras().app = newValue } }
+        get { box?.extras.app }
+        set { change(to: newValue) { $0.app = newValue } }
     }
     /// `"production"` or `"sandbox"`: which of the app's connections the token belongs to.
     var environment: String? {
-        get { extras?.environment }
-        set { if newValue != nil || extras != nil { writableExtras().environment = newValue } }
+        get { box?.extras.environment }
+        set { change(to: newValue) { $0.environment = newValue } }
     }
     var problem: String? {
-        get { extras?.problem }
-        set { if newValue != nil || extras != nil { writableExtras().problem = newValue } }
+        get { box?.extras.problem }
+        set { change(to: newValue) { $0.problem = newValue } }
     }
 
-    private mutating func writableExtras() -> Extras {
-        if extras == nil {
-            extras = Extras()
-        } else if !isKnownUniquelyReferenced(&extras) {
-            extras = extras?.copy()
+    /// Sets one of the extras to `value` with `set`: in the item's own box (made, or copied when shared, first),
+    /// and not at all when `value` is nil and there is no box.
+    private mutating func change(to value: String?, _ set: (inout Extras) -> Void) {
+        if box == nil {
+            guard value != nil else { return }
+            box = Box(Extras())
+        } else if !isKnownUniquelyReferenced(&box!) {
+            box = Box(box!.extras)
         }
-        return extras!
-    }
-
-    /// The item's optional string fields (a class: copying an item shares it; ``writableExtras()`` copies it before a
-    /// change).
-    private final class Extras {
-        var channelID: String?
-        var topic: String?
-        var pushType: String?
-        var collapseID: String?
-        var apnsID: String?
-        var app: String?
-        var environment: String?
-        var problem: String?
-
-        func copy() -> Extras {
-            let copy = Extras()
-            copy.channelID = channelID
-            copy.topic = topic
-            copy.pushType = pushType
-            copy.collapseID = collapseID
-            copy.apnsID = apnsID
-            copy.app = app
-            copy.environment = environment
-            copy.problem = problem
-            return copy
-        }
+        set(&box!.extras)
     }
 }
 
