@@ -18,7 +18,9 @@
 # CONNECTIONS (APNs connections, default 2: the gateway's default), PACED_CONNECTIONS (default 4), PERF_DATA (a file: record the
 # gateway's stacks with perf during the last paced part), OUT (results folder, default Benchmarks/results),
 # NGHTTPD_ARGS (more nghttpd options, e.g. --connection-window-bits=20 for a 1 MiB connection window instead of
-# nghttpd's 64 KiB).
+# nghttpd's 64 KiB), PEERS_NICE (a niceness for nghttpd and the senders, default 0: with 10 or more the scheduler
+# runs the gateway's threads first when all want a CPU, which is how the gateway runs when APNs and its senders
+# are on other machines; the cost table says how long the gateway waited for a CPU either way).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -43,7 +45,8 @@ token=$(printf 'ab%.0s' $(seq 32))
 mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
 port=$(free_port)
-nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
+peers_nice=${PEERS_NICE:-0}
+nice -n "$peers_nice" nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 metrics_port=$(free_port)
 
@@ -63,14 +66,18 @@ JSON
 gateway=$!
 for _ in $(seq 100); do grep -q ready "$work/gw.out" && break; sleep 0.1; done
 scrape() { curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$1"; }
-# The gateway's CPU ticks (user + system) and its read and write system calls so far.
-counters() { echo "$(cut -d' ' -f14-15 "/proc/$gateway/stat") $(awk '/^sysc[rw]:/ {print $2}' "/proc/$gateway/io" | tr '\n' ' ')"; }
+# The gateway's CPU ticks (user + system), its read and write system calls, and, summed over its threads, the
+# nanoseconds they spent runnable but waiting for a CPU and the times they were scheduled (schedstat).
+counters() {
+  echo "$(cut -d' ' -f14-15 "/proc/$gateway/stat") $(awk '/^sysc[rw]:/ {print $2}' "/proc/$gateway/io" | tr '\n' ' ')" \
+    "$(cat /proc/$gateway/task/*/schedstat | awk '{wait += $2; slices += $3} END {printf "%.0f %.0f", wait, slices}')"
+}
 
-scripts/intake_load.py "$work/gw.sock" "$token" --total 20000 --connections 4 --batch 500 > /dev/null  # warm-up
+nice -n "$peers_nice" scripts/intake_load.py "$work/gw.sock" "$token" --total 20000 --connections 4 --batch 500 > /dev/null  # warm-up
 : > "$work/runs.jsonl"
 for run in $(seq "$runs"); do
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  max=$(scripts/intake_load.py "$work/gw.sock" "$token" --total 200000 --connections 4 --batch 500)
+  max=$(nice -n "$peers_nice" scripts/intake_load.py "$work/gw.sock" "$token" --total 200000 --connections 4 --batch 500)
   rate=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['pushes_per_second'])" "$max")
   half=$((rate / 2))
   scrape "$work/before.txt"
@@ -79,7 +86,7 @@ for run in $(seq "$runs"); do
     perf record -F 1999 -g -o "$PERF_DATA" -p "$gateway" 2>/dev/null &
     profiler=$!
   fi
-  paced=$(scripts/paced_load.py "$work/gw.sock" "$token" --rate "$half" --seconds "$seconds" --batch "$batch" \
+  paced=$(nice -n "$peers_nice" scripts/paced_load.py "$work/gw.sock" "$token" --rate "$half" --seconds "$seconds" --batch "$batch" \
     --connections "$paced_connections")
   if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" 2>/dev/null || true; profiler=""; fi
   scrape "$work/after.txt"
@@ -132,10 +139,15 @@ for leg, family in [("inbound", "apns_gateway_added_inbound_seconds"), ("outboun
         entry[name + "_bucket_ms"] = [round(b * 1000, 3) if b is not None else None for b in found["bucket"]] if found else None
     legs[leg] = entry
 # The paced part's cost: gateway CPU seconds per 100,000 notifications, system calls per request.
-u0, s0, r0, w0, u1, s1, r1, w1, tck = map(int, sys.argv[8].split())
+# And how long its threads waited for a CPU while runnable: what the machine's other processes (nghttpd, the
+# senders) cost it, which the latencies above include.
+u0, s0, r0, w0, q0, n0, u1, s1, r1, w1, q1, n1, tck = map(int, sys.argv[8].split())
 sent, requests = paced["notifications"], paced["notifications"] / paced["batch"]
 cost = {"cpu_seconds_per_100k": round((u1 + s1 - u0 - s0) / tck / sent * 100_000, 4),
-        "reads_per_request": round((r1 - r0) / requests, 1), "writes_per_request": round((w1 - w0) / requests, 1)}
+        "reads_per_request": round((r1 - r0) / requests, 1), "writes_per_request": round((w1 - w0) / requests, 1),
+        "cpu_wait_us_per_request": round((q1 - q0) / 1000 / requests, 1),
+        "cpu_wait_us_per_wakeup": round((q1 - q0) / 1000 / max(n1 - n0, 1), 1),
+        "cpu_wait_share_of_paced_time": round((q1 - q0) / 1e9 / paced["seconds"], 4)}
 print(json.dumps({"run": run, "load_before": sys.argv[6], "load_after": sys.argv[7],
                   "max_pushes_per_second": max_run["pushes_per_second"], "paced": paced, "cost": cost, "legs": legs}))
 PY
@@ -143,13 +155,14 @@ PY
 done
 
 mkdir -p "$out"
-python3 - "$work/runs.jsonl" "$out/added-latency.json" "$out/added-latency.md" "$(git rev-parse --short HEAD)" "$connections" <<'PY'
+python3 - "$work/runs.jsonl" "$out/added-latency.json" "$out/added-latency.md" "$(git rev-parse --short HEAD)" "$connections" "$peers_nice" <<'PY'
 import json, sys, datetime
 runs = [json.loads(line) for line in open(sys.argv[1])]
 stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-json.dump({"commit": sys.argv[4], "date": stamp, "apns_connections": int(sys.argv[5]), "runs": runs}, open(sys.argv[2], "w"), indent=1)
+json.dump({"commit": sys.argv[4], "date": stamp, "apns_connections": int(sys.argv[5]), "peers_nice": int(sys.argv[6]), "runs": runs}, open(sys.argv[2], "w"), indent=1)
 lines = [f"Added latency at half the maximum rate (commit {sys.argv[4]}, {stamp}; {sys.argv[5]} APNs connection(s), 210 B, "
-         f"requests of {runs[0]['paced']['batch']} over {runs[0]['paced']['connections_to_intake']} intake connections)", "",
+         f"requests of {runs[0]['paced']['batch']} over {runs[0]['paced']['connections_to_intake']} intake connections; "
+         f"nghttpd and the senders at niceness {sys.argv[6]})", "",
          "| run | load avg (1/5/15 min) before | max pushes/s | paced pushes/s | leg | count | p50 ms | p99 ms [bucket] | p99.9 ms [bucket] | ≤ 2 ms |",
          "|---|---|---|---|---|---|---|---|---|---|"]
 def bucket(b):
@@ -160,9 +173,11 @@ for run in runs:
                      f"{entry['count']} | {entry['p50_ms']} | {entry['p99_ms']} {bucket(entry['p99_bucket_ms'])} | "
                      f"{entry['p999_ms']} {bucket(entry['p999_bucket_ms'])} | {entry['share_at_or_below_2ms']} |")
 lines += ["", "The paced part's cost to the gateway:", "",
-          "| run | CPU s per 100,000 | reads per request | writes per request |", "|---|---|---|---|"]
+          "| run | CPU s per 100,000 | reads per request | writes per request | waiting for a CPU: µs per request | "
+          "µs per wake-up | thread-seconds per second |", "|---|---|---|---|---|---|---|"]
 lines += [f"| {run['run']} | {run['cost']['cpu_seconds_per_100k']} | {run['cost']['reads_per_request']} | "
-          f"{run['cost']['writes_per_request']} |" for run in runs]
+          f"{run['cost']['writes_per_request']} | {run['cost']['cpu_wait_us_per_request']} | "
+          f"{run['cost']['cpu_wait_us_per_wakeup']} | {run['cost']['cpu_wait_share_of_paced_time']} |" for run in runs]
 open(sys.argv[3], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
