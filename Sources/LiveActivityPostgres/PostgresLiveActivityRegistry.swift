@@ -187,7 +187,7 @@ public final class PostgresLiveActivityRegistry: LiveActivityRegistry, @unchecke
             try await connection.query("COMMIT", logger: logger)
             return value
         } catch {
-            try? await connection.query("ROLLBACK", logger: logger)
+            _ = try? await connection.query("ROLLBACK", logger: logger)
             throw error
         }
     }

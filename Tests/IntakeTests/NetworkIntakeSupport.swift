@@ -21,7 +21,7 @@ enum TestTokens {
     /// A credentials file: `backend` may send and read stats, `watcher` only read stats, `limited` send 10 a
     /// second (bursts of 10); plus `extra` lines.
     static func file(extra: [String] = []) throws -> String {
-        try ([
+        ([
             "# test-only credentials",
             try IntakeCredentials.hashLine(name: "backend", scopes: [.send, .stats], rateLimit: nil, token: backend),
             try IntakeCredentials.hashLine(name: "watcher", scopes: [.stats], rateLimit: nil, token: statsOnly),
