@@ -46,7 +46,8 @@ mkdir -p "$work/htdocs/3/device"
 : > "$work/htdocs/3/device/$token"
 port=$(free_port)
 peers_nice=${PEERS_NICE:-0}
-nice -n "$peers_nice" nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
+peer=(nice -n "$peers_nice")  # how nghttpd and the senders are started
+"${peer[@]}" nghttpd ${NGHTTPD_ARGS:-} -a 127.0.0.1 -m 1000 -d "$work/htdocs" "$port" certs/localhost.key certs/localhost.pem >/dev/null 2>&1 &
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 metrics_port=$(free_port)
 
@@ -73,11 +74,11 @@ counters() {
     "$(cat /proc/$gateway/task/*/schedstat | awk '{wait += $2; slices += $3} END {printf "%.0f %.0f", wait, slices}')"
 }
 
-nice -n "$peers_nice" scripts/intake_load.py "$work/gw.sock" "$token" --total 20000 --connections 4 --batch 500 > /dev/null  # warm-up
+"${peer[@]}" scripts/intake_load.py "$work/gw.sock" "$token" --total 20000 --connections 4 --batch 500 > /dev/null  # warm-up
 : > "$work/runs.jsonl"
 for run in $(seq "$runs"); do
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  max=$(nice -n "$peers_nice" scripts/intake_load.py "$work/gw.sock" "$token" --total 200000 --connections 4 --batch 500)
+  max=$("${peer[@]}" scripts/intake_load.py "$work/gw.sock" "$token" --total 200000 --connections 4 --batch 500)
   rate=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['pushes_per_second'])" "$max")
   half=$((rate / 2))
   scrape "$work/before.txt"
@@ -86,7 +87,7 @@ for run in $(seq "$runs"); do
     perf record -F 1999 -g -o "$PERF_DATA" -p "$gateway" 2>/dev/null &
     profiler=$!
   fi
-  paced=$(nice -n "$peers_nice" scripts/paced_load.py "$work/gw.sock" "$token" --rate "$half" --seconds "$seconds" --batch "$batch" \
+  paced=$("${peer[@]}" scripts/paced_load.py "$work/gw.sock" "$token" --rate "$half" --seconds "$seconds" --batch "$batch" \
     --connections "$paced_connections")
   if [ -n "${profiler:-}" ]; then kill -INT "$profiler"; wait "$profiler" 2>/dev/null || true; profiler=""; fi
   scrape "$work/after.txt"
